@@ -1,0 +1,9 @@
+// Package v1alpha1 is version v1alpha1 of the tenancy.kiosk.sh API group: the per-user
+// views of Spaces and Accounts, served from memory and never stored.
+//
+// +k8s:deepcopy-gen=package
+// +k8s:conversion-gen=github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy
+// +k8s:defaulter-gen=TypeMeta
+// +k8s:openapi-gen=true
+// +groupName=tenancy.kiosk.sh
+package v1alpha1
