@@ -1,0 +1,95 @@
+// Package apiserver assembles tenancy-apiserver: it installs the config.kiosk.sh and
+// tenancy.kiosk.sh API groups on a generic API server.
+package apiserver
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/templateinstance"
+)
+
+// ExtraConfig holds what tenancy-apiserver needs besides the generic server config.
+type ExtraConfig struct{}
+
+// Config is the configuration of tenancy-apiserver.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+	ExtraConfig   ExtraConfig
+}
+
+type completedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+	ExtraConfig   *ExtraConfig
+}
+
+// CompletedConfig is a Config on which Complete was called. It can only be made by Complete.
+type CompletedConfig struct {
+	*completedConfig
+}
+
+// Server is a running tenancy-apiserver.
+type Server struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+}
+
+// Complete fills in defaults. It mutates the receiver.
+func (cfg *Config) Complete() CompletedConfig {
+	return CompletedConfig{&completedConfig{cfg.GenericConfig.Complete(), &cfg.ExtraConfig}}
+}
+
+// New builds the server from a completed config.
+func (c completedConfig) New() (*Server, error) {
+	generic, err := c.GenericConfig.New("tenancy-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{GenericAPIServer: generic}
+
+	configStorage, err := c.configStorage()
+	if err != nil {
+		return nil, err
+	}
+	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
+	if err := generic.InstallAPIGroup(&configGroup); err != nil {
+		return nil, fmt.Errorf("installing %s: %w", config.GroupName, err)
+	}
+	return s, nil
+}
+
+func (c completedConfig) configStorage() (map[string]rest.Storage, error) {
+	opts := c.GenericConfig.RESTOptionsGetter
+	accounts, accountStatus, err := account.NewREST(Scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	quotas, quotaStatus, err := accountquota.NewREST(Scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	templates, err := template.NewREST(Scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	instances, instanceStatus, err := templateinstance.NewREST(Scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]rest.Storage{
+		"accounts":                 accounts,
+		"accounts/status":          accountStatus,
+		"accountquotas":            quotas,
+		"accountquotas/status":     quotaStatus,
+		"templates":                templates,
+		"templateinstances":        instances,
+		"templateinstances/status": instanceStatus,
+	}, nil
+}

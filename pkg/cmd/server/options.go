@@ -1,0 +1,213 @@
+// Package server holds the flags and options of tenancy-apiserver and runs it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	cliflag "k8s.io/component-base/cli/flag"
+	basecompatibility "k8s.io/component-base/compatibility"
+	"k8s.io/component-base/logs"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	baseversion "k8s.io/component-base/version"
+	"k8s.io/klog/v2"
+	netutils "k8s.io/utils/net"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
+	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/version"
+)
+
+// etcdPathPrefix is where this server keeps its objects in etcd.
+const etcdPathPrefix = "/registry/kiosk.sh"
+
+func init() {
+	utilruntime.Must(logsapi.AddFeatureGates(utilfeature.DefaultMutableFeatureGate))
+}
+
+// Options are everything tenancy-apiserver can be told on its command line.
+type Options struct {
+	Recommended  *genericoptions.RecommendedOptions
+	Logs         *logs.Options
+	EmbeddedEtcd EmbeddedEtcdOptions
+
+	// PrintVersion prints the version and exits.
+	PrintVersion bool
+
+	Stdout, Stderr io.Writer
+}
+
+// EmbeddedEtcdOptions configure the etcd run inside the process when --etcd-servers is not given.
+type EmbeddedEtcdOptions struct {
+	Dir        string
+	ClientPort int
+	PeerPort   int
+}
+
+// NewOptions returns the default options.
+func NewOptions(stdout, stderr io.Writer) *Options {
+	o := &Options{
+		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
+			apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion)),
+		Logs:         logs.NewOptions(),
+		EmbeddedEtcd: EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
+		Stdout:       stdout,
+		Stderr:       stderr,
+	}
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
+		configv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: configv1alpha1.GroupName})
+	// Nothing this server stores is served by kube-apiserver; no plugin needs a webhook
+	// configuration of ours, so the generic plugin list is kept as it is.
+	o.Recommended.Admission.DefaultOffPlugins = o.Recommended.Admission.DefaultOffPlugins.Insert()
+	o.Recommended.SecureServing.BindPort = 8443
+	return o
+}
+
+// Flags returns the flags in named sections, as --help prints them.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	r := o.Recommended
+	r.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	r.Authentication.AddFlags(fss.FlagSet("authentication"))
+	r.Authorization.AddFlags(fss.FlagSet("authorization"))
+	r.Etcd.AddFlags(fss.FlagSet("etcd"))
+
+	efs := fss.FlagSet("embedded etcd")
+	efs.StringVar(&o.EmbeddedEtcd.Dir, "embedded-etcd-dir", o.EmbeddedEtcd.Dir,
+		"Directory of the etcd run inside this process when --etcd-servers is not given. Data there survives restarts.")
+	efs.IntVar(&o.EmbeddedEtcd.ClientPort, "embedded-etcd-client-port", o.EmbeddedEtcd.ClientPort,
+		"Loopback port of the embedded etcd's client listener; 0 picks a free port.")
+	efs.IntVar(&o.EmbeddedEtcd.PeerPort, "embedded-etcd-peer-port", o.EmbeddedEtcd.PeerPort,
+		"Loopback port of the embedded etcd's peer listener; 0 picks a free port.")
+
+	r.CoreAPI.AddFlags(fss.FlagSet("kubernetes api"))
+	r.Admission.AddFlags(fss.FlagSet("admission"))
+	r.Audit.AddFlags(fss.FlagSet("audit"))
+	r.Features.AddFlags(fss.FlagSet("features"))
+	r.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
+	r.Traces.AddFlags(fss.FlagSet("traces"))
+	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
+	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
+
+	fss.FlagSet("misc").BoolVar(&o.PrintVersion, "version", false, "Print the version and exit.")
+	return fss
+}
+
+// embedded reports whether the server runs its own etcd.
+func (o *Options) embedded() bool {
+	return len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
+}
+
+// Complete fills in what the flags leave open.
+func (o *Options) Complete() error {
+	return nil
+}
+
+// Validate checks the options and reports every problem at once.
+func (o *Options) Validate() error {
+	r := o.Recommended
+	var errs []error
+	if o.embedded() {
+		if o.EmbeddedEtcd.Dir == "" {
+			errs = append(errs, errors.New("--embedded-etcd-dir is required when --etcd-servers is not given"))
+		}
+	} else {
+		errs = append(errs, r.Etcd.Validate()...)
+	}
+	errs = append(errs, r.SecureServing.Validate()...)
+	errs = append(errs, r.Authentication.Validate()...)
+	errs = append(errs, r.Authorization.Validate()...)
+	errs = append(errs, r.Audit.Validate()...)
+	errs = append(errs, r.Features.Validate()...)
+	errs = append(errs, r.CoreAPI.Validate()...)
+	errs = append(errs, r.Admission.Validate()...)
+	errs = append(errs, r.EgressSelector.Validate()...)
+	errs = append(errs, r.Traces.Validate()...)
+	for _, p := range []int{o.EmbeddedEtcd.ClientPort, o.EmbeddedEtcd.PeerPort} {
+		if p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("embedded etcd port %d is not between 0 and 65535", p))
+		}
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// Config builds the server configuration. When the server runs its own etcd, Config starts
+// it; the returned stop function stops it and must be called once the server has stopped.
+func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error) {
+	stop := func() {}
+	r := o.Recommended
+	if err := r.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, stop, fmt.Errorf("creating self-signed certificates: %w", err)
+	}
+	if o.embedded() {
+		etcd, err := embeddedetcd.Start(ctx, embeddedetcd.Options{
+			Dir: o.EmbeddedEtcd.Dir, ClientPort: o.EmbeddedEtcd.ClientPort, PeerPort: o.EmbeddedEtcd.PeerPort,
+		})
+		if err != nil {
+			return nil, stop, err
+		}
+		stop = etcd.Stop
+		r.Etcd.StorageConfig.Transport.ServerList = etcd.Endpoints()
+	}
+
+	r.ExtraAdmissionInitializers = func(*genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
+		return nil, nil
+	}
+
+	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIConfig.Info.Title = "tenancy-apiserver"
+	cfg.OpenAPIConfig.Info.Version = version.Get().GitVersion
+	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIV3Config.Info.Title = "tenancy-apiserver"
+	cfg.OpenAPIV3Config.Info.Version = version.Get().GitVersion
+	cfg.FeatureGate = utilfeature.DefaultFeatureGate
+	cfg.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(baseversion.DefaultKubeBinaryVersion, "", "")
+
+	if err := r.ApplyTo(cfg); err != nil {
+		stop()
+		return nil, func() {}, err
+	}
+	return &apiserver.Config{GenericConfig: cfg}, stop, nil
+}
+
+// NewServer builds the server, starting the embedded etcd when there is one. The returned
+// stop function stops that etcd and must be called after the server has shut down.
+func (o *Options) NewServer(ctx context.Context) (*apiserver.Server, func(), error) {
+	cfg, stop, err := o.Config(ctx)
+	if err != nil {
+		return nil, stop, err
+	}
+	server, err := cfg.Complete().New()
+	if err != nil {
+		stop()
+		return nil, func() {}, err
+	}
+	return server, stop, nil
+}
+
+// Run starts the server and blocks until ctx is cancelled and the server has shut down.
+func (o *Options) Run(ctx context.Context) error {
+	server, stop, err := o.NewServer(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	klog.InfoS("Starting tenancy-apiserver", "version", version.Get().GitVersion, "embeddedEtcd", o.embedded())
+	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
