@@ -31,6 +31,7 @@ kube::codegen::gen_openapi \
   --extra-pkgs k8s.io/api/core/v1 \
   --extra-pkgs k8s.io/api/rbac/v1 \
   --report-filename "$report" \
+  --output-model-name-file zz_generated.model_name.go \
   ${update_report:+"$update_report"} \
   --boilerplate "$boilerplate" \
   "$root/pkg/apis"
@@ -38,6 +39,7 @@ kube::codegen::gen_openapi \
 kube::codegen::gen_client \
   --with-watch \
   --with-applyconfig \
+  --applyconfig-openapi-schema <(go run ./hack/openapi-schema) \
   --output-dir "$root/pkg/generated" \
   --output-pkg "$module/pkg/generated" \
   --boilerplate "$boilerplate" \

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -91,4 +90,3 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-var _ = fmt.Sprintf

@@ -6,5 +6,6 @@
 // +k8s:conversion-gen=github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=sh.kiosk.config.v1alpha1
 // +groupName=config.kiosk.sh
 package v1alpha1

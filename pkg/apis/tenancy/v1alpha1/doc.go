@@ -5,5 +5,6 @@
 // +k8s:conversion-gen=github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=sh.kiosk.tenancy.v1alpha1
 // +groupName=tenancy.kiosk.sh
 package v1alpha1

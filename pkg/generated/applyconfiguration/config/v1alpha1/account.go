@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	internal "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -47,6 +50,46 @@ func Account(name string) *AccountApplyConfiguration {
 	b.WithKind("Account")
 	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
 	return b
+}
+
+// ExtractAccountFrom extracts the applied configuration owned by fieldManager from
+// account for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// account must be a unmodified Account API object that was retrieved from the Kubernetes API.
+// ExtractAccountFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractAccountFrom(account *configv1alpha1.Account, fieldManager string, subresource string) (*AccountApplyConfiguration, error) {
+	b := &AccountApplyConfiguration{}
+	err := managedfields.ExtractInto(account, internal.Parser().Type("com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.config.v1alpha1.Account"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(account.Name)
+
+	b.WithKind("Account")
+	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
+	return b, nil
+}
+
+// ExtractAccount extracts the applied configuration owned by fieldManager from
+// account. If no managedFields are found in account for fieldManager, a
+// AccountApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// account must be a unmodified Account API object that was retrieved from the Kubernetes API.
+// ExtractAccount provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractAccount(account *configv1alpha1.Account, fieldManager string) (*AccountApplyConfiguration, error) {
+	return ExtractAccountFrom(account, fieldManager, "")
+}
+
+// ExtractAccountStatus extracts the applied configuration owned by fieldManager from
+// account for the status subresource.
+func ExtractAccountStatus(account *configv1alpha1.Account, fieldManager string) (*AccountApplyConfiguration, error) {
+	return ExtractAccountFrom(account, fieldManager, "status")
 }
 
 func (b AccountApplyConfiguration) IsApplyConfiguration() {}

@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	internal "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -47,6 +50,46 @@ func AccountQuota(name string) *AccountQuotaApplyConfiguration {
 	b.WithKind("AccountQuota")
 	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
 	return b
+}
+
+// ExtractAccountQuotaFrom extracts the applied configuration owned by fieldManager from
+// accountQuota for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// accountQuota must be a unmodified AccountQuota API object that was retrieved from the Kubernetes API.
+// ExtractAccountQuotaFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractAccountQuotaFrom(accountQuota *configv1alpha1.AccountQuota, fieldManager string, subresource string) (*AccountQuotaApplyConfiguration, error) {
+	b := &AccountQuotaApplyConfiguration{}
+	err := managedfields.ExtractInto(accountQuota, internal.Parser().Type("com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.config.v1alpha1.AccountQuota"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(accountQuota.Name)
+
+	b.WithKind("AccountQuota")
+	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
+	return b, nil
+}
+
+// ExtractAccountQuota extracts the applied configuration owned by fieldManager from
+// accountQuota. If no managedFields are found in accountQuota for fieldManager, a
+// AccountQuotaApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// accountQuota must be a unmodified AccountQuota API object that was retrieved from the Kubernetes API.
+// ExtractAccountQuota provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractAccountQuota(accountQuota *configv1alpha1.AccountQuota, fieldManager string) (*AccountQuotaApplyConfiguration, error) {
+	return ExtractAccountQuotaFrom(accountQuota, fieldManager, "")
+}
+
+// ExtractAccountQuotaStatus extracts the applied configuration owned by fieldManager from
+// accountQuota for the status subresource.
+func ExtractAccountQuotaStatus(accountQuota *configv1alpha1.AccountQuota, fieldManager string) (*AccountQuotaApplyConfiguration, error) {
+	return ExtractAccountQuotaFrom(accountQuota, fieldManager, "status")
 }
 
 func (b AccountQuotaApplyConfiguration) IsApplyConfiguration() {}

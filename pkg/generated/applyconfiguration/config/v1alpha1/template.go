@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	internal "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -53,6 +56,40 @@ func Template(name string) *TemplateApplyConfiguration {
 	b.WithKind("Template")
 	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
 	return b
+}
+
+// ExtractTemplateFrom extracts the applied configuration owned by fieldManager from
+// template for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// template must be a unmodified Template API object that was retrieved from the Kubernetes API.
+// ExtractTemplateFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractTemplateFrom(template *configv1alpha1.Template, fieldManager string, subresource string) (*TemplateApplyConfiguration, error) {
+	b := &TemplateApplyConfiguration{}
+	err := managedfields.ExtractInto(template, internal.Parser().Type("com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.config.v1alpha1.Template"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(template.Name)
+
+	b.WithKind("Template")
+	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
+	return b, nil
+}
+
+// ExtractTemplate extracts the applied configuration owned by fieldManager from
+// template. If no managedFields are found in template for fieldManager, a
+// TemplateApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// template must be a unmodified Template API object that was retrieved from the Kubernetes API.
+// ExtractTemplate provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractTemplate(template *configv1alpha1.Template, fieldManager string) (*TemplateApplyConfiguration, error) {
+	return ExtractTemplateFrom(template, fieldManager, "")
 }
 
 func (b TemplateApplyConfiguration) IsApplyConfiguration() {}

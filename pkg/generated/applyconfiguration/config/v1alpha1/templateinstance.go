@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	internal "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -47,6 +50,47 @@ func TemplateInstance(name, namespace string) *TemplateInstanceApplyConfiguratio
 	b.WithKind("TemplateInstance")
 	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
 	return b
+}
+
+// ExtractTemplateInstanceFrom extracts the applied configuration owned by fieldManager from
+// templateInstance for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// templateInstance must be a unmodified TemplateInstance API object that was retrieved from the Kubernetes API.
+// ExtractTemplateInstanceFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractTemplateInstanceFrom(templateInstance *configv1alpha1.TemplateInstance, fieldManager string, subresource string) (*TemplateInstanceApplyConfiguration, error) {
+	b := &TemplateInstanceApplyConfiguration{}
+	err := managedfields.ExtractInto(templateInstance, internal.Parser().Type("com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.config.v1alpha1.TemplateInstance"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(templateInstance.Name)
+	b.WithNamespace(templateInstance.Namespace)
+
+	b.WithKind("TemplateInstance")
+	b.WithAPIVersion("config.kiosk.sh/v1alpha1")
+	return b, nil
+}
+
+// ExtractTemplateInstance extracts the applied configuration owned by fieldManager from
+// templateInstance. If no managedFields are found in templateInstance for fieldManager, a
+// TemplateInstanceApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// templateInstance must be a unmodified TemplateInstance API object that was retrieved from the Kubernetes API.
+// ExtractTemplateInstance provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractTemplateInstance(templateInstance *configv1alpha1.TemplateInstance, fieldManager string) (*TemplateInstanceApplyConfiguration, error) {
+	return ExtractTemplateInstanceFrom(templateInstance, fieldManager, "")
+}
+
+// ExtractTemplateInstanceStatus extracts the applied configuration owned by fieldManager from
+// templateInstance for the status subresource.
+func ExtractTemplateInstanceStatus(templateInstance *configv1alpha1.TemplateInstance, fieldManager string) (*TemplateInstanceApplyConfiguration, error) {
+	return ExtractTemplateInstanceFrom(templateInstance, fieldManager, "status")
 }
 
 func (b TemplateInstanceApplyConfiguration) IsApplyConfiguration() {}

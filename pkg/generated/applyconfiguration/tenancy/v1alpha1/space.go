@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
+	internal "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -46,6 +49,46 @@ func Space(name string) *SpaceApplyConfiguration {
 	b.WithKind("Space")
 	b.WithAPIVersion("tenancy.kiosk.sh/v1alpha1")
 	return b
+}
+
+// ExtractSpaceFrom extracts the applied configuration owned by fieldManager from
+// space for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// space must be a unmodified Space API object that was retrieved from the Kubernetes API.
+// ExtractSpaceFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractSpaceFrom(space *tenancyv1alpha1.Space, fieldManager string, subresource string) (*SpaceApplyConfiguration, error) {
+	b := &SpaceApplyConfiguration{}
+	err := managedfields.ExtractInto(space, internal.Parser().Type("com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.tenancy.v1alpha1.Space"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(space.Name)
+
+	b.WithKind("Space")
+	b.WithAPIVersion("tenancy.kiosk.sh/v1alpha1")
+	return b, nil
+}
+
+// ExtractSpace extracts the applied configuration owned by fieldManager from
+// space. If no managedFields are found in space for fieldManager, a
+// SpaceApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// space must be a unmodified Space API object that was retrieved from the Kubernetes API.
+// ExtractSpace provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractSpace(space *tenancyv1alpha1.Space, fieldManager string) (*SpaceApplyConfiguration, error) {
+	return ExtractSpaceFrom(space, fieldManager, "")
+}
+
+// ExtractSpaceStatus extracts the applied configuration owned by fieldManager from
+// space for the status subresource.
+func ExtractSpaceStatus(space *tenancyv1alpha1.Space, fieldManager string) (*SpaceApplyConfiguration, error) {
+	return ExtractSpaceFrom(space, fieldManager, "status")
 }
 
 func (b SpaceApplyConfiguration) IsApplyConfiguration() {}
