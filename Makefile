@@ -1,0 +1,74 @@
+# tenancy-apiserver
+#
+#   make local-up     start the product on a local control plane (builds what it needs)
+#   make test         run every test suite: unit, integration and end-to-end
+#
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+.DEFAULT_GOAL := build
+
+OUTPUT     ?= _output
+BIN        := $(OUTPUT)/bin
+GO         ?= go
+PKG        := github.com/tenancy-apiserver/tenancy-apiserver
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS    := -s -w \
+	-X $(PKG)/pkg/version.gitVersion=$(VERSION) \
+	-X $(PKG)/pkg/version.gitCommit=$(COMMIT) \
+	-X $(PKG)/pkg/version.buildDate=$(BUILD_DATE)
+GOTEST     ?= $(GO) test
+TEST_FLAGS ?=
+
+.PHONY: build
+build: ## A static tenancy-apiserver binary in _output/bin.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/tenancy-apiserver ./cmd/tenancy-apiserver
+
+.PHONY: controlplane
+controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
+	hack/build-controlplane.sh
+
+.PHONY: local-up
+local-up: build controlplane ## Start etcd, kube-apiserver, kube-controller-manager and tenancy-apiserver locally.
+	hack/local-up.sh
+
+.PHONY: local-down
+local-down: ## Stop everything local-up started.
+	hack/local-down.sh
+
+.PHONY: test
+test: test-unit test-integration test-e2e ## Every test suite.
+
+.PHONY: test-unit
+test-unit: ## Unit tests (no servers).
+	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e)
+
+.PHONY: test-integration
+test-integration: ## The whole server in-process on an embedded etcd.
+	$(GOTEST) $(TEST_FLAGS) ./test/integration/...
+
+.PHONY: test-e2e
+test-e2e: build controlplane ## Against a real kube-apiserver with the real kubectl.
+	$(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
+
+.PHONY: bench
+bench: ## Go benchmarks.
+	$(GOTEST) -run '^$$' -bench . -benchmem ./pkg/...
+
+.PHONY: update
+update: ## Regenerate generated code and tidy go.mod.
+	hack/update-codegen.sh
+	$(GO) mod tidy
+
+.PHONY: verify
+verify: ## gofmt, go vet, generated code and go.mod drift.
+	hack/verify.sh
+
+.PHONY: clean
+clean:
+	rm -rf $(OUTPUT)/bin/tenancy-apiserver $(OUTPUT)/codegen-bin
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-18s %s\n", $$1, $$2}'
