@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Shared settings and helpers of the local control plane (hack/local-up.sh, hack/local-down.sh,
+# hack/lib/tenancy-apiserver.sh). Source it; it defines variables and functions only.
+#
+# Every port is on 127.0.0.1 and below the kernel's ephemeral range (32768+), so the servers
+# do not collide with the random ports tests and clients pick. Each can be overridden from the
+# environment when hack/local-up.sh starts the control plane; the values in use are saved in
+# $LOCAL_DIR/env, which the other scripts and the e2e harness read.
+
+LOCAL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOCAL_BIN=${OUTPUT_BIN:-$LOCAL_ROOT/_output/bin}
+LOCAL_DIR=${LOCAL_DIR:-$LOCAL_ROOT/_output/local}
+LOCAL_PKI=$LOCAL_DIR/pki
+LOCAL_PIDS=$LOCAL_DIR/pids
+LOCAL_LOGS=$LOCAL_DIR/logs
+LOCAL_ENV=$LOCAL_DIR/env
+KUBECTL=${KUBECTL:-kubectl}
+
+# lcp::defaults sets every tunable that is not set in the environment.
+lcp::defaults() {
+  : "${ETCD_PORT:=22379}" "${ETCD_PEER_PORT:=22380}"
+  : "${TENANCY_ETCD_PORT:=22381}" "${TENANCY_ETCD_PEER_PORT:=22382}"
+  : "${KUBE_APISERVER_PORT:=26443}" "${KUBE_CONTROLLER_MANAGER_PORT:=20257}"
+  : "${TENANCY_PORT:=28443}"
+  : "${REPLICAS:=1}"
+  : "${SERVICE_CLUSTER_IP_RANGE:=10.96.0.0/12}" "${KUBERNETES_SERVICE_IP:=10.96.0.1}"
+  : "${TENANCY_NAMESPACE:=tenancy-system}" "${TENANCY_SERVICE:=tenancy-apiserver}"
+}
+
+# lcp::save_env records the settings of the running control plane in $LOCAL_ENV.
+lcp::save_env() {
+  local tenancy_etcd_mode=embedded
+  ((REPLICAS > 1)) && tenancy_etcd_mode=external
+  {
+    echo "# Settings of the local control plane started by hack/local-up.sh."
+    local name
+    for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT \
+      KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS \
+      SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
+      printf '%s=%q\n' "$name" "${!name}"
+    done
+    printf '%s=%q\n' TENANCY_ETCD_MODE "$tenancy_etcd_mode"
+    printf '%s=%q\n' KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
+    printf '%s=%q\n' PKI_DIR "$LOCAL_PKI"
+    printf '%s=%q\n' LOGS_DIR "$LOCAL_LOGS"
+    printf '%s=%q\n' PIDS_DIR "$LOCAL_PIDS"
+  } >"$LOCAL_ENV.tmp"
+  mv "$LOCAL_ENV.tmp" "$LOCAL_ENV"
+}
+
+# lcp::load_env reads the settings of the running control plane.
+lcp::load_env() {
+  if [[ ! -f $LOCAL_ENV ]]; then
+    lcp::fail "no local control plane in $LOCAL_DIR: run hack/local-up.sh first"
+  fi
+  # shellcheck disable=SC1090
+  source "$LOCAL_ENV"
+}
+
+lcp::log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+lcp::fail() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# lcp::pid_of NAME prints the PID recorded for NAME when that process still runs the recorded
+# binary, so a recycled PID is never mistaken for ours.
+lcp::pid_of() {
+  local file=$LOCAL_PIDS/$1.pid pid binary argv0
+  [[ -f $file ]] || return 1
+  read -r pid binary <"$file" || true
+  [[ $pid =~ ^[0-9]+$ && -n $binary ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -n1) || return 1
+  [[ $argv0 == "$binary" ]] || return 1
+  echo "$pid"
+}
+
+# lcp::start NAME BINARY ARGS... runs BINARY in its own session, detached from this shell,
+# with its output appended to $LOCAL_LOGS/NAME.log and its PID in $LOCAL_PIDS/NAME.pid.
+lcp::start() {
+  local name=$1 binary=$2
+  shift 2
+  mkdir -p "$LOCAL_PIDS" "$LOCAL_LOGS"
+  if lcp::pid_of "$name" >/dev/null; then
+    lcp::fail "$name is already running (PID $(lcp::pid_of "$name"))"
+  fi
+  local pidfile=$LOCAL_PIDS/$name.pid log=$LOCAL_LOGS/$name.log
+  rm -f "$pidfile"
+  printf '==== %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$binary" "$*" >>"$log"
+  # The child writes its own PID, then becomes the binary: the PID is the server's.
+  setsid bash -c 'echo "$$ $1" >"$0.tmp" && mv "$0.tmp" "$0" && shift && exec "$@"' \
+    "$pidfile" "$binary" "$binary" "$@" </dev/null >>"$log" 2>&1 &
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $pidfile ]] && return 0
+    sleep 0.05
+  done
+  lcp::fail "$name did not start; see $log"
+}
+
+# lcp::stop NAME... sends SIGTERM to the recorded processes, waits up to STOP_TIMEOUT seconds
+# (default 30) for them to exit, then sends SIGKILL to those left and waits for them too.
+lcp::stop() {
+  local name pid pids=() names=()
+  for name in "$@"; do
+    if pid=$(lcp::pid_of "$name"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+      names+=("$name")
+    fi
+  done
+  local deadline=$((SECONDS + ${STOP_TIMEOUT:-30})) i alive
+  while ((${#pids[@]} > 0)); do
+    alive=()
+    for i in "${!pids[@]}"; do
+      if lcp::pid_of "${names[$i]}" >/dev/null; then
+        alive+=("$i")
+      fi
+    done
+    ((${#alive[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      for i in "${alive[@]}"; do
+        lcp::log "${names[$i]} (PID ${pids[$i]}) ignored SIGTERM for ${STOP_TIMEOUT:-30}s; killing it"
+        kill -KILL "${pids[$i]}" 2>/dev/null || true
+      done
+      deadline=$((SECONDS + 10))
+    fi
+    sleep 0.2
+  done
+  for name in "$@"; do
+    rm -f "$LOCAL_PIDS/$name.pid"
+  done
+}
+
+# lcp::port_free PORT succeeds when nothing listens on 127.0.0.1:PORT.
+lcp::port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# lcp::get_raw URL_PATH CLIENT_ARGS... asks a server for a path with kubectl (no curl needed).
+lcp::get_raw() {
+  local path=$1
+  shift
+  "$KUBECTL" --kubeconfig=/dev/null "$@" get --raw "$path" --request-timeout=5s 2>/dev/null
+}
+
+# lcp::wait_healthy NAME TIMEOUT URL_PATH CLIENT_ARGS... polls until the path answers "ok".
+# It gives up at once when the process NAME exits, and shows the end of its log.
+lcp::wait_healthy() {
+  local name=$1 timeout=$2 path=$3
+  shift 3
+  local deadline=$((SECONDS + timeout))
+  until [[ $(lcp::get_raw "$path" "$@") == ok ]]; do
+    if ! lcp::pid_of "$name" >/dev/null; then
+      lcp::show_log "$name"
+      lcp::fail "$name exited while starting; log: $LOCAL_LOGS/$name.log"
+    fi
+    if ((SECONDS >= deadline)); then
+      lcp::show_log "$name"
+      lcp::fail "$name was not healthy after ${timeout}s; log: $LOCAL_LOGS/$name.log"
+    fi
+    sleep 0.5
+  done
+}
+
+lcp::show_log() {
+  echo "---- last lines of $LOCAL_LOGS/$1.log ----" >&2
+  tail -n 30 "$LOCAL_LOGS/$1.log" >&2 || true
+  echo "----" >&2
+}

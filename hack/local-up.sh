@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Starts tenancy-apiserver on a local control plane: etcd, kube-apiserver and
+# kube-controller-manager built from source, everything on 127.0.0.1, no cluster, no Docker.
+#
+# Environment:
+#   CLEAN=1            start from empty data (otherwise data and certificates are kept)
+#   REPLICAS=N         run N tenancy-apiserver replicas on ports TENANCY_PORT..+N-1 sharing one
+#                      etcd process (default 1: one replica on its embedded etcd)
+#   TENANCY_FLAGS="…"  extra flags for every replica started here (word-split)
+#   SKIP_BUILD=1       use the binaries already in _output/bin
+#   KEEP_ON_FAILURE=1  leave what started running when a later step fails (default: stop it)
+#   ports: ETCD_PORT, TENANCY_ETCD_PORT, KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT,
+#          TENANCY_PORT (see hack/lib/common.sh for the defaults)
+#
+# Data, certificates, kubeconfigs, PIDs (pids/) and logs (logs/) live in _output/local.
+# A running control plane is stopped first (data kept), so re-running picks up new binaries.
+# hack/local-down.sh stops it all.
+set -o errexit -o nounset -o pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+lcp::defaults
+started=$SECONDS
+
+[[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || lcp::fail "REPLICAS must be a positive number, not '$REPLICAS'"
+command -v "$KUBECTL" >/dev/null || lcp::fail "kubectl is required"
+
+build() {
+  if [[ ${SKIP_BUILD:-} == 1 ]]; then
+    return
+  fi
+  lcp::log "building kube-apiserver, kube-controller-manager and etcd (cached after the first time)"
+  "$LOCAL_ROOT/hack/build-controlplane.sh"
+  lcp::log "building tenancy-apiserver"
+  if [[ -f $LOCAL_ROOT/Makefile ]] && grep -q '^build:' "$LOCAL_ROOT/Makefile"; then
+    make -C "$LOCAL_ROOT" --no-print-directory build >&2
+  elif [[ -d $LOCAL_ROOT/cmd/tenancy-apiserver ]]; then
+    (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/tenancy-apiserver" ./cmd/tenancy-apiserver)
+  fi
+}
+
+check_ports() {
+  local ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT"
+    "$KUBE_APISERVER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT") taken=() port i
+  for ((i = 0; i < REPLICAS; i++)); do
+    ports+=($((TENANCY_PORT + i)))
+  done
+  for port in "${ports[@]}"; do
+    lcp::port_free "$port" || taken+=("$port")
+  done
+  if ((${#taken[@]} > 0)); then
+    lcp::fail "ports in use on 127.0.0.1: ${taken[*]} (another local control plane? set the *_PORT variables)"
+  fi
+}
+
+certificates() {
+  lcp::log "writing certificates and kubeconfigs to $LOCAL_PKI"
+  (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/localcerts" ./hack/localcerts)
+  "$LOCAL_BIN/localcerts" --dir="$LOCAL_PKI" --server="https://127.0.0.1:$KUBE_APISERVER_PORT" \
+    --admin-kubeconfig="$LOCAL_DIR/kubeconfig" --service="$TENANCY_SERVICE" \
+    --namespace="$TENANCY_NAMESPACE" --service-ip="$KUBERNETES_SERVICE_IP"
+}
+
+# start_etcd NAME DATA_DIR CLIENT_PORT PEER_PORT
+start_etcd() {
+  local name=$1 dir=$2 client=http://127.0.0.1:$3 peer=http://127.0.0.1:$4
+  # The member name must stay the one the data directory was created with.
+  lcp::start "$name" "$LOCAL_BIN/etcd" --name="$5" --data-dir="$dir" \
+    --listen-client-urls="$client" --advertise-client-urls="$client" \
+    --listen-peer-urls="$peer" --initial-advertise-peer-urls="$peer" \
+    --initial-cluster="$5=$peer" --log-level=warn
+  lcp::wait_healthy "$name" 60 /readyz --server="$client"
+}
+
+start_kube_apiserver() {
+  lcp::log "starting kube-apiserver on https://127.0.0.1:$KUBE_APISERVER_PORT"
+  lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" \
+    --bind-address=127.0.0.1 --secure-port="$KUBE_APISERVER_PORT" --advertise-address=127.0.0.1 \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --tls-cert-file="$LOCAL_PKI/kube-apiserver.crt" --tls-private-key-file="$LOCAL_PKI/kube-apiserver.key" \
+    --client-ca-file="$LOCAL_PKI/ca.crt" \
+    --authorization-mode=Node,RBAC \
+    --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,PodSecurity,NodeRestriction \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$LOCAL_PKI/sa.pub" \
+    --service-account-signing-key-file="$LOCAL_PKI/sa.key" \
+    --service-cluster-ip-range="$SERVICE_CLUSTER_IP_RANGE" \
+    --requestheader-client-ca-file="$LOCAL_PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$LOCAL_PKI/front-proxy-client.crt" \
+    --proxy-client-key-file="$LOCAL_PKI/front-proxy-client.key" \
+    --enable-aggregator-routing=false \
+    --allow-privileged=true \
+    --endpoint-reconciler-type=none \
+    --profiling=false \
+    ${KUBE_APISERVER_FLAGS:-}
+  lcp::wait_healthy kube-apiserver 180 /readyz --kubeconfig="$LOCAL_DIR/kubeconfig"
+}
+
+start_kube_controller_manager() {
+  lcp::log "starting kube-controller-manager"
+  local kubeconfig=$LOCAL_PKI/kube-controller-manager.kubeconfig
+  lcp::start kube-controller-manager "$LOCAL_BIN/kube-controller-manager" \
+    --kubeconfig="$kubeconfig" \
+    --authentication-kubeconfig="$kubeconfig" --authorization-kubeconfig="$kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$KUBE_CONTROLLER_MANAGER_PORT" \
+    --controllers=namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,resourcequota-controller,root-ca-certificate-publisher-controller \
+    --root-ca-file="$LOCAL_PKI/ca.crt" \
+    --service-account-private-key-file="$LOCAL_PKI/sa.key" \
+    --use-service-account-credentials=true \
+    --service-cluster-ip-range="$SERVICE_CLUSTER_IP_RANGE" \
+    --leader-elect=false \
+    --profiling=false
+}
+
+# apply_artifacts applies the product's manifests from artifacts/deploy as a kubectl user
+# would, except what only makes sense in a cluster (the Service in front of the pods, the
+# StatefulSet): the Service becomes an ExternalName to localhost, and the APIServices trust
+# the local serving CA and use the port of replica 0.
+apply_artifacts() {
+  local deploy=$LOCAL_ROOT/artifacts/deploy kc=(--kubeconfig="$LOCAL_DIR/kubeconfig")
+  lcp::log "applying artifacts/deploy"
+  "$KUBECTL" "${kc[@]}" apply -f "$deploy/00-namespace.yaml" -f "$deploy/10-serviceaccount.yaml" \
+    -f "$deploy/20-rbac-delegation.yaml" -f "$deploy/21-rbac-server.yaml" \
+    -f "$deploy/30-clusterroles.yaml" >/dev/null
+  # A ClusterIP Service left from an earlier in-cluster style apply cannot become an ExternalName.
+  if [[ $("$KUBECTL" "${kc[@]}" get service "$TENANCY_SERVICE" -n "$TENANCY_NAMESPACE" \
+    -o 'jsonpath={.spec.type}' --ignore-not-found) == ClusterIP ]]; then
+    "$KUBECTL" "${kc[@]}" delete service "$TENANCY_SERVICE" -n "$TENANCY_NAMESPACE" >/dev/null
+  fi
+  "$KUBECTL" "${kc[@]}" create service externalname "$TENANCY_SERVICE" -n "$TENANCY_NAMESPACE" \
+    --external-name=localhost --tcp="$TENANCY_PORT:$TENANCY_PORT" --dry-run=client -o yaml |
+    "$KUBECTL" "${kc[@]}" apply -f - >/dev/null
+  local ca patch file
+  ca=$(base64 <"$LOCAL_PKI/serving-ca.crt" | tr -d '\n')
+  patch=$(printf '{"spec":{"insecureSkipTLSVerify":null,"caBundle":"%s","service":{"port":%d}}}' "$ca" "$TENANCY_PORT")
+  for file in "$deploy"/60-apiservice-*.yaml; do
+    "$KUBECTL" --kubeconfig=/dev/null patch --local -f "$file" --type=merge -p "$patch" -o yaml |
+      "$KUBECTL" "${kc[@]}" apply -f - >/dev/null
+  done
+}
+
+wait_apiservices() {
+  local names
+  names=$("$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" get apiservices \
+    -l app.kubernetes.io/name=tenancy-apiserver -o name)
+  lcp::log "waiting for $(echo $names | tr '\n' ' ')to be Available"
+  # shellcheck disable=SC2086
+  if ! "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" wait --for=condition=Available \
+    --timeout="${APISERVICE_TIMEOUT:-120}s" $names >/dev/null; then
+    "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" get apiservices $names >&2 || true
+    lcp::fail "the APIServices did not become Available; see $LOCAL_LOGS/tenancy-apiserver-0.log"
+  fi
+}
+
+on_exit() {
+  local rc=$?
+  if ((rc != 0)) && [[ ${KEEP_ON_FAILURE:-} != 1 ]]; then
+    lcp::log "local-up failed; stopping what it started (KEEP_ON_FAILURE=1 keeps it)"
+    "$LOCAL_ROOT/hack/local-down.sh" || true
+  fi
+  exit "$rc"
+}
+
+main() {
+  build
+  if compgen -G "$LOCAL_PIDS/*.pid" >/dev/null; then
+    lcp::log "stopping the running local control plane"
+    "$LOCAL_ROOT/hack/local-down.sh"
+  fi
+  if [[ ${CLEAN:-} == 1 ]]; then
+    lcp::log "CLEAN=1: removing $LOCAL_DIR"
+    rm -rf "$LOCAL_DIR"
+  fi
+  mkdir -p "$LOCAL_DIR" "$LOCAL_PIDS" "$LOCAL_LOGS"
+  check_ports
+  trap on_exit EXIT
+  certificates
+  lcp::save_env
+
+  lcp::log "starting etcd on 127.0.0.1:$ETCD_PORT"
+  start_etcd etcd "$LOCAL_DIR/etcd" "$ETCD_PORT" "$ETCD_PEER_PORT" local
+  start_kube_apiserver
+  start_kube_controller_manager
+  apply_artifacts
+
+  local i flags=()
+  read -r -a flags <<<"${TENANCY_FLAGS:-}"
+  if ((REPLICAS > 1)); then
+    lcp::log "starting the tenancy etcd on 127.0.0.1:$TENANCY_ETCD_PORT for $REPLICAS replicas"
+    # The same data directory the embedded etcd uses, under the embedded etcd's member name.
+    start_etcd tenancy-etcd "$LOCAL_DIR/tenancy-etcd" "$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT" tenancy-apiserver
+  fi
+  for ((i = 0; i < REPLICAS; i++)); do
+    "$LOCAL_ROOT/hack/lib/tenancy-apiserver.sh" start "$i" "${flags[@]}"
+  done
+
+  wait_apiservices
+  lcp::wait_healthy kube-controller-manager 60 /healthz \
+    --server="https://127.0.0.1:$KUBE_CONTROLLER_MANAGER_PORT" --insecure-skip-tls-verify=true
+
+  lcp::log "local control plane up in $((SECONDS - started))s; logs in $LOCAL_LOGS"
+  echo "export KUBECONFIG=$LOCAL_DIR/kubeconfig"
+}
+
+main "$@"

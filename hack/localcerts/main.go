@@ -1,0 +1,160 @@
+// Command localcerts writes the certificates, keys and kubeconfigs of the local control plane
+// started by hack/local-up.sh. It keeps every file that is still valid for what is asked, so
+// re-running it changes nothing, and replaces the ones that are missing, expiring or stale
+// (another CA, other names).
+//
+// Files in --dir: ca, front-proxy-ca and serving-ca (.crt/.key); kube-apiserver (serving),
+// tenancy-apiserver-serving (serving, for localhost, 127.0.0.1 and <service>.<namespace>.svc),
+// front-proxy-client, tenancy-apiserver and kube-controller-manager (client); sa.key/sa.pub
+// (service-account token signing); tenancy-apiserver.kubeconfig and
+// kube-controller-manager.kubeconfig. The admin kubeconfig goes to --admin-kubeconfig.
+package main
+
+import (
+	"crypto"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// options are the command line of localcerts.
+type options struct {
+	Dir             string
+	Server          string
+	AdminKubeconfig string
+	Service         string
+	Namespace       string
+	ServiceIP       net.IP
+}
+
+func main() {
+	var o options
+	var serviceIP string
+	fs := flag.NewFlagSet("localcerts", flag.ContinueOnError)
+	fs.StringVar(&o.Dir, "dir", "", "Directory of the certificates, keys and component kubeconfigs (required).")
+	fs.StringVar(&o.Server, "server", "", "URL of kube-apiserver written into the kubeconfigs (required).")
+	fs.StringVar(&o.AdminKubeconfig, "admin-kubeconfig", "", "Path of the admin kubeconfig (default <dir>/admin.kubeconfig).")
+	fs.StringVar(&o.Service, "service", "tenancy-apiserver", "Name of the Service the APIServices point to.")
+	fs.StringVar(&o.Namespace, "namespace", "tenancy-system", "Namespace of that Service.")
+	fs.StringVar(&serviceIP, "service-ip", "10.96.0.1", "ClusterIP of the kubernetes Service, added to kube-apiserver's certificate.")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	o.ServiceIP = net.ParseIP(serviceIP)
+	if err := run(o, time.Now()); err != nil {
+		fmt.Fprintln(os.Stderr, "localcerts:", err)
+		os.Exit(1)
+	}
+}
+
+func (o *options) validate() error {
+	var errs []error
+	if o.Dir == "" {
+		errs = append(errs, errors.New("--dir is required"))
+	}
+	if o.Server == "" {
+		errs = append(errs, errors.New("--server is required"))
+	}
+	if o.Service == "" || o.Namespace == "" {
+		errs = append(errs, errors.New("--service and --namespace must not be empty"))
+	}
+	if o.ServiceIP == nil {
+		errs = append(errs, errors.New("--service-ip is not an IP address"))
+	}
+	return errors.Join(errs...)
+}
+
+// run makes sure every file exists and is valid at time now.
+func run(o options, now time.Time) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.AdminKubeconfig == "" {
+		o.AdminKubeconfig = filepath.Join(o.Dir, "admin.kubeconfig")
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", o.Dir, err)
+	}
+	pairs := map[string]*keyPair{}
+	for _, spec := range specs(o) {
+		kp, err := ensureKeyPair(o.Dir, spec, pairs[spec.CA], now)
+		if err != nil {
+			return err
+		}
+		pairs[spec.Name] = kp
+	}
+	if err := ensureServiceAccountKey(o.Dir); err != nil {
+		return err
+	}
+	configs := []struct {
+		path, context, client string
+	}{
+		{o.AdminKubeconfig, "admin", adminClient},
+		{filepath.Join(o.Dir, "tenancy-apiserver.kubeconfig"), "tenancy-apiserver", tenancyClient},
+		{filepath.Join(o.Dir, "kube-controller-manager.kubeconfig"), "kube-controller-manager", controllerManager},
+	}
+	for _, c := range configs {
+		data, err := kubeconfig(o.Server, c.context, pairs[clusterCA], pairs[c.client])
+		if err != nil {
+			return err
+		}
+		if err := writeFile(c.path, data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureKeyPair returns the stored pair for spec when it is still valid, or issues and stores
+// a new one.
+func ensureKeyPair(dir string, spec certSpec, ca *keyPair, now time.Time) (*keyPair, error) {
+	if spec.CA != "" && ca == nil {
+		return nil, fmt.Errorf("%s: issuer %s is not known", spec.Name, spec.CA)
+	}
+	kp, err := loadKeyPair(dir, spec.Name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localcerts: replacing %s: %v\n", spec.Name, err)
+	}
+	if kp != nil && matches(kp, spec, ca, now) {
+		return kp, nil
+	}
+	kp, err = issue(spec, ca, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := saveKeyPair(dir, spec.Name, kp); err != nil {
+		return nil, err
+	}
+	return kp, nil
+}
+
+// ensureServiceAccountKey keeps sa.key and sa.pub when they hold a matching key pair.
+func ensureServiceAccountKey(dir string) error {
+	keyPath, pubPath := filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
+	var key crypto.Signer
+	if data, err := os.ReadFile(keyPath); err == nil {
+		key, _ = parsePrivateKey(data)
+	}
+	if key == nil {
+		var err error
+		if key, err = newKey(); err != nil {
+			return err
+		}
+		k, err := keyPEM(key)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(keyPath, k, 0o600); err != nil {
+			return err
+		}
+	}
+	pub, err := publicKeyPEM(key.Public())
+	if err != nil {
+		return err
+	}
+	return writeFile(pubPath, pub, 0o644)
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"crypto/x509"
+	"net"
+)
+
+// Names of the files (without .crt/.key) the local control plane reads.
+const (
+	clusterCA         = "ca"
+	frontProxyCA      = "front-proxy-ca"
+	servingCA         = "serving-ca"
+	frontProxyClient  = "front-proxy-client"
+	kubeAPIServer     = "kube-apiserver"
+	tenancyServing    = "tenancy-apiserver-serving"
+	adminClient       = "admin"
+	tenancyClient     = "tenancy-apiserver"
+	controllerManager = "kube-controller-manager"
+)
+
+// Identities of the clients, as kube-apiserver's RBAC sees them.
+const (
+	// AdminUser is the admin's user name; the admin is in system:masters.
+	AdminUser = "kubernetes-admin"
+	// ControllerManagerUser is the user bootstrap RBAC grants kube-controller-manager's rights to.
+	ControllerManagerUser = "system:kube-controller-manager"
+	// FrontProxyClientName is the name kube-apiserver's --requestheader-allowed-names accepts.
+	FrontProxyClientName = "front-proxy-client"
+)
+
+var (
+	serverUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	clientUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+)
+
+// specs lists every certificate of the local control plane, each CA before the certificates
+// it signs.
+func specs(o options) []certSpec {
+	loopback := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
+	svc := o.Service + "." + o.Namespace
+	return []certSpec{
+		{Name: clusterCA, IsCA: true, CommonName: "tenancy-local-cluster-ca"},
+		{Name: frontProxyCA, IsCA: true, CommonName: "tenancy-local-front-proxy-ca"},
+		{Name: servingCA, IsCA: true, CommonName: "tenancy-local-serving-ca"},
+		{
+			Name: kubeAPIServer, CA: clusterCA, CommonName: "kube-apiserver",
+			DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+				"kubernetes.default.svc.cluster.local"},
+			IPs:         append(loopback, o.ServiceIP),
+			ExtKeyUsage: serverUsage,
+		},
+		{
+			// The aggregator dials localhost (the ExternalName) but checks the name
+			// <service>.<namespace>.svc; tests dial 127.0.0.1 directly.
+			Name: tenancyServing, CA: servingCA, CommonName: svc + ".svc",
+			DNSNames:    []string{"localhost", o.Service, svc, svc + ".svc", svc + ".svc.cluster.local"},
+			IPs:         loopback,
+			ExtKeyUsage: serverUsage,
+		},
+		{Name: frontProxyClient, CA: frontProxyCA, CommonName: FrontProxyClientName, ExtKeyUsage: clientUsage},
+		{
+			Name: adminClient, CA: clusterCA, CommonName: AdminUser,
+			Organization: []string{"system:masters"}, ExtKeyUsage: clientUsage,
+		},
+		{
+			// The server's client certificate names its in-cluster service account, so the RBAC
+			// in artifacts/ applies to it unchanged.
+			Name: tenancyClient, CA: clusterCA,
+			CommonName:   "system:serviceaccount:" + o.Namespace + ":" + o.Service,
+			Organization: []string{"system:serviceaccounts", "system:serviceaccounts:" + o.Namespace},
+			ExtKeyUsage:  clientUsage,
+		},
+		{Name: controllerManager, CA: clusterCA, CommonName: ControllerManagerUser, ExtKeyUsage: clientUsage},
+	}
+}
