@@ -1,0 +1,283 @@
+// Package account keeps every Space of an Account in line with the Account: the RoleBinding
+// that gives the Account's subjects their ClusterRole in each Space, and status.namespaces.
+// Namespaces labelled kiosk.sh/account by other means than a Space create (GitOps, a kiosk
+// installation) are adopted the same way. Deleting an Account removes its users' access to
+// its Spaces; the namespaces themselves stay.
+package account
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	rbacinformers "k8s.io/client-go/informers/rbac/v1"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	rbaclisters "k8s.io/client-go/listers/rbac/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
+	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
+)
+
+// Name is the controller's name in logs and metrics.
+const Name = "account"
+
+// Controller reconciles Accounts with their Spaces.
+type Controller struct {
+	kube       kubernetes.Interface
+	config     versioned.Interface
+	accounts   configlisters.AccountLister
+	namespaces corelisters.NamespaceLister
+	bindings   rbaclisters.RoleBindingLister
+	synced     []cache.InformerSynced
+	queue      workqueue.TypedRateLimitingInterface[string]
+}
+
+// New returns the controller; Run starts it.
+func New(kube kubernetes.Interface, config versioned.Interface, accounts configinformers.AccountInformer,
+	namespaces coreinformers.NamespaceInformer, bindings rbacinformers.RoleBindingInformer) (*Controller, error) {
+	c := &Controller{
+		kube:       kube,
+		config:     config,
+		accounts:   accounts.Lister(),
+		namespaces: namespaces.Lister(),
+		bindings:   bindings.Lister(),
+		synced:     []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced, bindings.Informer().HasSynced},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: Name}),
+	}
+	if _, err := accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { c.enqueueObject(obj) },
+		UpdateFunc: func(_, obj interface{}) { c.enqueueObject(obj) },
+		DeleteFunc: func(obj interface{}) { c.enqueueObject(obj) },
+	}); err != nil {
+		return nil, err
+	}
+	byLabel := cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj interface{}) { c.enqueueLabel(obj) },
+		UpdateFunc: func(old, obj interface{}) {
+			c.enqueueLabel(old)
+			c.enqueueLabel(obj)
+		},
+		DeleteFunc: func(obj interface{}) { c.enqueueLabel(obj) },
+	}
+	if _, err := namespaces.Informer().AddEventHandler(byLabel); err != nil {
+		return nil, err
+	}
+	if _, err := bindings.Informer().AddEventHandler(byLabel); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Controller) enqueueObject(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		c.queue.Add(m.GetName())
+	}
+}
+
+// enqueueLabel queues the Account named by an object's kiosk.sh/account label.
+func (c *Controller) enqueueLabel(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		if name := m.GetLabels()[configv1alpha1.AccountLabel]; name != "" {
+			c.queue.Add(name)
+		}
+	}
+}
+
+// Run reconciles with workers until ctx is done.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	logger := klog.FromContext(ctx).WithValues("controller", Name)
+	logger.Info("Starting controller")
+	defer logger.Info("Stopped controller")
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return
+	}
+	for i := 0; i < workers; i++ {
+		go wait.UntilWithContext(ctx, c.worker, time.Second)
+	}
+	<-ctx.Done()
+}
+
+func (c *Controller) worker(ctx context.Context) {
+	for c.next(ctx) {
+	}
+}
+
+func (c *Controller) next(ctx context.Context) bool {
+	name, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(name)
+	if err := c.Sync(ctx, name); err != nil {
+		klog.FromContext(ctx).Error(err, "Syncing Account failed; retrying", "controller", Name, "account", name)
+		c.queue.AddRateLimited(name)
+		return true
+	}
+	c.queue.Forget(name)
+	return true
+}
+
+// BindingName is the name of the RoleBinding that gives an Account's subjects their
+// ClusterRole in each of its Spaces.
+func BindingName(account string) string { return "kiosk-account-" + account }
+
+// Sync makes the Spaces of one Account match it.
+func (c *Controller) Sync(ctx context.Context, name string) error {
+	spaces, err := c.namespaces.List(labels.SelectorFromSet(labels.Set{configv1alpha1.AccountLabel: name}))
+	if err != nil {
+		return err
+	}
+	account, err := c.accounts.Get(name)
+	if apierrors.IsNotFound(err) {
+		// The Account is gone: its users lose access, the namespaces stay.
+		return c.removeBindings(ctx, name, spaces)
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ns := range spaces {
+		if ns.Status.Phase == corev1.NamespaceTerminating {
+			continue
+		}
+		if err := c.syncBinding(ctx, account, ns.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.syncStatus(ctx, account, spaces); err != nil {
+		errs = append(errs, err)
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// DesiredBinding is the RoleBinding an Account wants in one of its Spaces, or nil for none.
+func DesiredBinding(account *configv1alpha1.Account, namespace string) *rbacv1.RoleBinding {
+	role := "admin"
+	if account.Spec.Space.ClusterRole != nil {
+		role = *account.Spec.Space.ClusterRole
+	}
+	if role == "" || len(account.Spec.Subjects) == 0 {
+		return nil
+	}
+	return &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      BindingName(account.Name),
+			Namespace: namespace,
+			Labels:    map[string]string{configv1alpha1.AccountLabel: account.Name},
+		},
+		Subjects: append([]rbacv1.Subject(nil), account.Spec.Subjects...),
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+	}
+}
+
+func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
+	want := DesiredBinding(account, namespace)
+	have, err := c.bindings.RoleBindings(namespace).Get(BindingName(account.Name))
+	switch {
+	case apierrors.IsNotFound(err):
+		have = nil
+	case err != nil:
+		return err
+	}
+	rbs := c.kube.RbacV1().RoleBindings(namespace)
+	switch {
+	case want == nil && have == nil:
+		return nil
+	case want == nil:
+		return ignoreNotFound(rbs.Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}}))
+	case have == nil:
+		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: "tenancy-apiserver"})
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("RoleBinding %s/%s exists but is not in the cache yet", namespace, want.Name)
+		}
+		return err
+	case have.RoleRef != want.RoleRef:
+		// roleRef cannot change: replace the binding.
+		if err := ignoreNotFound(rbs.Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})); err != nil {
+			return err
+		}
+		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: "tenancy-apiserver"})
+		return err
+	case !equality.Semantic.DeepEqual(have.Subjects, want.Subjects) || have.Labels[configv1alpha1.AccountLabel] != account.Name:
+		updated := have.DeepCopy()
+		updated.Subjects = want.Subjects
+		if updated.Labels == nil {
+			updated.Labels = map[string]string{}
+		}
+		updated.Labels[configv1alpha1.AccountLabel] = account.Name
+		_, err := rbs.Update(ctx, updated, metav1.UpdateOptions{FieldManager: "tenancy-apiserver"})
+		return err
+	}
+	return nil
+}
+
+func (c *Controller) removeBindings(ctx context.Context, account string, spaces []*corev1.Namespace) error {
+	var errs []error
+	for _, ns := range spaces {
+		have, err := c.bindings.RoleBindings(ns.Name).Get(BindingName(account))
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		err = c.kube.RbacV1().RoleBindings(ns.Name).Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
+		if err := ignoreNotFound(err); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Account, spaces []*corev1.Namespace) error {
+	names := make([]string, 0, len(spaces))
+	for _, ns := range spaces {
+		names = append(names, ns.Name)
+	}
+	sort.Strings(names)
+	want := make([]configv1alpha1.AccountNamespaceStatus, 0, len(names))
+	for _, n := range names {
+		want = append(want, configv1alpha1.AccountNamespaceStatus{Name: n})
+	}
+	if equality.Semantic.DeepEqual(want, account.Status.Namespaces) || (len(want) == 0 && len(account.Status.Namespaces) == 0) {
+		return nil
+	}
+	updated := account.DeepCopy()
+	updated.Status.Namespaces = want
+	_, err := c.config.ConfigV1alpha1().Accounts().UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: "tenancy-apiserver"})
+	return err
+}
+
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
