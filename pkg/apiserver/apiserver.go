@@ -3,13 +3,22 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	componentbaseconfig "k8s.io/component-base/config"
+	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
+	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
@@ -17,7 +26,17 @@ import (
 )
 
 // ExtraConfig holds what tenancy-apiserver needs besides the generic server config.
-type ExtraConfig struct{}
+type ExtraConfig struct {
+	// KubeClient reaches the kube-apiserver this server extends. Without it only the
+	// config.kiosk.sh API is served, which is enough to test that API alone.
+	KubeClient kubernetes.Interface
+	// KubeInformers share the watches on kube-apiserver's objects.
+	KubeInformers informers.SharedInformerFactory
+	// LeaderElection says how replicas elect the one that runs the controllers.
+	LeaderElection componentbaseconfig.LeaderElectionConfiguration
+	// ControllerWorkers is how many objects each controller reconciles at once.
+	ControllerWorkers int
+}
 
 // Config is the configuration of tenancy-apiserver.
 type Config struct {
@@ -62,7 +81,45 @@ func (c completedConfig) New() (*Server, error) {
 	if err := generic.InstallAPIGroup(&configGroup); err != nil {
 		return nil, fmt.Errorf("installing %s: %w", config.GroupName, err)
 	}
+	if c.ExtraConfig.KubeClient == nil {
+		return s, nil
+	}
+	if err := c.installControllers(generic); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// installControllers starts the controllers after the server serves, on the leader only.
+func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer) error {
+	configClient, err := versioned.NewForConfig(generic.LoopbackClientConfig)
+	if err != nil {
+		return err
+	}
+	configInformers := configinformers.NewSharedInformerFactory(configClient, 0)
+	kube := c.ExtraConfig.KubeClient
+	kubeInformers := c.ExtraConfig.KubeInformers
+	accounts, err := accountcontroller.New(kube, configClient,
+		configInformers.Config().V1alpha1().Accounts(),
+		kubeInformers.Core().V1().Namespaces(),
+		kubeInformers.Rbac().V1().RoleBindings())
+	if err != nil {
+		return err
+	}
+	workers := c.ExtraConfig.ControllerWorkers
+	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
+		configInformers.Start(ctx.Done())
+		kubeInformers.Start(ctx.Done())
+		go func() {
+			err := controller.RunElected(ctx, kube, c.ExtraConfig.LeaderElection,
+				func(ctx context.Context) { accounts.Run(ctx, workers) },
+			)
+			if err != nil {
+				klog.ErrorS(err, "Controllers stopped")
+			}
+		}()
+		return nil
+	})
 }
 
 func (c completedConfig) configStorage() (map[string]rest.Storage, error) {

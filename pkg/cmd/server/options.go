@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -17,8 +19,12 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	cliflag "k8s.io/component-base/cli/flag"
 	basecompatibility "k8s.io/component-base/compatibility"
+	componentbaseconfig "k8s.io/component-base/config"
+	componentbaseconfigoptions "k8s.io/component-base/config/options"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	baseversion "k8s.io/component-base/version"
@@ -45,6 +51,11 @@ type Options struct {
 	Logs         *logs.Options
 	EmbeddedEtcd EmbeddedEtcdOptions
 
+	// LeaderElection says how replicas elect the one that runs the controllers.
+	LeaderElection componentbaseconfig.LeaderElectionConfiguration
+	// ControllerWorkers is how many objects each controller reconciles at once.
+	ControllerWorkers int
+
 	// PrintVersion prints the version and exits.
 	PrintVersion bool
 
@@ -63,10 +74,20 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion)),
-		Logs:         logs.NewOptions(),
-		EmbeddedEtcd: EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
-		Stdout:       stdout,
-		Stderr:       stderr,
+		Logs: logs.NewOptions(),
+		LeaderElection: componentbaseconfig.LeaderElectionConfiguration{
+			LeaderElect:       true,
+			LeaseDuration:     metav1.Duration{Duration: 15 * time.Second},
+			RenewDeadline:     metav1.Duration{Duration: 10 * time.Second},
+			RetryPeriod:       metav1.Duration{Duration: 2 * time.Second},
+			ResourceLock:      resourcelock.LeasesResourceLock,
+			ResourceName:      "tenancy-apiserver",
+			ResourceNamespace: "tenancy-system",
+		},
+		ControllerWorkers: 4,
+		EmbeddedEtcd:      EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
+		Stdout:            stdout,
+		Stderr:            stderr,
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		configv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: configv1alpha1.GroupName})
@@ -95,6 +116,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 		"Loopback port of the embedded etcd's peer listener; 0 picks a free port.")
 
 	r.CoreAPI.AddFlags(fss.FlagSet("kubernetes api"))
+	cfs := fss.FlagSet("controllers")
+	componentbaseconfigoptions.BindLeaderElectionFlags(&o.LeaderElection, cfs)
+	cfs.IntVar(&o.ControllerWorkers, "controller-workers", o.ControllerWorkers, "How many objects each controller reconciles at once.")
 	r.Admission.AddFlags(fss.FlagSet("admission"))
 	r.Audit.AddFlags(fss.FlagSet("audit"))
 	r.Features.AddFlags(fss.FlagSet("features"))
@@ -137,6 +161,9 @@ func (o *Options) Validate() error {
 	errs = append(errs, r.Admission.Validate()...)
 	errs = append(errs, r.EgressSelector.Validate()...)
 	errs = append(errs, r.Traces.Validate()...)
+	if o.ControllerWorkers < 1 {
+		errs = append(errs, fmt.Errorf("--controller-workers must be at least 1, not %d", o.ControllerWorkers))
+	}
 	for _, p := range []int{o.EmbeddedEtcd.ClientPort, o.EmbeddedEtcd.PeerPort} {
 		if p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("embedded etcd port %d is not between 0 and 65535", p))
@@ -183,7 +210,20 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		stop()
 		return nil, func() {}, err
 	}
-	return &apiserver.Config{GenericConfig: cfg}, stop, nil
+	extra := apiserver.ExtraConfig{
+		LeaderElection:    o.LeaderElection,
+		ControllerWorkers: o.ControllerWorkers,
+	}
+	if cfg.ClientConfig != nil {
+		kube, err := kubernetes.NewForConfig(cfg.ClientConfig)
+		if err != nil {
+			stop()
+			return nil, func() {}, err
+		}
+		extra.KubeClient = kube
+		extra.KubeInformers = cfg.SharedInformerFactory
+	}
+	return &apiserver.Config{GenericConfig: cfg, ExtraConfig: extra}, stop, nil
 }
 
 // NewServer builds the server, starting the embedded etcd when there is one. The returned
