@@ -149,7 +149,7 @@ wait_apiservices() {
   # shellcheck disable=SC2086
   if ! "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" wait --for=condition=Available \
     --timeout="${APISERVICE_TIMEOUT:-120}s" $names >/dev/null; then
-    "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" get apiservices $names >&2 || true
+    "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" get $names >&2 || true
     lcp::fail "the APIServices did not become Available; see $LOCAL_LOGS/tenancy-apiserver-0.log"
   fi
 }

@@ -143,26 +143,35 @@ lcp::port_free() {
 lcp::get_raw() {
   local path=$1
   shift
-  "$KUBECTL" --kubeconfig=/dev/null "$@" get --raw "$path" --request-timeout=5s 2>/dev/null
+  "$KUBECTL" --kubeconfig=/dev/null "$@" get --raw "$path" --request-timeout=5s </dev/null 2>/dev/null
 }
 
-# lcp::wait_healthy NAME TIMEOUT URL_PATH CLIENT_ARGS... polls until the path answers "ok".
-# It gives up at once when the process NAME exits, and shows the end of its log.
-lcp::wait_healthy() {
-  local name=$1 timeout=$2 path=$3
+# lcp::wait_until NAME TIMEOUT WHAT COMMAND... polls COMMAND until it succeeds. It gives up at
+# once when the process NAME exits, and shows the end of its log.
+lcp::wait_until() {
+  local name=$1 timeout=$2 what=$3
   shift 3
   local deadline=$((SECONDS + timeout))
-  until [[ $(lcp::get_raw "$path" "$@") == ok ]]; do
+  until "$@"; do
     if ! lcp::pid_of "$name" >/dev/null; then
       lcp::show_log "$name"
       lcp::fail "$name exited while starting; log: $LOCAL_LOGS/$name.log"
     fi
     if ((SECONDS >= deadline)); then
       lcp::show_log "$name"
-      lcp::fail "$name was not healthy after ${timeout}s; log: $LOCAL_LOGS/$name.log"
+      lcp::fail "$name: $what after ${timeout}s; log: $LOCAL_LOGS/$name.log"
     fi
     sleep 0.5
   done
+}
+
+lcp::answers_ok() { [[ $(lcp::get_raw "$@") == ok ]]; }
+
+# lcp::wait_healthy NAME TIMEOUT URL_PATH CLIENT_ARGS... polls until the path answers "ok".
+lcp::wait_healthy() {
+  local name=$1 timeout=$2
+  shift 2
+  lcp::wait_until "$name" "$timeout" "$1 did not answer ok" lcp::answers_ok "$@"
 }
 
 lcp::show_log() {

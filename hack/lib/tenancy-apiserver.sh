@@ -60,9 +60,14 @@ tenancy::start() {
   local flags=()
   mapfile -t flags < <(tenancy::flags "$index")
   lcp::start "$name" "$binary" "${flags[@]}" "$@"
-  lcp::wait_healthy "$name" "${TENANCY_START_TIMEOUT:-120}" /readyz \
-    --server="https://127.0.0.1:$port" --certificate-authority="$LOCAL_PKI/serving-ca.crt" \
-    --client-certificate="$LOCAL_PKI/admin.crt" --client-key="$LOCAL_PKI/admin.key"
+  local client=(--server="https://127.0.0.1:$port" --certificate-authority="$LOCAL_PKI/serving-ca.crt"
+    --client-certificate="$LOCAL_PKI/admin.crt" --client-key="$LOCAL_PKI/admin.key")
+  lcp::wait_healthy "$name" "${TENANCY_START_TIMEOUT:-120}" /readyz "${client[@]}"
+  # /readyz answers before the server has loaded the client CAs from kube-apiserver; until then
+  # it takes client certificates for anonymous. /metrics is only for authenticated, authorized
+  # callers, so its answer to the admin's certificate shows the CAs are in place.
+  lcp::wait_until "$name" 60 "the admin's client certificate was not accepted" \
+    lcp::get_raw /metrics "${client[@]}" >/dev/null
   lcp::log "$name is ready on https://127.0.0.1:$port"
 }
 

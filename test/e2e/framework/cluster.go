@@ -1,0 +1,252 @@
+// Package framework runs the end-to-end tests' local control plane (etcd, kube-apiserver,
+// kube-controller-manager and tenancy-apiserver, started by hack/local-up.sh) and gives tests
+// the real kubectl, client-go clients and control over tenancy-apiserver replicas.
+package framework
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	// Root is the repository root.
+	Root string
+	// Dir is the control plane's directory (_output/local): data, certificates, logs and PIDs.
+	Dir string
+	// Kubeconfig is the admin kubeconfig (user kubernetes-admin, group system:masters).
+	Kubeconfig string
+	// KubectlPath is the kubectl binary the tests run.
+	KubectlPath string
+	// Env holds the settings local-up.sh saved in Dir/env.
+	Env map[string]string
+
+	// startedHere is true when Setup started the control plane, so Teardown stops it.
+	startedHere bool
+	// nextReplica is the index StartReplica gives to the next extra replica.
+	nextReplica int
+}
+
+// Options tune Setup.
+type Options struct {
+	// Output receives the output of hack/local-up.sh and hack/local-down.sh.
+	Output io.Writer
+	// StartTimeout bounds hack/local-up.sh, a cold build included.
+	StartTimeout time.Duration
+	// Keep leaves a control plane that Setup started running after Teardown.
+	Keep bool
+}
+
+// Setup reuses the running local control plane when its admin kubeconfig works and every
+// APIService is Available, and otherwise starts one with hack/local-up.sh. Any failure is an
+// error: the caller must fail, never skip.
+func Setup(ctx context.Context, o Options) (*Cluster, error) {
+	if o.Output == nil {
+		o.Output = os.Stderr
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 40 * time.Minute
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{
+		Root:        root,
+		Dir:         filepath.Join(root, "_output", "local"),
+		KubectlPath: "/usr/bin/kubectl",
+	}
+	if p := os.Getenv("KUBECTL"); p != "" {
+		c.KubectlPath = p
+	}
+	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
+	if _, err := os.Stat(c.KubectlPath); err != nil {
+		return nil, fmt.Errorf("kubectl: %w", err)
+	}
+
+	if reason := c.reusable(ctx); reason != "" {
+		fmt.Fprintf(o.Output, "e2e: starting the local control plane (%s)\n", reason)
+		ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+		defer cancel()
+		c.startedHere = !o.Keep
+		if err := c.script(ctx, o.Output, "hack/local-up.sh"); err != nil {
+			return nil, fmt.Errorf("hack/local-up.sh: %w", err)
+		}
+	} else {
+		fmt.Fprintln(o.Output, "e2e: reusing the running local control plane")
+	}
+	if c.Env, err = readEnv(filepath.Join(c.Dir, "env")); err != nil {
+		return nil, err
+	}
+	replicas, err := strconv.Atoi(c.Env["REPLICAS"])
+	if err != nil || replicas < 1 {
+		return nil, fmt.Errorf("%s/env: REPLICAS=%q is not a positive number", c.Dir, c.Env["REPLICAS"])
+	}
+	c.nextReplica = replicas
+	return c, nil
+}
+
+// reusable returns why the running control plane cannot be reused, or "" when it can.
+func (c *Cluster) reusable(ctx context.Context) string {
+	if _, err := os.Stat(c.Kubeconfig); err != nil {
+		return "no " + c.Kubeconfig
+	}
+	if _, err := os.Stat(filepath.Join(c.Dir, "env")); err != nil {
+		return "no settings file"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.KubectlPath, "--kubeconfig", c.Kubeconfig, "get", "--raw", "/readyz",
+		"--request-timeout=5s").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		return "kube-apiserver is not ready"
+	}
+	missing, err := c.unavailableAPIServices(ctx)
+	if err != nil {
+		return err.Error()
+	}
+	if len(missing) > 0 {
+		return "not Available: " + strings.Join(missing, ", ")
+	}
+	return ""
+}
+
+// Teardown stops the control plane if Setup started it, and checks that none of its processes
+// is left behind.
+func (c *Cluster) Teardown(out io.Writer) error {
+	if c == nil || !c.startedHere {
+		return nil
+	}
+	pids := c.recordedPIDs()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.script(ctx, out, "hack/local-down.sh"); err != nil {
+		return fmt.Errorf("hack/local-down.sh: %w", err)
+	}
+	var left []string
+	for name, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			left = append(left, fmt.Sprintf("%s (PID %d)", name, pid))
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("hack/local-down.sh left processes running: %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+// recordedPIDs are the processes in Dir/pids, by name.
+func (c *Cluster) recordedPIDs() map[string]int {
+	pids := map[string]int{}
+	files, _ := filepath.Glob(filepath.Join(c.Dir, "pids", "*.pid"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(data))
+		if len(fields) == 0 {
+			continue
+		}
+		if pid, err := strconv.Atoi(fields[0]); err == nil {
+			pids[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
+		}
+	}
+	return pids
+}
+
+// script runs a script of the repository with its output going to out.
+func (c *Cluster) script(ctx context.Context, out io.Writer, path string, args ...string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.Root, path), args...)
+	cmd.Dir = c.Root
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.WaitDelay = 10 * time.Second
+	return cmd.Run()
+}
+
+// LogTail returns the last n lines of the log of a process of the control plane, such as
+// "kube-apiserver" or "tenancy-apiserver-0".
+func (c *Cluster) LogTail(name string, n int) string {
+	f, err := os.Open(filepath.Join(c.Dir, "logs", name+".log"))
+	if err != nil {
+		return err.Error()
+	}
+	defer func() { _ = f.Close() }()
+	var lines []string
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		lines = append(lines, s.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LogNames are the processes of the control plane that have a log.
+func (c *Cluster) LogNames() []string {
+	files, _ := filepath.Glob(filepath.Join(c.Dir, "logs", "*.log"))
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".log"))
+	}
+	return names
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the repository root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "hack", "local-up.sh")); err == nil {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no repository root (go.mod and hack/local-up.sh) above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// readEnv parses the KEY=VALUE lines hack/local-up.sh writes (values quoted by printf %q
+// only when they hold special characters, which these do not).
+func readEnv(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the control plane settings: %w", err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s: malformed line %q", path, line)
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		} else if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
+			v = v[1 : len(v)-1]
+		}
+		env[k] = v
+	}
+	return env, nil
+}
