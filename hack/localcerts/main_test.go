@@ -1,0 +1,291 @@
+package main
+
+import (
+	"crypto/x509"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+func testOptions(t *testing.T) options {
+	t.Helper()
+	return options{
+		Dir:       t.TempDir(),
+		Server:    "https://127.0.0.1:26443",
+		Service:   "tenancy-apiserver",
+		Namespace: "tenancy-system",
+		ServiceIP: net.ParseIP("10.96.0.1"),
+	}
+}
+
+func load(t *testing.T, dir, name string) *keyPair {
+	t.Helper()
+	kp, err := loadKeyPair(dir, name)
+	require.NoError(t, err)
+	require.NotNil(t, kp, name)
+	return kp
+}
+
+func pool(cas ...*keyPair) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, ca := range cas {
+		p.AddCert(ca.Cert)
+	}
+	return p
+}
+
+func TestRunIssuesCertificatesForEachComponent(t *testing.T) {
+	o := testOptions(t)
+	now := time.Now()
+	require.NoError(t, run(o, now))
+
+	clusterCAPair, frontProxyCAPair, servingCAPair := load(t, o.Dir, clusterCA), load(t, o.Dir, frontProxyCA), load(t, o.Dir, servingCA)
+	tests := []struct {
+		name    string
+		ca      *keyPair
+		usage   x509.ExtKeyUsage
+		dnsName string // verified as the server name, for serving certificates
+		ip      string // must be among the IP SANs
+		cn      string
+		orgs    []string
+	}{
+		{name: kubeAPIServer, ca: clusterCAPair, usage: x509.ExtKeyUsageServerAuth, dnsName: "kubernetes.default.svc", ip: "10.96.0.1", cn: "kube-apiserver"},
+		{name: kubeAPIServer, ca: clusterCAPair, usage: x509.ExtKeyUsageServerAuth, dnsName: "localhost", ip: "127.0.0.1", cn: "kube-apiserver"},
+		{name: tenancyServing, ca: servingCAPair, usage: x509.ExtKeyUsageServerAuth, dnsName: "tenancy-apiserver.tenancy-system.svc", ip: "127.0.0.1", cn: "tenancy-apiserver.tenancy-system.svc"},
+		{name: tenancyServing, ca: servingCAPair, usage: x509.ExtKeyUsageServerAuth, dnsName: "localhost", ip: "::1", cn: "tenancy-apiserver.tenancy-system.svc"},
+		{name: frontProxyClient, ca: frontProxyCAPair, usage: x509.ExtKeyUsageClientAuth, cn: "front-proxy-client"},
+		{name: adminClient, ca: clusterCAPair, usage: x509.ExtKeyUsageClientAuth, cn: "kubernetes-admin", orgs: []string{"system:masters"}},
+		{name: tenancyClient, ca: clusterCAPair, usage: x509.ExtKeyUsageClientAuth,
+			cn:   "system:serviceaccount:tenancy-system:tenancy-apiserver",
+			orgs: []string{"system:serviceaccounts", "system:serviceaccounts:tenancy-system"}},
+		{name: controllerManager, ca: clusterCAPair, usage: x509.ExtKeyUsageClientAuth, cn: "system:kube-controller-manager"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" "+tt.dnsName, func(t *testing.T) {
+			kp := load(t, o.Dir, tt.name)
+			_, err := kp.Cert.Verify(x509.VerifyOptions{
+				Roots: pool(tt.ca), DNSName: tt.dnsName, KeyUsages: []x509.ExtKeyUsage{tt.usage}, CurrentTime: now,
+			})
+			require.NoError(t, err)
+			assert.Equal(t, tt.cn, kp.Cert.Subject.CommonName)
+			assert.ElementsMatch(t, tt.orgs, kp.Cert.Subject.Organization)
+			if tt.ip != "" {
+				assert.True(t, containsIP(kp.Cert.IPAddresses, net.ParseIP(tt.ip)), "IP %s in %v", tt.ip, kp.Cert.IPAddresses)
+			}
+			// No certificate is trusted by a CA that did not sign it.
+			for _, other := range []*keyPair{clusterCAPair, frontProxyCAPair, servingCAPair} {
+				if other == tt.ca {
+					continue
+				}
+				_, err := kp.Cert.Verify(x509.VerifyOptions{Roots: pool(other), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, CurrentTime: now})
+				assert.Error(t, err, "verified by %s", other.Cert.Subject.CommonName)
+			}
+			info, err := os.Stat(filepath.Join(o.Dir, tt.name+".key"))
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+		})
+	}
+}
+
+func containsIP(ips []net.IP, ip net.IP) bool {
+	for _, i := range ips {
+		if i.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunWritesWorkingKubeconfigs(t *testing.T) {
+	o := testOptions(t)
+	o.AdminKubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, run(o, time.Now()))
+
+	tests := []struct {
+		path   string
+		client string
+	}{
+		{o.AdminKubeconfig, adminClient},
+		{filepath.Join(o.Dir, "tenancy-apiserver.kubeconfig"), tenancyClient},
+		{filepath.Join(o.Dir, "kube-controller-manager.kubeconfig"), controllerManager},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			cfg, err := clientcmd.BuildConfigFromFlags("", tt.path)
+			require.NoError(t, err)
+			assert.Equal(t, o.Server, cfg.Host)
+			ca, err := os.ReadFile(filepath.Join(o.Dir, clusterCA+".crt"))
+			require.NoError(t, err)
+			assert.Equal(t, ca, cfg.CAData)
+			cert, err := os.ReadFile(filepath.Join(o.Dir, tt.client+".crt"))
+			require.NoError(t, err)
+			assert.Equal(t, cert, cfg.CertData)
+			key, err := parsePrivateKey(cfg.KeyData)
+			require.NoError(t, err)
+			assert.True(t, publicKeysEqual(load(t, o.Dir, tt.client).Cert.PublicKey, key.Public()))
+			info, err := os.Stat(tt.path)
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+		})
+	}
+}
+
+func TestServiceAccountKeyPair(t *testing.T) {
+	o := testOptions(t)
+	require.NoError(t, run(o, time.Now()))
+	keyData, err := os.ReadFile(filepath.Join(o.Dir, "sa.key"))
+	require.NoError(t, err)
+	key, err := parsePrivateKey(keyData)
+	require.NoError(t, err)
+	pubData, err := os.ReadFile(filepath.Join(o.Dir, "sa.pub"))
+	require.NoError(t, err)
+	want, err := publicKeyPEM(key.Public())
+	require.NoError(t, err)
+	assert.Equal(t, want, pubData)
+}
+
+// snapshot reads every file of dir.
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		files[e.Name()] = data
+	}
+	return files
+}
+
+func TestRerunKeepsOrReplacesFiles(t *testing.T) {
+	all := []string{clusterCA, frontProxyCA, servingCA, kubeAPIServer, tenancyServing, frontProxyClient,
+		adminClient, tenancyClient, controllerManager}
+	leaves := []string{kubeAPIServer, tenancyServing, frontProxyClient, adminClient, tenancyClient, controllerManager}
+	tests := []struct {
+		name string
+		// change alters the options or the files before the second run, and returns its time.
+		change      func(t *testing.T, o *options, now time.Time) time.Time
+		wantChanged []string
+	}{
+		{
+			name:   "nothing changed",
+			change: func(_ *testing.T, _ *options, now time.Time) time.Time { return now },
+		},
+		{
+			name: "other namespace",
+			change: func(_ *testing.T, o *options, now time.Time) time.Time {
+				o.Namespace = "tenancy"
+				return now
+			},
+			// The serving certificate gets the new name, the client certificate the new identity.
+			wantChanged: []string{tenancyServing, tenancyClient},
+		},
+		{
+			name: "other service IP",
+			change: func(_ *testing.T, o *options, now time.Time) time.Time {
+				o.ServiceIP = net.ParseIP("10.0.0.1")
+				return now
+			},
+			wantChanged: []string{kubeAPIServer},
+		},
+		{
+			name: "leaves about to expire",
+			change: func(_ *testing.T, _ *options, now time.Time) time.Time {
+				return now.Add(leafValidity - renewBefore + time.Hour)
+			},
+			wantChanged: leaves,
+		},
+		{
+			name: "corrupt key",
+			change: func(t *testing.T, o *options, now time.Time) time.Time {
+				require.NoError(t, os.WriteFile(filepath.Join(o.Dir, adminClient+".key"), []byte("garbage"), 0o600))
+				return now
+			},
+			wantChanged: []string{adminClient},
+		},
+		{
+			name: "key of another pair",
+			change: func(t *testing.T, o *options, now time.Time) time.Time {
+				other, err := os.ReadFile(filepath.Join(o.Dir, tenancyClient+".key"))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(o.Dir, adminClient+".key"), other, 0o600))
+				return now
+			},
+			wantChanged: []string{adminClient},
+		},
+		{
+			name: "new cluster CA",
+			change: func(t *testing.T, o *options, now time.Time) time.Time {
+				require.NoError(t, os.Remove(filepath.Join(o.Dir, clusterCA+".crt")))
+				return now
+			},
+			// Everything the old CA signed is re-issued by the new one.
+			wantChanged: []string{clusterCA, kubeAPIServer, adminClient, tenancyClient, controllerManager},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := testOptions(t)
+			now := time.Now()
+			require.NoError(t, run(o, now))
+			before := snapshot(t, o.Dir)
+			later := tt.change(t, &o, now)
+			require.NoError(t, run(o, later))
+			after := snapshot(t, o.Dir)
+			var changed []string
+			for _, name := range all {
+				if string(before[name+".crt"]) != string(after[name+".crt"]) {
+					changed = append(changed, name)
+				}
+			}
+			assert.ElementsMatch(t, tt.wantChanged, changed)
+			assert.Equal(t, before["sa.key"], after["sa.key"], "the service-account key must survive")
+			for _, name := range tt.wantChanged {
+				spec := specFor(t, o, name)
+				var ca *keyPair
+				if spec.CA != "" {
+					ca = load(t, o.Dir, spec.CA)
+				}
+				assert.True(t, matches(load(t, o.Dir, name), spec, ca, later), name)
+			}
+		})
+	}
+}
+
+func specFor(t *testing.T, o options, name string) certSpec {
+	t.Helper()
+	for _, s := range specs(o) {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no spec %s", name)
+	return certSpec{}
+}
+
+func TestRunRejectsIncompleteOptions(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*options)
+	}{
+		{"no dir", func(o *options) { o.Dir = "" }},
+		{"no server", func(o *options) { o.Server = "" }},
+		{"no service", func(o *options) { o.Service = "" }},
+		{"no namespace", func(o *options) { o.Namespace = "" }},
+		{"no service IP", func(o *options) { o.ServiceIP = nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := testOptions(t)
+			tt.modify(&o)
+			assert.Error(t, run(o, time.Now()))
+		})
+	}
+}
