@@ -59,15 +59,24 @@ certificates() {
     --namespace="$TENANCY_NAMESPACE" --service-ip="$KUBERNETES_SERVICE_IP"
 }
 
-# start_etcd NAME DATA_DIR CLIENT_PORT PEER_PORT
 start_etcd() {
-  local name=$1 dir=$2 client=http://127.0.0.1:$3 peer=http://127.0.0.1:$4
-  # The member name must stay the one the data directory was created with.
-  lcp::start "$name" "$LOCAL_BIN/etcd" --name="$5" --data-dir="$dir" \
+  local client=http://127.0.0.1:$ETCD_PORT peer=http://127.0.0.1:$ETCD_PEER_PORT
+  lcp::log "starting etcd on 127.0.0.1:$ETCD_PORT"
+  lcp::start etcd "$LOCAL_BIN/etcd" --name=local --data-dir="$LOCAL_DIR/etcd" \
     --listen-client-urls="$client" --advertise-client-urls="$client" \
     --listen-peer-urls="$peer" --initial-advertise-peer-urls="$peer" \
-    --initial-cluster="$5=$peer" --log-level=warn
-  lcp::wait_healthy "$name" 60 /readyz --server="$client"
+    --initial-cluster="local=$peer" --log-level=warn
+  lcp::wait_healthy etcd 60 /readyz --server="$client"
+}
+
+# start_tenancy_etcd runs the etcd tenancy-apiserver embeds as a process of its own, on the
+# embedded etcd's data directory and port, for replicas to share.
+start_tenancy_etcd() {
+  lcp::log "starting the tenancy etcd on 127.0.0.1:$TENANCY_ETCD_PORT for $REPLICAS replicas"
+  (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/localetcd" ./hack/localetcd)
+  lcp::start tenancy-etcd "$LOCAL_BIN/localetcd" --data-dir="$LOCAL_DIR/tenancy-etcd" \
+    --client-port="$TENANCY_ETCD_PORT" --peer-port="$TENANCY_ETCD_PEER_PORT"
+  lcp::wait_healthy tenancy-etcd 60 /readyz --server="http://127.0.0.1:$TENANCY_ETCD_PORT"
 }
 
 start_kube_apiserver() {
@@ -179,8 +188,7 @@ main() {
   certificates
   lcp::save_env
 
-  lcp::log "starting etcd on 127.0.0.1:$ETCD_PORT"
-  start_etcd etcd "$LOCAL_DIR/etcd" "$ETCD_PORT" "$ETCD_PEER_PORT" local
+  start_etcd
   start_kube_apiserver
   start_kube_controller_manager
   apply_artifacts
@@ -188,9 +196,7 @@ main() {
   local i flags=()
   read -r -a flags <<<"${TENANCY_FLAGS:-}"
   if ((REPLICAS > 1)); then
-    lcp::log "starting the tenancy etcd on 127.0.0.1:$TENANCY_ETCD_PORT for $REPLICAS replicas"
-    # The same data directory the embedded etcd uses, under the embedded etcd's member name.
-    start_etcd tenancy-etcd "$LOCAL_DIR/tenancy-etcd" "$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT" tenancy-apiserver
+    start_tenancy_etcd
   fi
   for ((i = 0; i < REPLICAS; i++)); do
     "$LOCAL_ROOT/hack/lib/tenancy-apiserver.sh" start "$i" "${flags[@]}"

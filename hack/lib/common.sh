@@ -72,7 +72,7 @@ lcp::pid_of() {
   read -r pid binary <"$file" || true
   [[ $pid =~ ^[0-9]+$ && -n $binary ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
-  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -n1) || return 1
+  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1) || return 1
   [[ $argv0 == "$binary" ]] || return 1
   echo "$pid"
 }
@@ -111,7 +111,8 @@ lcp::stop() {
       names+=("$name")
     fi
   done
-  local deadline=$((SECONDS + ${STOP_TIMEOUT:-30})) i alive
+  local timeout=${STOP_TIMEOUT:-30} i alive deadline killed=0
+  deadline=$(($(lcp::now_us) + timeout * 1000000))
   while ((${#pids[@]} > 0)); do
     alive=()
     for i in "${!pids[@]}"; do
@@ -120,12 +121,17 @@ lcp::stop() {
       fi
     done
     ((${#alive[@]} == 0)) && break
-    if ((SECONDS >= deadline)); then
+    if (($(lcp::now_us) >= deadline)); then
+      if ((killed)); then
+        lcp::log "still running 10s after SIGKILL: ${names[*]}"
+        return 1
+      fi
+      killed=1
       for i in "${alive[@]}"; do
-        lcp::log "${names[$i]} (PID ${pids[$i]}) ignored SIGTERM for ${STOP_TIMEOUT:-30}s; killing it"
+        lcp::log "${names[$i]} (PID ${pids[$i]}) ignored SIGTERM for ${timeout}s; killing it"
         kill -KILL "${pids[$i]}" 2>/dev/null || true
       done
-      deadline=$((SECONDS + 10))
+      deadline=$(($(lcp::now_us) + 10000000))
     fi
     sleep 0.2
   done
@@ -133,6 +139,9 @@ lcp::stop() {
     rm -f "$LOCAL_PIDS/$name.pid"
   done
 }
+
+# lcp::now_us prints the time in microseconds.
+lcp::now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 
 # lcp::port_free PORT succeeds when nothing listens on 127.0.0.1:PORT.
 lcp::port_free() {

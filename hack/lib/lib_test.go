@@ -1,0 +1,165 @@
+// Package lib_test tests the process handling of the local control plane scripts
+// (common.sh, used by hack/local-up.sh and hack/local-down.sh) on harmless processes.
+package lib_test
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shell runs a bash snippet with common.sh sourced and LOCAL_DIR set to dir.
+func shell(t *testing.T, dir, script string, env ...string) (string, error) {
+	t.Helper()
+	lib, err := filepath.Abs("common.sh")
+	require.NoError(t, err)
+	cmd := exec.Command("bash", "-c", "set -o errexit -o nounset -o pipefail; source "+lib+"; "+script)
+	cmd.Env = append(os.Environ(), append([]string{"LOCAL_DIR=" + dir}, env...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func recordedPID(t *testing.T, dir, name string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "pids", name+".pid"))
+	require.NoError(t, err)
+	fields := strings.Fields(string(data))
+	require.Len(t, fields, 2, "pid file %q", data)
+	pid, err := strconv.Atoi(fields[0])
+	require.NoError(t, err)
+	return pid
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 20*time.Millisecond, "PID %d still runs", pid)
+}
+
+func TestStartRecordsTheServerPIDAndStopEndsIt(t *testing.T) {
+	dir := t.TempDir()
+	out, err := shell(t, dir, "lcp::start sleeper /bin/sleep 300")
+	require.NoError(t, err, out)
+	pid := recordedPID(t, dir, "sleeper")
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	require.True(t, alive(pid))
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	require.NoError(t, err)
+	assert.Equal(t, "/bin/sleep\x00300\x00", string(cmdline), "the recorded PID must be the server itself")
+
+	out, err = shell(t, dir, "lcp::pid_of sleeper")
+	require.NoError(t, err, out)
+	assert.Equal(t, strconv.Itoa(pid), strings.TrimSpace(out))
+
+	out, err = shell(t, dir, "lcp::start sleeper /bin/sleep 300")
+	require.Error(t, err, "a second start of a running process must fail")
+	assert.Contains(t, out, "already running")
+
+	out, err = shell(t, dir, "lcp::stop sleeper")
+	require.NoError(t, err, out)
+	waitGone(t, pid)
+	assert.NoFileExists(t, filepath.Join(dir, "pids", "sleeper.pid"))
+	assert.FileExists(t, filepath.Join(dir, "logs", "sleeper.log"))
+}
+
+func TestStopKillsWhatIgnoresSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	out, err := shell(t, dir, `lcp::start stubborn /bin/bash -c 'trap "" TERM; echo ready; while :; do sleep 0.05; done'`)
+	require.NoError(t, err, out)
+	pid := recordedPID(t, dir, "stubborn")
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	// Wait until the trap is set, or SIGTERM would end it the normal way.
+	require.Eventually(t, func() bool {
+		log, _ := os.ReadFile(filepath.Join(dir, "logs", "stubborn.log"))
+		return strings.Contains(string(log), "ready")
+	}, 10*time.Second, 20*time.Millisecond)
+
+	started := time.Now()
+	out, err = shell(t, dir, "lcp::stop stubborn", "STOP_TIMEOUT=1")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "ignored SIGTERM")
+	assert.GreaterOrEqual(t, time.Since(started), time.Second, "SIGKILL came before STOP_TIMEOUT")
+	waitGone(t, pid)
+}
+
+func TestStopLeavesARecycledPIDAlone(t *testing.T) {
+	dir := t.TempDir()
+	// A process that is not ours holds a PID recorded for another binary.
+	other := exec.Command("/bin/sleep", "300")
+	require.NoError(t, other.Start())
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pids"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pids", "server.pid"),
+		[]byte(strconv.Itoa(other.Process.Pid)+" /work/_output/bin/kube-apiserver\n"), 0o644))
+
+	out, err := shell(t, dir, "lcp::pid_of server")
+	assert.Error(t, err, "a PID running another binary is not ours: %s", out)
+	out, err = shell(t, dir, "lcp::stop server")
+	require.NoError(t, err, out)
+	time.Sleep(200 * time.Millisecond)
+	assert.True(t, alive(other.Process.Pid), "a process that is not ours was killed")
+	assert.NoFileExists(t, filepath.Join(dir, "pids", "server.pid"))
+}
+
+func TestLocalDownStopsEveryRecordedProcess(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"etcd", "kube-apiserver", "kube-controller-manager", "tenancy-apiserver-0", "tenancy-apiserver-1"}
+	var pids []int
+	for _, name := range names {
+		out, err := shell(t, dir, "lcp::start "+name+" /bin/sleep 300")
+		require.NoError(t, err, out)
+		pid := recordedPID(t, dir, name)
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+		pids = append(pids, pid)
+	}
+	down, err := filepath.Abs("../local-down.sh")
+	require.NoError(t, err)
+	cmd := exec.Command(down)
+	cmd.Env = append(os.Environ(), "LOCAL_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	for i, pid := range pids {
+		assert.False(t, alive(pid), "%s (PID %d) left running", names[i], pid)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+
+	again := exec.Command(down)
+	again.Env = cmd.Env
+	out, err = again.CombinedOutput()
+	require.NoError(t, err, "a second local-down with nothing running: %s", out)
+	assert.Contains(t, string(out), "nothing to stop")
+}
+
+func TestPortFree(t *testing.T) {
+	dir := t.TempDir()
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	_, err = shell(t, dir, "lcp::port_free "+port)
+	assert.Error(t, err, "port %s is taken", port)
+	require.NoError(t, l.Close())
+	_, err = shell(t, dir, "lcp::port_free "+port)
+	assert.NoError(t, err, "port %s is free", port)
+}
