@@ -123,17 +123,28 @@ start_kube_controller_manager() {
     --profiling=false
 }
 
-# apply_artifacts applies the product's manifests from artifacts/deploy as a kubectl user
-# would, except what only makes sense in a cluster (the Service in front of the pods, the
-# StatefulSet): the Service becomes an ExternalName to localhost, and the APIServices trust
-# the local serving CA and use the port of replica 0.
+# apply_artifacts applies the product's manifests from artifacts/deploy as a kubectl user would,
+# by the files' number prefix (see artifacts/README.md):
+#   00-39  cluster objects (namespace, RBAC, roles): applied as they are;
+#   40-59  the in-cluster workload (Service, StatefulSet): replaced by the local processes and a
+#          Service of type ExternalName to localhost on replica 0's port;
+#   60-69  APIServices: applied with the local serving CA and replica 0's port.
+# Any other file stops local-up: it needs a local form first.
 apply_artifacts() {
   local deploy=$LOCAL_ROOT/artifacts/deploy kc=(--kubeconfig="$LOCAL_DIR/kubeconfig")
+  local file base as_is=() apiservices=()
+  for file in "$deploy"/*.yaml; do
+    base=$(basename "$file")
+    case $base in
+    [0-3][0-9]-*) as_is+=(-f "$file") ;;
+    [45][0-9]-*) ;;
+    6[0-9]-*) apiservices+=("$file") ;;
+    *) lcp::fail "artifacts/deploy/$base: hack/local-up.sh does not know how to apply it locally" ;;
+    esac
+  done
   lcp::log "applying artifacts/deploy"
-  "$KUBECTL" "${kc[@]}" apply -f "$deploy/00-namespace.yaml" -f "$deploy/10-serviceaccount.yaml" \
-    -f "$deploy/20-rbac-delegation.yaml" -f "$deploy/21-rbac-server.yaml" \
-    -f "$deploy/30-clusterroles.yaml" >/dev/null
-  # A ClusterIP Service left from an earlier in-cluster style apply cannot become an ExternalName.
+  "$KUBECTL" "${kc[@]}" apply "${as_is[@]}" >/dev/null
+  # A ClusterIP Service left from an in-cluster style apply cannot become an ExternalName.
   if [[ $("$KUBECTL" "${kc[@]}" get service "$TENANCY_SERVICE" -n "$TENANCY_NAMESPACE" \
     -o 'jsonpath={.spec.type}' --ignore-not-found) == ClusterIP ]]; then
     "$KUBECTL" "${kc[@]}" delete service "$TENANCY_SERVICE" -n "$TENANCY_NAMESPACE" >/dev/null
@@ -141,10 +152,10 @@ apply_artifacts() {
   "$KUBECTL" "${kc[@]}" create service externalname "$TENANCY_SERVICE" -n "$TENANCY_NAMESPACE" \
     --external-name=localhost --tcp="$TENANCY_PORT:$TENANCY_PORT" --dry-run=client -o yaml |
     "$KUBECTL" "${kc[@]}" apply -f - >/dev/null
-  local ca patch file
+  local ca patch
   ca=$(base64 <"$LOCAL_PKI/serving-ca.crt" | tr -d '\n')
   patch=$(printf '{"spec":{"insecureSkipTLSVerify":null,"caBundle":"%s","service":{"port":%d}}}' "$ca" "$TENANCY_PORT")
-  for file in "$deploy"/60-apiservice-*.yaml; do
+  for file in "${apiservices[@]}"; do
     "$KUBECTL" --kubeconfig=/dev/null patch --local -f "$file" --type=merge -p "$patch" -o yaml |
       "$KUBECTL" "${kc[@]}" apply -f - >/dev/null
   done
