@@ -214,8 +214,10 @@ main() {
   done
 
   wait_apiservices
+  # Its serving certificate is self-signed; any client credential stops kubectl from prompting.
   lcp::wait_healthy kube-controller-manager 60 /healthz \
-    --server="https://127.0.0.1:$KUBE_CONTROLLER_MANAGER_PORT" --insecure-skip-tls-verify=true
+    --server="https://127.0.0.1:$KUBE_CONTROLLER_MANAGER_PORT" --insecure-skip-tls-verify=true \
+    --client-certificate="$LOCAL_PKI/admin.crt" --client-key="$LOCAL_PKI/admin.key"
 
   lcp::log "local control plane up in $((SECONDS - started))s; logs in $LOCAL_LOGS"
   echo "export KUBECONFIG=$LOCAL_DIR/kubeconfig"

@@ -72,9 +72,18 @@ lcp::pid_of() {
   read -r pid binary <"$file" || true
   [[ $pid =~ ^[0-9]+$ && -n $binary ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
-  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1) || return 1
+  argv0=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n1) || return 1
   [[ $argv0 == "$binary" ]] || return 1
   echo "$pid"
+}
+
+# lcp::running PID succeeds while the process exists and has not finished exiting (a zombie
+# waiting for its parent has, and holds no port or file any more).
+lcp::running() {
+  local stat
+  stat=$(cat 2>/dev/null "/proc/$1/stat") || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
 }
 
 # lcp::start NAME BINARY ARGS... runs BINARY in its own session, detached from this shell,
@@ -116,7 +125,7 @@ lcp::stop() {
   while ((${#pids[@]} > 0)); do
     alive=()
     for i in "${!pids[@]}"; do
-      if lcp::pid_of "${names[$i]}" >/dev/null; then
+      if lcp::running "${pids[$i]}"; then
         alive+=("$i")
       fi
     done

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -135,7 +134,7 @@ func (c *Cluster) Teardown(out io.Writer) error {
 	}
 	var left []string
 	for name, pid := range pids {
-		if syscall.Kill(pid, 0) == nil {
+		if running(pid) {
 			left = append(left, fmt.Sprintf("%s (PID %d)", name, pid))
 		}
 	}
@@ -143,6 +142,19 @@ func (c *Cluster) Teardown(out io.Writer) error {
 		return fmt.Errorf("hack/local-down.sh left processes running: %s", strings.Join(left, ", "))
 	}
 	return nil
+}
+
+// running reports whether a process exists and has not finished exiting: a zombie waiting
+// for its parent to collect it holds no port or file any more.
+func running(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // recordedPIDs are the processes in Dir/pids, by name.
