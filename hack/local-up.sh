@@ -9,8 +9,12 @@
 #   TENANCY_FLAGS="…"  extra flags for every replica started here (word-split)
 #   SKIP_BUILD=1       use the binaries already in _output/bin
 #   KEEP_ON_FAILURE=1  leave what started running when a later step fails (default: stop it)
-#   ports: ETCD_PORT, TENANCY_ETCD_PORT, KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT,
-#          TENANCY_PORT (see hack/lib/common.sh for the defaults)
+#   KUBE_APISERVER_FLAGS="…"  extra flags for kube-apiserver (word-split)
+#   ports: ETCD_PORT, ETCD_PEER_PORT, TENANCY_ETCD_PORT, TENANCY_ETCD_PEER_PORT,
+#          KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT, TENANCY_PORT (defaults in
+#          hack/lib/common.sh; the values in use are saved in _output/local/env)
+#
+# Replicas are started, stopped and restarted with hack/lib/tenancy-apiserver.sh.
 #
 # Data, certificates, kubeconfigs, PIDs (pids/) and logs (logs/) live in _output/local.
 # A running control plane is stopped first (data kept), so re-running picks up new binaries.
