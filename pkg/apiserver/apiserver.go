@@ -4,17 +4,21 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
@@ -23,6 +27,9 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/templateinstance"
+	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
+	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
 )
 
 // ExtraConfig holds what tenancy-apiserver needs besides the generic server config.
@@ -76,6 +83,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	accounts := configStorage["accounts"].(*account.REST)
 	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
 	if err := generic.InstallAPIGroup(&configGroup); err != nil {
@@ -84,10 +92,34 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.KubeClient == nil {
 		return s, nil
 	}
+	if err := c.installTenancy(generic, accounts); err != nil {
+		return nil, err
+	}
 	if err := c.installControllers(generic); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// installTenancy serves the per-user views of tenancy.kiosk.sh.
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST) error {
+	visibility := tenancyregistry.Visibility{Authorizer: c.GenericConfig.Authorization.Authorizer}
+	namespaces := c.ExtraConfig.KubeInformers.Core().V1().Namespaces()
+	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
+		"spaces":   space.NewREST(namespaces.Lister(), visibility),
+		"accounts": tenancyaccount.NewREST(accounts, Scheme, visibility),
+	}
+	if err := generic.InstallAPIGroup(&group); err != nil {
+		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
+	}
+	// Serve no empty lists after a restart: ready only once the namespaces are known.
+	return generic.AddReadyzChecks(healthz.NamedCheck("tenancy-informers-synced", func(*http.Request) error {
+		if !namespaces.Informer().HasSynced() {
+			return errors.New("namespace informer not synced")
+		}
+		return nil
+	}))
 }
 
 // installControllers starts the controllers after the server serves, on the leader only.
