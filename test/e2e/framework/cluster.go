@@ -68,6 +68,16 @@ func Setup(ctx context.Context, o Options) (*Cluster, error) {
 	if p := os.Getenv("KUBECTL"); p != "" {
 		c.KubectlPath = p
 	}
+	if dir := os.Getenv("LOCAL_DIR"); dir != "" {
+		// The scripts read LOCAL_DIR as well: a second control plane, with other *_PORT
+		// settings, for a suite that must not share the default one.
+		if c.Dir, err = filepath.Abs(dir); err != nil {
+			return nil, fmt.Errorf("LOCAL_DIR: %w", err)
+		}
+		if err := os.Setenv("LOCAL_DIR", c.Dir); err != nil {
+			return nil, fmt.Errorf("LOCAL_DIR: %w", err)
+		}
+	}
 	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
 	if _, err := os.Stat(c.KubectlPath); err != nil {
 		return nil, fmt.Errorf("kubectl: %w", err)
