@@ -30,7 +30,7 @@ controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin
 	hack/build-controlplane.sh
 
 .PHONY: local-up
-local-up: build controlplane ## Start etcd, kube-apiserver, kube-controller-manager and tenancy-apiserver locally.
+local-up: ## Build what is missing, then start etcd, kube-apiserver, kube-controller-manager and tenancy-apiserver.
 	hack/local-up.sh
 
 .PHONY: local-down
@@ -50,7 +50,7 @@ test-integration: ## The whole server in-process on an embedded etcd.
 
 .PHONY: test-e2e
 test-e2e: build controlplane ## Against a real kube-apiserver with the real kubectl.
-	$(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
+	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
 
 .PHONY: bench
 bench: ## Go benchmarks.
