@@ -32,7 +32,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &config.Account{} },
 		NewListFunc:               func() runtime.Object { return &config.AccountList{} },
-		PredicateFunc:             Matcher,
+		PredicateFunc:             s.Matcher,
 		DefaultQualifiedResource:  config.Resource("accounts"),
 		SingularQualifiedResource: config.Resource("account"),
 		CreateStrategy:            s,
@@ -41,10 +41,10 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 		ResetFieldsStrategy:       s,
 		TableConvertor:            table.New(columns, cells),
 	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
+	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: s.GetAttrs}); err != nil {
 		return nil, nil, fmt.Errorf("accounts storage: %w", err)
 	}
-	return &REST{store}, status.NewREST(store, NewStatusStrategy(s)), nil
+	return &REST{store}, status.NewREST(store, s.StatusStrategy()), nil
 }
 
 // ShortNames lets kubectl find Accounts as "acc".

@@ -2,107 +2,26 @@
 package account
 
 import (
-	"context"
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apiserver/pkg/registry/generic"
-	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/names"
-	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/validation"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 )
 
-type strategy struct {
-	runtime.ObjectTyper
-	names.NameGenerator
-}
-
-type statusStrategy struct {
-	strategy
+// kind says how Accounts are written.
+var kind = resource.Kind[*config.Account]{
+	PrepareForCreate:     func(a *config.Account) { a.Status = config.AccountStatus{} },
+	KeepStatus:           func(a, old *config.Account) { a.Status = old.Status },
+	KeepSpec:             func(a, old *config.Account) { a.Spec = old.Spec },
+	SpecChanged:          func(a, old *config.Account) bool { return !equality.Semantic.DeepEqual(a.Spec, old.Spec) },
+	Validate:             validation.ValidateAccount,
+	ValidateUpdate:       validation.ValidateAccountUpdate,
+	ValidateStatusUpdate: validation.ValidateAccountStatusUpdate,
 }
 
 // NewStrategy returns the strategy for writes of Accounts.
-func NewStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
-}
-
-// NewStatusStrategy returns the strategy for writes of Account status.
-func NewStatusStrategy(s strategy) statusStrategy { return statusStrategy{s} }
-
-func (strategy) NamespaceScoped() bool { return false }
-
-func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"config.kiosk.sh/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("status")),
-	}
-}
-
-func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
-	a := obj.(*config.Account)
-	a.Status = config.AccountStatus{}
-	a.Generation = 1
-}
-
-func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	a, oldA := obj.(*config.Account), old.(*config.Account)
-	a.Status = oldA.Status
-	if !equality.Semantic.DeepEqual(a.Spec, oldA.Spec) {
-		a.Generation = oldA.Generation + 1
-	}
-}
-
-func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateAccount(obj.(*config.Account))
-}
-
-func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
-
-func (strategy) AllowCreateOnUpdate(context.Context) bool { return false }
-
-func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
-
-func (strategy) Canonicalize(runtime.Object) {}
-
-func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateAccountUpdate(obj.(*config.Account), old.(*config.Account))
-}
-
-func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
-}
-
-func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"config.kiosk.sh/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
-	}
-}
-
-func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	a, oldA := obj.(*config.Account), old.(*config.Account)
-	a.Spec = oldA.Spec
-}
-
-func (statusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateAccountStatusUpdate(obj.(*config.Account), old.(*config.Account))
-}
-
-// GetAttrs returns the labels and fields of an Account for selectors.
-func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	a, ok := obj.(*config.Account)
-	if !ok {
-		return nil, nil, fmt.Errorf("not an Account: %T", obj)
-	}
-	return labels.Set(a.Labels), generic.ObjectMetaFieldsSet(&a.ObjectMeta, false), nil
-}
-
-// Matcher selects Accounts by label and field.
-func Matcher(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
-	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: GetAttrs}
+func NewStrategy(typer runtime.ObjectTyper) resource.Strategy[*config.Account] {
+	return resource.NewStrategy(typer, kind)
 }

@@ -35,7 +35,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &config.AccountQuota{} },
 		NewListFunc:               func() runtime.Object { return &config.AccountQuotaList{} },
-		PredicateFunc:             Matcher,
+		PredicateFunc:             s.Matcher,
 		DefaultQualifiedResource:  config.Resource("accountquotas"),
 		SingularQualifiedResource: config.Resource("accountquota"),
 		CreateStrategy:            s,
@@ -44,10 +44,10 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 		ResetFieldsStrategy:       s,
 		TableConvertor:            table.New(columns, cells),
 	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
+	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: s.GetAttrs}); err != nil {
 		return nil, nil, fmt.Errorf("accountquotas storage: %w", err)
 	}
-	return &REST{store}, status.NewREST(store, NewStatusStrategy(s)), nil
+	return &REST{store}, status.NewREST(store, s.StatusStrategy()), nil
 }
 
 // ShortNames lets kubectl find AccountQuotas as "aq".

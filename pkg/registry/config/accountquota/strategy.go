@@ -1,108 +1,29 @@
-// Package account stores config.kiosk.sh AccountQuotas in etcd.
+// Package accountquota stores config.kiosk.sh AccountQuotas in etcd.
 package accountquota
 
 import (
-	"context"
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apiserver/pkg/registry/generic"
-	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/names"
-	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/validation"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 )
 
-type strategy struct {
-	runtime.ObjectTyper
-	names.NameGenerator
-}
-
-type statusStrategy struct {
-	strategy
+// kind says how AccountQuotas are written.
+var kind = resource.Kind[*config.AccountQuota]{
+	PrepareForCreate:     func(q *config.AccountQuota) { q.Status = config.AccountQuotaStatus{} },
+	KeepStatus:           func(q, old *config.AccountQuota) { q.Status = old.Status },
+	KeepSpec:             func(q, old *config.AccountQuota) { q.Spec = old.Spec },
+	SpecChanged:          func(q, old *config.AccountQuota) bool { return !equality.Semantic.DeepEqual(q.Spec, old.Spec) },
+	Validate:             validation.ValidateAccountQuota,
+	ValidateUpdate:       validation.ValidateAccountQuotaUpdate,
+	ValidateStatusUpdate: validation.ValidateAccountQuotaStatusUpdate,
+	Fields:               func(q *config.AccountQuota) fields.Set { return fields.Set{"spec.account": q.Spec.Account} },
 }
 
 // NewStrategy returns the strategy for writes of AccountQuotas.
-func NewStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
-}
-
-// NewStatusStrategy returns the strategy for writes of AccountQuota status.
-func NewStatusStrategy(s strategy) statusStrategy { return statusStrategy{s} }
-
-func (strategy) NamespaceScoped() bool { return false }
-
-func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"config.kiosk.sh/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("status")),
-	}
-}
-
-func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
-	a := obj.(*config.AccountQuota)
-	a.Status = config.AccountQuotaStatus{}
-	a.Generation = 1
-}
-
-func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	a, oldA := obj.(*config.AccountQuota), old.(*config.AccountQuota)
-	a.Status = oldA.Status
-	if !equality.Semantic.DeepEqual(a.Spec, oldA.Spec) {
-		a.Generation = oldA.Generation + 1
-	}
-}
-
-func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateAccountQuota(obj.(*config.AccountQuota))
-}
-
-func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
-
-func (strategy) AllowCreateOnUpdate(context.Context) bool { return false }
-
-func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
-
-func (strategy) Canonicalize(runtime.Object) {}
-
-func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateAccountQuotaUpdate(obj.(*config.AccountQuota), old.(*config.AccountQuota))
-}
-
-func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
-}
-
-func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"config.kiosk.sh/v1alpha1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
-	}
-}
-
-func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	a, oldA := obj.(*config.AccountQuota), old.(*config.AccountQuota)
-	a.Spec = oldA.Spec
-}
-
-func (statusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateAccountQuotaStatusUpdate(obj.(*config.AccountQuota), old.(*config.AccountQuota))
-}
-
-// GetAttrs returns the labels and fields of an AccountQuota for selectors.
-func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	a, ok := obj.(*config.AccountQuota)
-	if !ok {
-		return nil, nil, fmt.Errorf("not an AccountQuota: %T", obj)
-	}
-	return labels.Set(a.Labels), generic.AddObjectMetaFieldsSet(fields.Set{"spec.account": a.Spec.Account}, &a.ObjectMeta, false), nil
-}
-
-// Matcher selects AccountQuotas by label and field.
-func Matcher(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
-	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: GetAttrs}
+func NewStrategy(typer runtime.ObjectTyper) resource.Strategy[*config.AccountQuota] {
+	return resource.NewStrategy(typer, kind)
 }

@@ -30,7 +30,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &config.Template{} },
 		NewListFunc:               func() runtime.Object { return &config.TemplateList{} },
-		PredicateFunc:             Matcher,
+		PredicateFunc:             s.Matcher,
 		DefaultQualifiedResource:  config.Resource("templates"),
 		SingularQualifiedResource: config.Resource("template"),
 		CreateStrategy:            s,
@@ -38,7 +38,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 		DeleteStrategy:            s,
 		TableConvertor:            table.New(columns, cells),
 	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
+	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: s.GetAttrs}); err != nil {
 		return nil, fmt.Errorf("templates storage: %w", err)
 	}
 	return &REST{store}, nil

@@ -1,0 +1,162 @@
+// Package resource holds what the config.kiosk.sh resources share: create, update and status
+// strategies and selector attributes, configured per kind.
+package resource
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+)
+
+// Object is a config.kiosk.sh object.
+type Object interface {
+	runtime.Object
+	metav1.Object
+}
+
+// Kind describes how one config.kiosk.sh kind is written.
+type Kind[T Object] struct {
+	// Namespaced is true for namespaced kinds.
+	Namespaced bool
+	// PrepareForCreate resets what a client may not set on create, such as status.
+	PrepareForCreate func(obj T)
+	// KeepStatus copies old's status into obj: writes of the resource leave status alone.
+	// Nil for kinds without status.
+	KeepStatus func(obj, old T)
+	// KeepSpec copies old's spec into obj: writes of /status leave the spec alone.
+	KeepSpec func(obj, old T)
+	// SpecChanged reports whether the generation must grow.
+	SpecChanged func(obj, old T) bool
+	// Validate, ValidateUpdate and ValidateStatusUpdate check writes.
+	Validate             func(obj T) field.ErrorList
+	ValidateUpdate       func(obj, old T) field.ErrorList
+	ValidateStatusUpdate func(obj, old T) field.ErrorList
+	// Fields are the selectable fields besides metadata.name and metadata.namespace.
+	Fields func(obj T) fields.Set
+}
+
+// Strategy is the create, update and delete strategy of a kind.
+type Strategy[T Object] struct {
+	runtime.ObjectTyper
+	names.NameGenerator
+	kind Kind[T]
+}
+
+// StatusStrategy is the update strategy of a kind's /status subresource.
+type StatusStrategy[T Object] struct {
+	Strategy[T]
+}
+
+// NewStrategy returns the strategy of a kind.
+func NewStrategy[T Object](typer runtime.ObjectTyper, kind Kind[T]) Strategy[T] {
+	return Strategy[T]{typer, names.SimpleNameGenerator, kind}
+}
+
+// StatusStrategy returns the strategy of the kind's /status subresource.
+func (s Strategy[T]) StatusStrategy() StatusStrategy[T] { return StatusStrategy[T]{s} }
+
+var v1alpha1 = fieldpath.APIVersion("config.kiosk.sh/v1alpha1")
+
+// NamespaceScoped reports whether the kind is namespaced.
+func (s Strategy[T]) NamespaceScoped() bool { return s.kind.Namespaced }
+
+// GetResetFields returns the fields a write of the resource leaves alone: status.
+func (s Strategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	if s.kind.KeepStatus == nil {
+		return nil
+	}
+	return map[fieldpath.APIVersion]*fieldpath.Set{v1alpha1: fieldpath.NewSet(fieldpath.MakePathOrDie("status"))}
+}
+
+// PrepareForCreate resets status and starts the generation at 1.
+func (s Strategy[T]) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	o := obj.(T)
+	if s.kind.PrepareForCreate != nil {
+		s.kind.PrepareForCreate(o)
+	}
+	o.SetGeneration(1)
+}
+
+// PrepareForUpdate keeps the stored status and grows the generation when the spec changes.
+func (s Strategy[T]) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	o, prev := obj.(T), old.(T)
+	if s.kind.KeepStatus != nil {
+		s.kind.KeepStatus(o, prev)
+	}
+	if s.kind.SpecChanged(o, prev) {
+		o.SetGeneration(prev.GetGeneration() + 1)
+	}
+}
+
+// Validate checks a new object.
+func (s Strategy[T]) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
+	return s.kind.Validate(obj.(T))
+}
+
+// WarningsOnCreate returns no warnings.
+func (Strategy[T]) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
+
+// AllowCreateOnUpdate is false: objects are created with create.
+func (Strategy[T]) AllowCreateOnUpdate(context.Context) bool { return false }
+
+// AllowUnconditionalUpdate lets an update without resourceVersion through.
+func (Strategy[T]) AllowUnconditionalUpdate(context.Context) bool { return true }
+
+// Canonicalize does nothing.
+func (Strategy[T]) Canonicalize(runtime.Object) {}
+
+// ValidateUpdate checks an update.
+func (s Strategy[T]) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	return s.kind.ValidateUpdate(obj.(T), old.(T))
+}
+
+// WarningsOnUpdate returns no warnings.
+func (Strategy[T]) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
+	return nil
+}
+
+// GetResetFields returns the fields a write of /status leaves alone: spec.
+func (StatusStrategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{v1alpha1: fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))}
+}
+
+// PrepareForUpdate keeps the stored spec.
+func (s StatusStrategy[T]) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	s.kind.KeepSpec(obj.(T), old.(T))
+}
+
+// ValidateUpdate checks a status update.
+func (s StatusStrategy[T]) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	return s.kind.ValidateStatusUpdate(obj.(T), old.(T))
+}
+
+// GetAttrs returns the labels and fields of an object for selectors.
+func (s Strategy[T]) GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	o, ok := obj.(T)
+	if !ok {
+		var want T
+		return nil, nil, fmt.Errorf("want a %T, got %T", want, obj)
+	}
+	extra := fields.Set{}
+	if s.kind.Fields != nil {
+		extra = s.kind.Fields(o)
+	}
+	extra["metadata.name"] = o.GetName()
+	if s.kind.Namespaced {
+		extra["metadata.namespace"] = o.GetNamespace()
+	}
+	return labels.Set(o.GetLabels()), extra, nil
+}
+
+// Matcher selects objects of the kind by label and field.
+func (s Strategy[T]) Matcher(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
+	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: s.GetAttrs}
+}
