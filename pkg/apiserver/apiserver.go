@@ -85,6 +85,7 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	accounts := configStorage["accounts"].(*account.REST)
 	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	configGroup.NegotiatedSerializer = NegotiatedSerializer
 	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
 	if err := generic.InstallAPIGroup(&configGroup); err != nil {
 		return nil, fmt.Errorf("installing %s: %w", config.GroupName, err)
@@ -106,8 +107,9 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	visibility := tenancyregistry.Visibility{Authorizer: c.GenericConfig.Authorization.Authorizer}
 	namespaces := c.ExtraConfig.KubeInformers.Core().V1().Namespaces()
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(namespaces.Lister(), visibility),
+		"spaces":   space.NewREST(namespaces.Lister(), visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme}),
 		"accounts": tenancyaccount.NewREST(accounts, Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {

@@ -18,7 +18,8 @@ type Visibility struct {
 	Authorizer authorizer.Authorizer
 }
 
-func (v Visibility) allowed(ctx context.Context, attrs authorizer.AttributesRecord) (bool, error) {
+// Allowed reports whether the authorizer allows the request described by attrs.
+func (v Visibility) Allowed(ctx context.Context, attrs authorizer.AttributesRecord) (bool, error) {
 	decision, _, err := v.Authorizer.Authorize(ctx, attrs)
 	if err != nil && decision != authorizer.DecisionAllow {
 		return false, fmt.Errorf("authorizing %s %s for %q: %w", attrs.Verb, attrs.Resource, attrs.User.GetName(), err)
@@ -28,19 +29,19 @@ func (v Visibility) allowed(ctx context.Context, attrs authorizer.AttributesReco
 
 // SeesAllSpaces reports whether u may list namespaces cluster-wide, and so sees every Space.
 func (v Visibility) SeesAllSpaces(ctx context.Context, u user.Info) (bool, error) {
-	return v.allowed(ctx, authorizer.AttributesRecord{User: u, Verb: "list", Resource: "namespaces", ResourceRequest: true})
+	return v.Allowed(ctx, authorizer.AttributesRecord{User: u, Verb: "list", Resource: "namespaces", ResourceRequest: true})
 }
 
 // SeesSpace reports whether u may get the namespace of the Space name.
 func (v Visibility) SeesSpace(ctx context.Context, u user.Info, name string) (bool, error) {
-	return v.allowed(ctx, authorizer.AttributesRecord{
+	return v.Allowed(ctx, authorizer.AttributesRecord{
 		User: u, Verb: "get", Resource: "namespaces", Name: name, Namespace: name, ResourceRequest: true,
 	})
 }
 
 // SeesAllAccounts reports whether u may list config.kiosk.sh Accounts.
 func (v Visibility) SeesAllAccounts(ctx context.Context, u user.Info) (bool, error) {
-	return v.allowed(ctx, authorizer.AttributesRecord{
+	return v.Allowed(ctx, authorizer.AttributesRecord{
 		User: u, Verb: "list", APIGroup: "config.kiosk.sh", Resource: "accounts", ResourceRequest: true,
 	})
 }
@@ -50,14 +51,14 @@ func (v Visibility) SeesAccount(ctx context.Context, u user.Info, name string, s
 	if IsSubject(u, subjects) {
 		return true, nil
 	}
-	return v.allowed(ctx, authorizer.AttributesRecord{
+	return v.Allowed(ctx, authorizer.AttributesRecord{
 		User: u, Verb: "get", APIGroup: "config.kiosk.sh", Resource: "accounts", Name: name, ResourceRequest: true,
 	})
 }
 
 // MayWriteAccounts reports whether u may perform verb on config.kiosk.sh Accounts.
 func (v Visibility) MayWriteAccounts(ctx context.Context, u user.Info, verb, name string) (bool, error) {
-	return v.allowed(ctx, authorizer.AttributesRecord{
+	return v.Allowed(ctx, authorizer.AttributesRecord{
 		User: u, Verb: verb, APIGroup: "config.kiosk.sh", Resource: "accounts", Name: name, ResourceRequest: true,
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -29,6 +30,7 @@ import (
 type REST struct {
 	namespaces corelisters.NamespaceLister
 	visibility tenancyregistry.Visibility
+	writer     Writer
 	*table.Convertor
 }
 
@@ -42,8 +44,8 @@ var (
 )
 
 // NewREST returns the Space storage over a namespace lister.
-func NewREST(namespaces corelisters.NamespaceLister, visibility tenancyregistry.Visibility) *REST {
-	return &REST{namespaces: namespaces, visibility: visibility, Convertor: table.New(columns, cells)}
+func NewREST(namespaces corelisters.NamespaceLister, visibility tenancyregistry.Visibility, writer Writer) *REST {
+	return &REST{namespaces: namespaces, visibility: visibility, writer: writer, Convertor: table.New(columns, cells)}
 }
 
 // New returns an empty Space.
@@ -64,12 +66,20 @@ func (r *REST) GetSingularName() string { return "space" }
 // Categories puts Spaces in "kubectl get kiosk".
 func (r *REST) Categories() []string { return []string{"kiosk"} }
 
-// Get returns a Space the caller may see; any other name is NotFound, so that existence
-// does not leak.
-func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+func userFrom(ctx context.Context) (user.Info, error) {
 	u, ok := genericapirequest.UserFrom(ctx)
 	if !ok {
 		return nil, apierrors.NewUnauthorized("no user in the request")
+	}
+	return u, nil
+}
+
+// Get returns a Space the caller may see; any other name is NotFound, so that existence
+// does not leak.
+func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, err
 	}
 	notFound := apierrors.NewNotFound(tenancy.Resource("spaces"), name)
 	ns, err := r.namespaces.Get(name)
@@ -97,9 +107,9 @@ func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runt
 
 // List returns the Spaces the caller may see that match the selectors, sorted by name.
 func (r *REST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
-	u, ok := genericapirequest.UserFrom(ctx)
-	if !ok {
-		return nil, apierrors.NewUnauthorized("no user in the request")
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, err
 	}
 	spaceSelector := labels.NewSelector()
 	req, err := labels.NewRequirement(configv1alpha1.AccountLabel, selection.Exists, nil)

@@ -1,0 +1,113 @@
+package space
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
+)
+
+var _ rest.Updater = &REST{}
+
+// Update changes the labels and annotations of a Space's namespace, for callers who may
+// update that namespace. Nobody moves a Space to another Account here, and only callers who
+// may update namespaces cluster-wide touch kiosk.sh/ labels and annotations.
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, _ rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, _ bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	oldObj, err := r.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, false, err
+	}
+	old := oldObj.(*tenancy.Space)
+	allowed, err := r.visibility.Allowed(ctx, authorizer.AttributesRecord{
+		User: u, Verb: "update", Resource: "namespaces", Name: name, Namespace: name, ResourceRequest: true})
+	if err != nil {
+		return nil, false, err
+	}
+	if !allowed {
+		return nil, false, apierrors.NewForbidden(tenancy.Resource("spaces"), name,
+			fmt.Errorf("User %q cannot update resource \"namespaces\" in API group \"\" in the namespace %q", u.GetName(), name))
+	}
+	obj, err := objInfo.UpdatedObject(ctx, old)
+	if err != nil {
+		return nil, false, err
+	}
+	s := obj.(*tenancy.Space)
+	admin, err := r.visibility.Allowed(ctx, authorizer.AttributesRecord{
+		User: u, Verb: "update", Resource: "namespaces", ResourceRequest: true})
+	if err != nil {
+		return nil, false, err
+	}
+	if errs := validateUpdate(s, old, admin); len(errs) > 0 {
+		return nil, false, apierrors.NewInvalid(tenancy.Kind("Space"), name, errs)
+	}
+	if updateValidation != nil {
+		if err := updateValidation(ctx, s, old); err != nil {
+			return nil, false, err
+		}
+	}
+	ns, err := r.namespaces.Get(name)
+	if err != nil {
+		return nil, false, err
+	}
+	want := ns.DeepCopy()
+	next := ToNamespace(s)
+	want.Labels, want.Annotations = next.Labels, next.Annotations
+	want.ResourceVersion = s.ResourceVersion
+	opts := metav1.UpdateOptions{FieldManager: fieldManager}
+	if options != nil {
+		opts.DryRun = options.DryRun
+	}
+	updated, err := r.writer.Kube.CoreV1().Namespaces().Update(ctx, want, opts)
+	if apierrors.IsConflict(err) {
+		return nil, false, apierrors.NewConflict(tenancy.Resource("spaces"), name, fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return FromNamespace(updated), false, nil
+}
+
+func validateUpdate(s, old *tenancy.Space, admin bool) field.ErrorList {
+	var errs field.ErrorList
+	if s.Spec.Account != old.Spec.Account {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "account"), "a Space cannot move to another Account"))
+	}
+	if admin {
+		return errs
+	}
+	for _, m := range []struct {
+		path     *field.Path
+		new, old map[string]string
+	}{
+		{field.NewPath("metadata", "labels"), s.Labels, old.Labels},
+		{field.NewPath("metadata", "annotations"), s.Annotations, old.Annotations},
+	} {
+		for k, v := range m.new {
+			if isKiosk(k) && m.old[k] != v {
+				errs = append(errs, field.Forbidden(m.path.Key(k), "kiosk.sh/ keys are set by admins only"))
+			}
+		}
+		for k := range m.old {
+			if _, kept := m.new[k]; isKiosk(k) && !kept {
+				errs = append(errs, field.Forbidden(m.path.Key(k), "kiosk.sh/ keys are set by admins only"))
+			}
+		}
+	}
+	return errs
+}
+
+func isKiosk(key string) bool {
+	return strings.HasPrefix(key, "kiosk.sh/") || strings.Contains(key, ".kiosk.sh/")
+}

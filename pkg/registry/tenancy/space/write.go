@@ -1,0 +1,257 @@
+package space
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
+	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
+	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
+)
+
+// fieldManager names this server in the managed fields of what it writes.
+const fieldManager = "tenancy-apiserver"
+
+// readyTimeout bounds how long a create waits for its caller to be able to use the Space.
+const readyTimeout = 10 * time.Second
+
+// Writer creates and deletes the namespaces behind Spaces.
+type Writer struct {
+	Kube     kubernetes.Interface
+	Accounts rest.Getter
+	Scheme   *runtime.Scheme
+}
+
+var (
+	_ rest.Creater         = &REST{}
+	_ rest.GracefulDeleter = &REST{}
+)
+
+// Create makes the namespace of a Space for an Account the caller belongs to, with the
+// Account's labels, annotations and RoleBinding, and returns once the caller can use it. On
+// any failure it removes what it made.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := obj.(*tenancy.Space)
+	if errs := validateNew(s); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
+	}
+	if createValidation != nil {
+		if err := createValidation(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
+	mayCreateNamespaces, err := r.visibility.Allowed(ctx, authorizer.AttributesRecord{
+		User: u, Verb: "create", Resource: "namespaces", ResourceRequest: true})
+	if err != nil {
+		return nil, err
+	}
+	ns := ToNamespace(s)
+	ns.ResourceVersion, ns.UID = "", ""
+	var account *configv1alpha1.Account
+	if s.Spec.Account == "" {
+		if !mayCreateNamespaces {
+			return nil, apierrors.NewBadRequest("spec.account is required")
+		}
+	} else {
+		if account, err = r.account(ctx, u, s, mayCreateNamespaces); err != nil {
+			return nil, err
+		}
+		if err := r.checkLimit(s, account); err != nil {
+			return nil, err
+		}
+		mergeSpaceTemplate(ns, account)
+	}
+	if options != nil && len(options.DryRun) > 0 {
+		return FromNamespace(ns), nil
+	}
+
+	created, err := r.writer.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: fieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, apierrors.NewAlreadyExists(tenancy.Resource("spaces"), s.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if account != nil {
+		if err := r.bind(ctx, u, account, created); err != nil {
+			r.undo(created)
+			return nil, err
+		}
+	}
+	klog.InfoS("Space created", "space", created.Name, "account", s.Spec.Account, "user", u.GetName())
+	return FromNamespace(created), nil
+}
+
+func validateNew(s *tenancy.Space) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range apivalidation.ValidateNamespaceName(s.Name, false) {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), s.Name, msg))
+	}
+	for k := range s.Labels {
+		if k == configv1alpha1.AccountLabel {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "labels").Key(k), "is set from spec.account"))
+		}
+	}
+	return errs
+}
+
+// account returns the Space's Account if the caller may create Spaces for it. Callers who
+// are not its subjects learn nothing about whether it exists.
+func (r *REST) account(ctx context.Context, u user.Info, s *tenancy.Space, mayCreateNamespaces bool) (*configv1alpha1.Account, error) {
+	forbidden := apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name,
+		fmt.Errorf("User %q cannot create spaces for account %q: not a subject of the account", u.GetName(), s.Spec.Account))
+	obj, err := r.writer.Accounts.Get(ctx, s.Spec.Account, &metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if mayCreateNamespaces {
+			return nil, apierrors.NewNotFound(config.Resource("accounts"), s.Spec.Account)
+		}
+		return nil, forbidden
+	}
+	if err != nil {
+		return nil, err
+	}
+	account := &configv1alpha1.Account{}
+	if err := r.writer.Scheme.Convert(obj, account, nil); err != nil {
+		return nil, err
+	}
+	if !mayCreateNamespaces && !tenancyregistry.IsSubject(u, account.Spec.Subjects) {
+		return nil, forbidden
+	}
+	return account, nil
+}
+
+// checkLimit refuses a Space over the Account's limit, counting the Account's namespaces.
+func (r *REST) checkLimit(s *tenancy.Space, account *configv1alpha1.Account) error {
+	if account.Spec.Space.Limit == nil {
+		return nil
+	}
+	owned, err := r.namespaces.List(labels.SelectorFromSet(labels.Set{configv1alpha1.AccountLabel: account.Name}))
+	if err != nil {
+		return err
+	}
+	if int32(len(owned)) >= *account.Spec.Space.Limit {
+		return apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name,
+			fmt.Errorf("space limit of %d reached for account %s", *account.Spec.Space.Limit, account.Name))
+	}
+	return nil
+}
+
+// mergeSpaceTemplate adds the Account's spaceTemplate labels and annotations to a new namespace.
+func mergeSpaceTemplate(ns *corev1.Namespace, account *configv1alpha1.Account) {
+	meta := account.Spec.Space.SpaceTemplate.ObjectMeta
+	for k, v := range meta.Labels {
+		if _, set := ns.Labels[k]; !set {
+			ns.Labels[k] = v
+		}
+	}
+	if len(meta.Annotations) > 0 && ns.Annotations == nil {
+		ns.Annotations = map[string]string{}
+	}
+	for k, v := range meta.Annotations {
+		if _, set := ns.Annotations[k]; !set {
+			ns.Annotations[k] = v
+		}
+	}
+	ns.Labels[configv1alpha1.AccountLabel] = account.Name
+}
+
+// bind creates the Account's RoleBinding in the new namespace and waits until the caller
+// may get the namespace.
+func (r *REST) bind(ctx context.Context, u user.Info, account *configv1alpha1.Account, ns *corev1.Namespace) error {
+	if rb := accountcontroller.DesiredBinding(account, ns.Name); rb != nil {
+		// The Account controller may have made the same binding first, on seeing the namespace.
+		_, err := r.writer.Kube.RbacV1().RoleBindings(ns.Name).Create(ctx, rb, metav1.CreateOptions{FieldManager: fieldManager})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("binding account %s in space %s: %w", account.Name, ns.Name, err)
+		}
+	}
+	if !tenancyregistry.IsSubject(u, account.Spec.Subjects) {
+		return nil
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: u.GetName(), Groups: u.GetGroups(), UID: u.GetUID(),
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: ns.Name, Namespace: ns.Name},
+	}}
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, readyTimeout, true, func(ctx context.Context) (bool, error) {
+		out, err := r.writer.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		return err == nil && out.Status.Allowed, nil
+	})
+	if err != nil {
+		return apierrors.NewTimeoutError(fmt.Sprintf("space %s was created but %q could not use it within %s", ns.Name, u.GetName(), readyTimeout), 1)
+	}
+	return nil
+}
+
+// undo removes a namespace a failed create made.
+func (r *REST) undo(ns *corev1.Namespace) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := r.writer.Kube.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &ns.UID}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		klog.ErrorS(err, "Removing the namespace of a failed Space create", "space", ns.Name)
+	}
+}
+
+// Delete deletes the namespace of a Space, for callers who may delete that namespace.
+func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.ValidateObjectFunc, options *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	obj, err := r.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, false, err
+	}
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err := r.visibility.Allowed(ctx, authorizer.AttributesRecord{
+		User: u, Verb: "delete", Resource: "namespaces", Name: name, Namespace: name, ResourceRequest: true})
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		return nil, false, apierrors.NewForbidden(tenancy.Resource("spaces"), name,
+			fmt.Errorf("User %q cannot delete resource \"namespaces\" in API group \"\" in the namespace %q", u.GetName(), name))
+	}
+	if deleteValidation != nil {
+		if err := deleteValidation(ctx, obj); err != nil {
+			return nil, false, err
+		}
+	}
+	s := obj.(*tenancy.Space)
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &s.UID}}
+	if options != nil {
+		opts.DryRun = options.DryRun
+		opts.PropagationPolicy = options.PropagationPolicy
+		opts.GracePeriodSeconds = options.GracePeriodSeconds
+	}
+	if err := r.writer.Kube.CoreV1().Namespaces().Delete(ctx, name, opts); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, false, apierrors.NewNotFound(tenancy.Resource("spaces"), name)
+		}
+		return nil, false, err
+	}
+	s.Status.Phase = corev1.NamespaceTerminating
+	return s, false, nil
+}
