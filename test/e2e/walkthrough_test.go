@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// The manifests of docs/walkthrough.md, exactly as users apply them.
+const (
+	nodeAccountYAML = `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: node-account
+spec:
+  subjects:
+  - kind: User
+    name: dev
+    apiGroup: rbac.authorization.k8s.io
+`
+	redisAccountYAML = `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: redis-account
+spec:
+  subjects:
+  - kind: User
+    name: dba
+    apiGroup: rbac.authorization.k8s.io
+`
+	clusterRoleBindingYAML = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kiosk-role-binding
+subjects:
+- kind: User
+  name: dev
+  apiGroup: rbac.authorization.k8s.io
+- kind: User
+  name: dba
+  apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: kiosk-edit
+  apiGroup: rbac.authorization.k8s.io
+`
+	nodeSpaceYAML = `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Space
+metadata:
+  name: node-space
+spec:
+  account: node-account
+`
+	redisSpaceYAML = `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Space
+metadata:
+  name: redis-space
+spec:
+  account: redis-account
+`
+)
+
+// withLimit is an Account manifest of the walkthrough with spec.space.limit: 2 added (steps 11 and 12).
+func withLimit(account string) string {
+	return strings.Replace(account, "spec:\n", "spec:\n  space:\n    limit: 2\n", 1)
+}
+
+func space(name, account string) string {
+	return strings.NewReplacer("node-space", name, "node-account", account).Replace(nodeSpaceYAML)
+}
+
+// resetWalkthrough removes what an earlier run of the walkthrough left on a reused control plane.
+func resetWalkthrough(t *testing.T) {
+	admin := cluster.Admin()
+	spaces := []string{"node-space", "node-space-2", "node-space-3", "redis-space", "redis-space-2", "redis-space-3"}
+	for _, s := range spaces {
+		admin.Run(t, "delete", "namespace", s, "--ignore-not-found", "--wait=false")
+	}
+	admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in (node-account,redis-account)", "--wait=false")
+	admin.Run(t, "delete", "accounts.config.kiosk.sh", "node-account", "redis-account", "--ignore-not-found")
+	admin.Run(t, "delete", "clusterrolebinding", "kiosk-role-binding", "--ignore-not-found")
+	kube := cluster.AdminClients(t).Kube
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			for _, s := range spaces {
+				if _, err := kube.CoreV1().Namespaces().Get(ctx, s, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					return false, nil
+				}
+			}
+			left, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{
+				LabelSelector: "kiosk.sh/account in (node-account,redis-account)"})
+			return err == nil && len(left.Items) == 0, nil
+		})
+	require.NoError(t, err, "namespaces of an earlier walkthrough were not deleted")
+}
+
+// TestWalkthrough runs docs/walkthrough.md with its manifests, as admin, dev and dba.
+func TestWalkthrough(t *testing.T) {
+	resetWalkthrough(t)
+	t.Cleanup(func() { resetWalkthrough(t) })
+	admin, dev, dba := cluster.Admin(), cluster.As("dev"), cluster.As("dba")
+
+	// Accounts.
+	admin.Apply(t, nodeAccountYAML).Success(t)
+	admin.Apply(t, redisAccountYAML).Success(t)
+	assert.Contains(t, admin.Apply(t, nodeAccountYAML).Success(t).Stdout, "unchanged", "re-apply")
+	out := admin.Run(t, "get", "accounts").Success(t).Stdout
+	assert.Contains(t, out, "node-account")
+	assert.Contains(t, out, "redis-account")
+	out = dev.Run(t, "get", "accounts").Success(t).Stdout
+	assert.Contains(t, out, "node-account")
+	assert.NotContains(t, out, "redis-account")
+
+	// Spaces.
+	assert.Contains(t, admin.Run(t, "get", "clusterroles", "kiosk-edit", "-o", "yaml").Success(t).Stdout, "spaces")
+	admin.Apply(t, clusterRoleBindingYAML).Success(t)
+	dev.Apply(t, nodeSpaceYAML).Success(t)
+	dba.Apply(t, redisSpaceYAML).Success(t)
+	r := dev.Apply(t, redisSpaceYAML).Failure(t)
+	assert.Contains(t, r.Stderr, "Forbidden")
+	assert.Contains(t, r.Stderr, `User "dev" cannot create spaces for account "redis-account"`)
+	out = admin.Run(t, "get", "spaces").Success(t).Stdout
+	assert.Contains(t, out, "node-space")
+	assert.Contains(t, out, "redis-space")
+	out = dev.Run(t, "get", "spaces").Success(t).Stdout
+	assert.Contains(t, out, "node-space")
+	assert.NotContains(t, out, "redis-space")
+	assert.Contains(t, dev.Run(t, "get", "space", "redis-space").Failure(t).Stderr, "NotFound", "an invisible Space is NotFound")
+	admin.Run(t, "get", "pods", "-n", "redis-space").Success(t)
+	dev.Run(t, "get", "pods", "-n", "node-space").Success(t)
+
+	// Limits.
+	admin.Apply(t, withLimit(nodeAccountYAML)).Success(t)
+	dev.Apply(t, space("node-space-2", "node-account")).Success(t)
+	r = dev.Apply(t, space("node-space-3", "node-account")).Failure(t)
+	assert.Contains(t, r.Stderr, "space limit of 2 reached for account node-account")
+	admin.Apply(t, withLimit(redisAccountYAML)).Success(t)
+	dba.Apply(t, space("redis-space-2", "redis-account")).Success(t)
+	r = dba.Apply(t, space("redis-space-3", "redis-account")).Failure(t)
+	assert.Contains(t, r.Stderr, "space limit of 2 reached for account redis-account")
+
+	// Deleting a Space needs delete on its namespace, which dev does not hold by default.
+	assert.Contains(t, dba.Run(t, "delete", "space", "node-space-2").Failure(t).Stderr, "NotFound")
+	assert.Contains(t, dev.Run(t, "delete", "space", "node-space-2").Failure(t).Stderr, "Forbidden")
+}
