@@ -25,6 +25,12 @@ TEST_FLAGS ?=
 build: ## A static tenancy-apiserver binary in _output/bin.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/tenancy-apiserver ./cmd/tenancy-apiserver
 
+IMAGE ?= tenancy-apiserver:$(VERSION)
+
+.PHONY: image
+image: ## Container image (needs a Docker engine); built with the same flags as make build.
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
 .PHONY: controlplane
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
 	hack/build-controlplane.sh

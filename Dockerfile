@@ -1,0 +1,13 @@
+# tenancy-apiserver: a static binary on a distroless base, run as nobody.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=v0.0.0-dev
+RUN make build VERSION=${VERSION}
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /src/_output/bin/tenancy-apiserver /tenancy-apiserver
+USER 65534:65534
+ENTRYPOINT ["/tenancy-apiserver"]
