@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/status"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/table"
 )
@@ -32,20 +33,14 @@ var (
 // NewREST returns the storage of AccountQuotas and of their /status subresource.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*REST, *status.REST, error) {
 	s := NewStrategy(scheme)
-	store := &genericregistry.Store{
-		NewFunc:                   func() runtime.Object { return &config.AccountQuota{} },
-		NewListFunc:               func() runtime.Object { return &config.AccountQuotaList{} },
-		PredicateFunc:             s.Matcher,
-		DefaultQualifiedResource:  config.Resource("accountquotas"),
-		SingularQualifiedResource: config.Resource("accountquota"),
-		CreateStrategy:            s,
-		UpdateStrategy:            s,
-		DeleteStrategy:            s,
-		ResetFieldsStrategy:       s,
-		TableConvertor:            table.New(columns, cells),
-	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: s.GetAttrs}); err != nil {
-		return nil, nil, fmt.Errorf("accountquotas storage: %w", err)
+	store, err := resource.NewStore(s, resource.Store{
+		Plural: "accountquotas", Singular: "accountquota",
+		New:     func() runtime.Object { return &config.AccountQuota{} },
+		NewList: func() runtime.Object { return &config.AccountQuotaList{} },
+		Table:   table.New(columns, cells),
+	}, optsGetter)
+	if err != nil {
+		return nil, nil, err
 	}
 	return &REST{store}, status.NewREST(store, s.StatusStrategy()), nil
 }

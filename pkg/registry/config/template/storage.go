@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/table"
 )
 
@@ -27,19 +28,14 @@ var (
 // NewREST returns the storage of Templates.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*REST, error) {
 	s := NewStrategy(scheme)
-	store := &genericregistry.Store{
-		NewFunc:                   func() runtime.Object { return &config.Template{} },
-		NewListFunc:               func() runtime.Object { return &config.TemplateList{} },
-		PredicateFunc:             s.Matcher,
-		DefaultQualifiedResource:  config.Resource("templates"),
-		SingularQualifiedResource: config.Resource("template"),
-		CreateStrategy:            s,
-		UpdateStrategy:            s,
-		DeleteStrategy:            s,
-		TableConvertor:            table.New(columns, cells),
-	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: s.GetAttrs}); err != nil {
-		return nil, fmt.Errorf("templates storage: %w", err)
+	store, err := resource.NewStore(s, resource.Store{
+		Plural: "templates", Singular: "template",
+		New:     func() runtime.Object { return &config.Template{} },
+		NewList: func() runtime.Object { return &config.TemplateList{} },
+		Table:   table.New(columns, cells),
+	}, optsGetter)
+	if err != nil {
+		return nil, err
 	}
 	return &REST{store}, nil
 }

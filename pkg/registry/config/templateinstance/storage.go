@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/status"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/table"
 )
@@ -29,20 +30,14 @@ var (
 // NewREST returns the storage of TemplateInstances and of their /status subresource.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*REST, *status.REST, error) {
 	s := NewStrategy(scheme)
-	store := &genericregistry.Store{
-		NewFunc:                   func() runtime.Object { return &config.TemplateInstance{} },
-		NewListFunc:               func() runtime.Object { return &config.TemplateInstanceList{} },
-		PredicateFunc:             s.Matcher,
-		DefaultQualifiedResource:  config.Resource("templateinstances"),
-		SingularQualifiedResource: config.Resource("templateinstance"),
-		CreateStrategy:            s,
-		UpdateStrategy:            s,
-		DeleteStrategy:            s,
-		ResetFieldsStrategy:       s,
-		TableConvertor:            table.New(columns, cells),
-	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: s.GetAttrs}); err != nil {
-		return nil, nil, fmt.Errorf("templateinstances storage: %w", err)
+	store, err := resource.NewStore(s, resource.Store{
+		Plural: "templateinstances", Singular: "templateinstance",
+		New:     func() runtime.Object { return &config.TemplateInstance{} },
+		NewList: func() runtime.Object { return &config.TemplateInstanceList{} },
+		Table:   table.New(columns, cells),
+	}, optsGetter)
+	if err != nil {
+		return nil, nil, err
 	}
 	return &REST{store}, status.NewREST(store, s.StatusStrategy()), nil
 }
