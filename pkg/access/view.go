@@ -1,0 +1,336 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+var (
+	// ErrRevisionGone means a watch asked to start at a revision older than the history the
+	// view keeps. The client must list again (HTTP 410 Gone).
+	ErrRevisionGone = errors.New("revision is too old")
+	// ErrRevisionTooLarge means a watch asked to start at a revision the view has not
+	// reached within the wait allowed.
+	ErrRevisionTooLarge = errors.New("revision is not reached yet")
+)
+
+// step is one published change of a view: the snapshots before and after, and what changed,
+// so that a watcher can work out its own events without looking at anything else.
+type step[T comparable] struct {
+	prev, next *Snapshot[T]
+	// objects are the names whose object was added, changed or removed.
+	objects []string
+	// grants maps a subject key to the names it gained or lost one by one.
+	grants map[string][]string
+	// everything are the keys that gained or lost the right to see every object.
+	everything []string
+}
+
+func (st *step[T]) rev() uint64 { return st.next.rev }
+
+// View is one kind of object (Spaces or Accounts) with who may see each, its history and
+// its watchers.
+type View[T comparable] struct {
+	historySize int
+
+	// Writer state, guarded by the Index's mutex.
+	work      Snapshot[T]
+	refs      map[string]map[string]int // key -> name -> number of grants
+	everyRefs map[string]int            // key -> number of see-everything grants
+	keysOf    map[string]map[string]struct{}
+	pending   *step[T]
+
+	current atomic.Pointer[Snapshot[T]]
+
+	mu         sync.Mutex // guards what follows, and orders publication with watch starts
+	history    []*step[T] // oldest first, at most historySize
+	byKey      map[string]map[*watcher[T]]struct{}
+	allSeeing  map[*watcher[T]]struct{}
+	changed    chan struct{}
+	nWatchers  atomic.Int64
+	nClosedLag atomic.Int64
+}
+
+func newView[T comparable](historySize int) *View[T] {
+	v := &View[T]{
+		historySize: historySize,
+		refs:        map[string]map[string]int{},
+		everyRefs:   map[string]int{},
+		keysOf:      map[string]map[string]struct{}{},
+		byKey:       map[string]map[*watcher[T]]struct{}{},
+		allSeeing:   map[*watcher[T]]struct{}{},
+		changed:     make(chan struct{}),
+	}
+	v.current.Store(&Snapshot[T]{})
+	return v
+}
+
+// Snapshot returns the current snapshot. It never waits for a writer.
+func (v *View[T]) Snapshot() *Snapshot[T] { return v.current.Load() }
+
+// SnapshotAt returns the snapshot that was current at revision rev, or nil if the history
+// no longer reaches back that far.
+func (v *View[T]) SnapshotAt(rev uint64) *Snapshot[T] {
+	cur := v.current.Load()
+	if rev >= cur.rev {
+		if rev == cur.rev {
+			return cur
+		}
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	i, ok := v.replayFrom(rev)
+	if !ok {
+		return nil
+	}
+	if i == len(v.history) {
+		return v.current.Load()
+	}
+	return v.history[i].prev
+}
+
+// replayFrom returns the index of the first step after rev, and false when the history
+// does not reach back to rev. Callers hold v.mu.
+func (v *View[T]) replayFrom(rev uint64) (int, bool) {
+	if len(v.history) == 0 {
+		return 0, rev >= v.current.Load().rev
+	}
+	if rev < v.history[0].prev.rev {
+		return 0, false
+	}
+	i, _ := slices.BinarySearchFunc(v.history, rev, func(st *step[T], r uint64) int {
+		switch {
+		case st.rev() <= r:
+			return -1
+		default:
+			return 1
+		}
+	})
+	return i, true
+}
+
+// WaitFor blocks until cond holds for the current snapshot, or ctx ends. It wakes on every
+// publication, never by polling.
+func (v *View[T]) WaitFor(ctx context.Context, cond func(*Snapshot[T]) bool) error {
+	for {
+		v.mu.Lock()
+		changed := v.changed
+		v.mu.Unlock()
+		if cond(v.current.Load()) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Watchers is the number of open watches.
+func (v *View[T]) Watchers() int64 { return v.nWatchers.Load() }
+
+// SlowWatchersClosed is the number of watches closed because their client did not keep up.
+func (v *View[T]) SlowWatchersClosed() int64 { return v.nClosedLag.Load() }
+
+func (v *View[T]) step() *step[T] {
+	if v.pending == nil {
+		v.pending = &step[T]{grants: map[string][]string{}}
+	}
+	return v.pending
+}
+
+func (v *View[T]) setObject(name string, obj T) {
+	v.work.objects = v.work.objects.set(name, obj)
+	st := v.step()
+	st.objects = append(st.objects, name)
+}
+
+func (v *View[T]) deleteObject(name string) {
+	if !v.work.objects.has(name) {
+		return
+	}
+	v.work.objects = v.work.objects.del(name)
+	st := v.step()
+	st.objects = append(st.objects, name)
+}
+
+func (v *View[T]) addGrant(key, name string) {
+	names := v.refs[key]
+	if names == nil {
+		names = map[string]int{}
+		v.refs[key] = names
+	}
+	names[name]++
+	if names[name] > 1 {
+		return
+	}
+	granted, _ := v.work.grants.get(key)
+	v.work.grants = v.work.grants.set(key, add(granted, name))
+	keys := v.keysOf[name]
+	if keys == nil {
+		keys = map[string]struct{}{}
+		v.keysOf[name] = keys
+	}
+	keys[key] = struct{}{}
+	st := v.step()
+	st.grants[key] = append(st.grants[key], name)
+}
+
+func (v *View[T]) removeGrant(key, name string) {
+	names := v.refs[key]
+	if names[name] == 0 {
+		return
+	}
+	names[name]--
+	if names[name] > 0 {
+		return
+	}
+	delete(names, name)
+	if len(names) == 0 {
+		delete(v.refs, key)
+	}
+	granted, _ := v.work.grants.get(key)
+	if granted = granted.del(name); granted.len() == 0 {
+		v.work.grants = v.work.grants.del(key)
+	} else {
+		v.work.grants = v.work.grants.set(key, granted)
+	}
+	delete(v.keysOf[name], key)
+	if len(v.keysOf[name]) == 0 {
+		delete(v.keysOf, name)
+	}
+	st := v.step()
+	st.grants[key] = append(st.grants[key], name)
+}
+
+func (v *View[T]) addEverything(key string) {
+	v.everyRefs[key]++
+	if v.everyRefs[key] > 1 {
+		return
+	}
+	v.work.everything = add(v.work.everything, key)
+	st := v.step()
+	st.everything = append(st.everything, key)
+}
+
+func (v *View[T]) removeEverything(key string) {
+	if v.everyRefs[key] == 0 {
+		return
+	}
+	v.everyRefs[key]--
+	if v.everyRefs[key] > 0 {
+		return
+	}
+	delete(v.everyRefs, key)
+	v.work.everything = v.work.everything.del(key)
+	st := v.step()
+	st.everything = append(st.everything, key)
+}
+
+// commit publishes what changed since the last commit as one step. The revision is hint
+// when that keeps revisions strictly increasing, else the last revision plus one. Callers
+// hold the Index's mutex.
+func (v *View[T]) commit(hint uint64) {
+	st := v.pending
+	if st == nil {
+		return
+	}
+	v.pending = nil
+	prev := v.current.Load()
+	next := v.work
+	next.rev = max(prev.rev+1, hint)
+	v.work.rev = next.rev
+	st.prev, st.next = prev, &next
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.history) == v.historySize {
+		copy(v.history, v.history[1:])
+		v.history[len(v.history)-1] = st
+	} else {
+		v.history = append(v.history, st)
+	}
+	// Hand the step to the watchers it concerns before publishing the snapshot: a watcher
+	// that sees revision r published has then been handed every step up to r.
+	for w := range v.concerned(st) {
+		w.deliver(st)
+	}
+	v.current.Store(st.next)
+	close(v.changed)
+	v.changed = make(chan struct{})
+}
+
+// concerned returns the watchers a step may change anything for. Callers hold v.mu.
+func (v *View[T]) concerned(st *step[T]) map[*watcher[T]]struct{} {
+	out := map[*watcher[T]]struct{}{}
+	addKey := func(k string) {
+		for w := range v.byKey[k] {
+			out[w] = struct{}{}
+		}
+	}
+	for k := range st.grants {
+		addKey(k)
+	}
+	for _, k := range st.everything {
+		addKey(k)
+	}
+	if len(st.objects) > 0 {
+		for w := range v.allSeeing {
+			out[w] = struct{}{}
+		}
+		for k := range st.prev.everything.all() {
+			addKey(k)
+		}
+		for k := range st.next.everything.all() {
+			addKey(k)
+		}
+		for _, name := range st.objects {
+			for k := range v.keysOf[name] {
+				addKey(k)
+			}
+		}
+	}
+	return out
+}
+
+func (v *View[T]) register(w *watcher[T]) {
+	if w.everything {
+		v.allSeeing[w] = struct{}{}
+	} else {
+		for _, k := range w.keys {
+			set := v.byKey[k]
+			if set == nil {
+				set = map[*watcher[T]]struct{}{}
+				v.byKey[k] = set
+			}
+			set[w] = struct{}{}
+		}
+	}
+	v.nWatchers.Add(1)
+}
+
+func (v *View[T]) unregister(w *watcher[T]) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if w.everything {
+		delete(v.allSeeing, w)
+	} else {
+		for _, k := range w.keys {
+			delete(v.byKey[k], w)
+			if len(v.byKey[k]) == 0 {
+				delete(v.byKey, k)
+			}
+		}
+	}
+	v.nWatchers.Add(-1)
+}
+
+func revisionError(err error, requested, have uint64) error {
+	return fmt.Errorf("%w: requested %d, have %d", err, requested, have)
+}
