@@ -1,0 +1,263 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+func bookmarkObject(rev uint64, end bool) runtime.Object {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{ResourceVersion: fmt.Sprint(rev)}}
+	if end {
+		ns.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
+	}
+	return ns
+}
+
+type got struct {
+	Type watch.EventType
+	Name string
+	Rev  uint64
+}
+
+func next(t *testing.T, w watch.Interface) got {
+	t.Helper()
+	select {
+	case ev, ok := <-w.ResultChan():
+		require.True(t, ok, "watch closed")
+		m, err := metaOf(ev.Object)
+		require.NoError(t, err)
+		return got{ev.Type, m.GetName(), parseRevision(m.GetResourceVersion())}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+	return got{}
+}
+
+func metaOf(obj runtime.Object) (metav1.Object, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, fmt.Errorf("%T has no metadata", obj)
+	}
+	return m, nil
+}
+
+func none(t *testing.T, w watch.Interface) {
+	t.Helper()
+	select {
+	case ev := <-w.ResultChan():
+		t.Fatalf("unexpected event %v", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func spacesWatch(t *testing.T, x *Index, opts WatchOptions[*corev1.Namespace], cfg WatchConfig) watch.Interface {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	opts.Convert, opts.Bookmark = convertNamespace, bookmarkObject
+	w, err := x.Spaces().Watch(ctx, opts, cfg)
+	require.NoError(t, err)
+	t.Cleanup(w.Stop)
+	return w
+}
+
+func seeded() *Index {
+	x := New(Options{HistorySize: 8})
+	x.UpsertClusterRole(clusterRole("viewer", "1", getRule("namespaces")))
+	x.UpsertSpace(namespace("a", "2"))
+	x.UpsertSpace(namespace("b", "3"))
+	return x
+}
+
+func TestWatchGrantAndRevoke(t *testing.T) {
+	x := seeded()
+	alice := Subject{User: "alice"}
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: alice}, DefaultWatchConfig)
+	other := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "bob"}}, DefaultWatchConfig)
+
+	x.UpsertRoleBinding(roleBinding("a", "alice", "10", "ClusterRole", "viewer", user("alice")))
+	assert.Equal(t, got{watch.Added, "a", 10}, next(t, w), "a grant adds")
+	x.UpsertSpace(namespace("a", "11"))
+	assert.Equal(t, got{watch.Modified, "a", 11}, next(t, w), "a change of a visible Space modifies")
+	x.UpsertSpace(namespace("b", "12"))
+	x.DeleteRoleBinding("a", "alice", "13")
+	assert.Equal(t, got{watch.Deleted, "a", 13}, next(t, w), "a revoked binding deletes, and b's change is not sent")
+	x.UpsertClusterRoleBinding(clusterRoleBinding("alice-all", "14", "viewer", group("admins"), user("alice")))
+	assert.Equal(t, got{watch.Added, "a", 14}, next(t, w))
+	assert.Equal(t, got{watch.Added, "b", 14}, next(t, w))
+	x.UpsertSpace(namespace("c", "15"))
+	assert.Equal(t, got{watch.Added, "c", 15}, next(t, w), "a new Space is added for who sees everything")
+	x.DeleteClusterRole("viewer", "16")
+	for _, name := range []string{"a", "b", "c"} {
+		assert.Equal(t, got{watch.Deleted, name, 16}, next(t, w), "a deleted ClusterRole revokes")
+	}
+	none(t, w)
+	none(t, other)
+}
+
+func TestWatchFilter(t *testing.T) {
+	x := seeded()
+	x.UpsertClusterRoleBinding(clusterRoleBinding("all", "4", "viewer", user("alice")))
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"},
+		Filter: func(ns *corev1.Namespace) bool { return ns.Labels["team"] == "red" }}, DefaultWatchConfig)
+	red := namespace("a", "5")
+	red.Labels["team"] = "red"
+	x.UpsertSpace(red)
+	assert.Equal(t, got{watch.Added, "a", 5}, next(t, w), "an object that starts matching is added")
+	x.UpsertSpace(namespace("a", "6"))
+	assert.Equal(t, got{watch.Deleted, "a", 6}, next(t, w), "an object that stops matching is deleted")
+	x.UpsertSpace(namespace("b", "7"))
+	none(t, w)
+}
+
+func TestWatchFromRevision(t *testing.T) {
+	x := seeded()
+	alice := Subject{User: "alice"}
+	x.UpsertRoleBinding(roleBinding("a", "alice", "10", "ClusterRole", "viewer", user("alice")))
+	listed := x.Spaces().Snapshot().Revision()
+	x.UpsertRoleBinding(roleBinding("b", "alice", "11", "ClusterRole", "viewer", user("alice")))
+	x.DeleteRoleBinding("a", "alice", "12")
+
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: alice, Revision: listed}, DefaultWatchConfig)
+	assert.Equal(t, got{watch.Added, "b", 11}, next(t, w), "replayed from history")
+	assert.Equal(t, got{watch.Deleted, "a", 12}, next(t, w))
+	x.DeleteRoleBinding("b", "alice", "13")
+	assert.Equal(t, got{watch.Deleted, "b", 13}, next(t, w), "then live")
+
+	initial := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "bob"}, SendInitial: true, InitialEventsEnd: true}, DefaultWatchConfig)
+	ev := <-initial.ResultChan()
+	assert.Equal(t, watch.Bookmark, ev.Type, "nothing visible: only the end of the initial events")
+	m, _ := metaOf(ev.Object)
+	assert.Equal(t, "true", m.GetAnnotations()[metav1.InitialEventsAnnotationKey])
+	assert.Equal(t, "13", m.GetResourceVersion())
+
+	for i := range 10 {
+		x.UpsertSpace(namespace("a", fmt.Sprint(20+i)))
+	}
+	_, err := x.Spaces().Watch(context.Background(), WatchOptions[*corev1.Namespace]{Subject: alice, Revision: listed}, DefaultWatchConfig)
+	assert.ErrorIs(t, err, ErrRevisionGone, "older than the history")
+	assert.Nil(t, x.Spaces().SnapshotAt(listed))
+	assert.Equal(t, uint64(25), x.Spaces().SnapshotAt(25).Revision())
+
+	cfg := DefaultWatchConfig
+	cfg.TooLargeWait = 10 * time.Millisecond
+	_, err = x.Spaces().Watch(context.Background(), WatchOptions[*corev1.Namespace]{Subject: alice, Revision: 1000}, cfg)
+	assert.ErrorIs(t, err, ErrRevisionTooLarge)
+
+	cfg.TooLargeWait = 5 * time.Second
+	done := make(chan error)
+	go func() {
+		_, err := x.Spaces().Watch(context.Background(), WatchOptions[*corev1.Namespace]{Subject: alice, Revision: 40, Convert: convertNamespace}, cfg)
+		done <- err
+	}()
+	x.UpsertSpace(namespace("b", "40"))
+	assert.NoError(t, <-done, "a revision reached while waiting")
+}
+
+func TestWatchInitialEventsAndBookmarks(t *testing.T) {
+	x := seeded()
+	x.UpsertRoleBinding(roleBinding("b", "alice", "10", "ClusterRole", "viewer", user("alice")))
+	cfg := DefaultWatchConfig
+	cfg.BookmarkInterval = 20 * time.Millisecond
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"}, SendInitial: true, InitialEventsEnd: true, Bookmarks: true}, cfg)
+	assert.Equal(t, got{watch.Added, "b", 10}, next(t, w))
+	assert.Equal(t, got{watch.Bookmark, "", 10}, next(t, w))
+	x.UpsertSpace(namespace("a", "11"))
+	assert.Equal(t, got{watch.Bookmark, "", 11}, next(t, w), "a bookmark moves on past events that do not concern the watcher")
+}
+
+func TestSlowWatcherIsClosedAndOthersGoOn(t *testing.T) {
+	x := seeded()
+	x.UpsertClusterRoleBinding(clusterRoleBinding("all", "4", "viewer", group("everyone")))
+	cfg := DefaultWatchConfig
+	cfg.Backlog = 4
+	everyone := Subject{User: "u", Groups: []string{"everyone"}}
+	slow := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: everyone}, cfg)
+	fast := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: everyone}, cfg)
+	var received []got
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			received = append(received, next(t, fast))
+		}
+	}()
+	for i := range 50 {
+		x.UpsertSpace(namespace("a", fmt.Sprint(10+i)))
+		if i%4 == 3 {
+			time.Sleep(time.Millisecond) // the fast reader keeps up with a backlog of 4
+		}
+	}
+	<-done
+	assert.Len(t, received, 50)
+	assert.Equal(t, uint64(59), received[49].Rev)
+	// The slow watcher may hold a few events, then its channel closes.
+	closed := false
+	for range 10 {
+		if _, ok := <-slow.ResultChan(); !ok {
+			closed = true
+			break
+		}
+	}
+	assert.True(t, closed, "the slow watcher is closed")
+	assert.Equal(t, int64(1), x.Spaces().SlowWatchersClosed())
+}
+
+func TestWatchStopIsSafeAndLeaksNothing(t *testing.T) {
+	x := seeded()
+	x.UpsertClusterRoleBinding(clusterRoleBinding("all", "4", "viewer", user("alice")))
+	var wg sync.WaitGroup
+	for i := range 20 {
+		w, err := x.Spaces().Watch(context.Background(), WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"}, Convert: convertNamespace}, DefaultWatchConfig)
+		require.NoError(t, err)
+		wg.Add(2)
+		go func() { defer wg.Done(); x.UpsertSpace(namespace("a", fmt.Sprint(100+i))) }()
+		go func() { defer wg.Done(); w.Stop(); w.Stop() }()
+		for range w.ResultChan() {
+		}
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool { return x.Spaces().Watchers() == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestReadersNeverSeeAHalfChange(t *testing.T) {
+	x := seeded()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	alice := Subject{User: "alice"}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				// A binding update replaces its subjects at once: alice and bob swap, and a
+				// reader sees exactly one of them, never both and never neither.
+				snap := x.Spaces().Snapshot()
+				a, b := snap.Visible(alice, "a"), snap.Visible(Subject{User: "bob"}, "a")
+				if a == b && snap.Revision() > 10 {
+					t.Errorf("revision %d: alice %v, bob %v", snap.Revision(), a, b)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 2000 {
+		who := "alice"
+		if i%2 == 1 {
+			who = "bob"
+		}
+		x.UpsertRoleBinding(roleBinding("a", "swap", fmt.Sprint(11+i), "ClusterRole", "viewer", user(who)))
+	}
+	cancel()
+	wg.Wait()
+}
