@@ -89,8 +89,16 @@ func (x *Index) Spaces() *View[*corev1.Namespace] { return x.spaces }
 // Accounts is the view of Accounts.
 func (x *Index) Accounts() *View[runtime.Object] { return x.accounts }
 
-// MarkReady records that the index has been fed everything that existed at start.
-func (x *Index) MarkReady() { x.ready.Store(true) }
+// MarkReady records that the index has been fed everything that existed at start. The
+// history starts here: the states published while the index was filling are not states
+// the cluster was ever in, so no watch may resume from them.
+func (x *Index) MarkReady() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.spaces.forgetHistory()
+	x.accounts.forgetHistory()
+	x.ready.Store(true)
+}
 
 // Ready reports whether MarkReady was called.
 func (x *Index) Ready() bool { return x.ready.Load() }
@@ -357,4 +365,12 @@ func (x *Index) apply(b *binding) {
 	for _, k := range prev.everyAccountKeys {
 		x.accounts.removeEverything(k)
 	}
+}
+
+// HasRoleBinding reports whether the index has been fed the RoleBinding.
+func (x *Index) HasRoleBinding(namespace, name string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	_, ok := x.bindings["RoleBinding/"+namespace+"/"+name]
+	return ok
 }

@@ -299,6 +299,12 @@ func (v *View[T]) concerned(st *step[T]) map[*watcher[T]]struct{} {
 	return out
 }
 
+func (v *View[T]) forgetHistory() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.history = nil
+}
+
 func (v *View[T]) register(w *watcher[T]) {
 	if w.everything {
 		v.allSeeing[w] = struct{}{}

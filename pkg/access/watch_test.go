@@ -261,3 +261,13 @@ func TestReadersNeverSeeAHalfChange(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+func TestNoWatchResumesFromBeforeReady(t *testing.T) {
+	x := seeded()
+	filling := x.Spaces().Snapshot().Revision()
+	x.MarkReady()
+	_, err := x.Spaces().Watch(context.Background(), WatchOptions[*corev1.Namespace]{Subject: Subject{User: "a"}, Revision: filling - 1}, DefaultWatchConfig)
+	assert.ErrorIs(t, err, ErrRevisionGone)
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "a"}, Revision: filling}, DefaultWatchConfig)
+	none(t, w)
+}

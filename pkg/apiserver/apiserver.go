@@ -93,44 +93,50 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.KubeClient == nil {
 		return s, nil
 	}
-	if err := c.installTenancy(generic, accounts); err != nil {
+	configClient, err := versioned.NewForConfig(generic.LoopbackClientConfig)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.installControllers(generic); err != nil {
+	configInformers := configinformers.NewSharedInformerFactory(configClient, 0)
+	feed, err := newAccessFeed(c.ExtraConfig.KubeInformers, configInformers)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.installTenancy(generic, accounts, feed); err != nil {
+		return nil, err
+	}
+	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed) error {
 	visibility := tenancyregistry.Visibility{Authorizer: c.GenericConfig.Authorization.Authorizer}
 	namespaces := c.ExtraConfig.KubeInformers.Core().V1().Namespaces()
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(namespaces.Lister(), visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme}),
-		"accounts": tenancyaccount.NewREST(accounts, Scheme, visibility),
+		"spaces":   space.NewREST(feed.index, namespaces.Lister(), visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme}),
+		"accounts": tenancyaccount.NewREST(feed.index, accounts, Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
 	}
-	// Serve no empty lists after a restart: ready only once the namespaces are known.
-	return generic.AddReadyzChecks(healthz.NamedCheck("tenancy-informers-synced", func(*http.Request) error {
-		if !namespaces.Informer().HasSynced() {
-			return errors.New("namespace informer not synced")
+	// Serve no empty lists after a restart: ready only once the access index holds what
+	// existed at start.
+	return generic.AddReadyzChecks(healthz.NamedCheck("tenancy-access-index", func(*http.Request) error {
+		if !feed.index.Ready() {
+			return errors.New("access index not synced")
 		}
 		return nil
 	}))
 }
 
 // installControllers starts the controllers after the server serves, on the leader only.
-func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer) error {
-	configClient, err := versioned.NewForConfig(generic.LoopbackClientConfig)
-	if err != nil {
-		return err
-	}
-	configInformers := configinformers.NewSharedInformerFactory(configClient, 0)
+func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer,
+	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed) error {
 	kube := c.ExtraConfig.KubeClient
 	kubeInformers := c.ExtraConfig.KubeInformers
 	accounts, err := accountcontroller.New(kube, configClient,
@@ -144,6 +150,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())
 		kubeInformers.Start(ctx.Done())
+		go feed.run(ctx)
 		go func() {
 			err := controller.RunElected(ctx, kube, c.ExtraConfig.LeaderElection,
 				func(ctx context.Context) { accounts.Run(ctx, workers) },

@@ -7,9 +7,10 @@ import (
 	"fmt"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 )
 
 // Visibility decides who sees which Space and which Account by asking the server's
@@ -63,25 +64,12 @@ func (v Visibility) MayWriteAccounts(ctx context.Context, u user.Info, verb, nam
 	})
 }
 
+// SubjectOf is the access index's name for a user.
+func SubjectOf(u user.Info) access.Subject {
+	return access.Subject{User: u.GetName(), Groups: u.GetGroups()}
+}
+
 // IsSubject reports whether u matches one of the subjects, as an RBAC binding would.
 func IsSubject(u user.Info, subjects []rbacv1.Subject) bool {
-	for _, s := range subjects {
-		switch s.Kind {
-		case rbacv1.UserKind:
-			if s.Name == u.GetName() {
-				return true
-			}
-		case rbacv1.GroupKind:
-			for _, g := range u.GetGroups() {
-				if g == s.Name {
-					return true
-				}
-			}
-		case rbacv1.ServiceAccountKind:
-			if s.Namespace != "" && serviceaccount.MakeUsername(s.Namespace, s.Name) == u.GetName() {
-				return true
-			}
-		}
-	}
-	return false
+	return access.IsSubject(SubjectOf(u), subjects)
 }

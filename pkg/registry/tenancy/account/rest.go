@@ -7,7 +7,7 @@ package account
 import (
 	"context"
 	"fmt"
-	"sort"
+	"strconv"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,10 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/table"
@@ -37,6 +39,7 @@ type ConfigStore interface {
 
 // REST serves tenancy.kiosk.sh Accounts.
 type REST struct {
+	index      *access.Index
 	store      ConfigStore
 	scheme     *runtime.Scheme
 	visibility tenancyregistry.Visibility
@@ -48,6 +51,7 @@ var (
 	_ rest.Scoper               = &REST{}
 	_ rest.Getter               = &REST{}
 	_ rest.Lister               = &REST{}
+	_ rest.Watcher              = &REST{}
 	_ rest.Creater              = &REST{}
 	_ rest.Updater              = &REST{}
 	_ rest.GracefulDeleter      = &REST{}
@@ -56,8 +60,8 @@ var (
 )
 
 // NewREST returns the Account view over the config Account storage.
-func NewREST(store ConfigStore, scheme *runtime.Scheme, visibility tenancyregistry.Visibility) *REST {
-	return &REST{store: store, scheme: scheme, visibility: visibility, Convertor: table.New(columns, cells)}
+func NewREST(index *access.Index, store ConfigStore, scheme *runtime.Scheme, visibility tenancyregistry.Visibility) *REST {
+	return &REST{index: index, store: store, scheme: scheme, visibility: visibility, Convertor: table.New(columns, cells)}
 }
 
 // New returns an empty Account.
@@ -107,56 +111,78 @@ func (r *REST) Get(ctx context.Context, name string, options *metav1.GetOptions)
 	return r.toTenancy(in)
 }
 
-// List returns the Accounts the caller may see.
+// List returns the Accounts the caller may see, from the access index.
 func (r *REST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
 	u, err := userFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	all, err := r.visibility.SeesAllAccounts(ctx, u)
+	all, err := r.seesEverything(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	opts := &metainternalversion.ListOptions{}
-	if options != nil {
-		opts = options.DeepCopy()
-	}
-	field := fields.Everything()
-	if opts.FieldSelector != nil {
-		field = opts.FieldSelector
-	}
-	opts.FieldSelector = nil
-	if opts.LabelSelector == nil {
-		opts.LabelSelector = labels.Everything()
-	}
-	obj, err := r.store.List(ctx, opts)
+	selectors := tenancyregistry.SelectorsOf(options)
+	snap, page, err := tenancyregistry.ListPage(r.index.Accounts(), tenancyregistry.SubjectOf(u), all, options,
+		tenancy.Resource("accounts"), func(obj runtime.Object) bool { return matches(selectors, obj) })
 	if err != nil {
 		return nil, err
 	}
-	configList := obj.(*config.AccountList)
-	out := &tenancy.AccountList{ListMeta: configList.ListMeta}
-	for i := range configList.Items {
-		in := &configList.Items[i]
-		if !field.Matches(fields.Set{"metadata.name": in.Name}) {
-			continue
-		}
-		if !all {
-			seen, err := r.visibility.SeesAccount(ctx, u, in.Name, r.subjectsOf(in))
-			if err != nil {
-				return nil, err
-			}
-			if !seen {
-				continue
-			}
-		}
-		a, err := r.toTenancy(in)
+	out := &tenancy.AccountList{ListMeta: page.ListMeta, Items: make([]tenancy.Account, 0, len(page.Names))}
+	for _, name := range page.Names {
+		obj, _ := snap.Get(name)
+		a, err := r.toTenancy(obj.(*config.Account))
 		if err != nil {
 			return nil, err
 		}
 		out.Items = append(out.Items, *a)
 	}
-	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return out, nil
+}
+
+func (r *REST) seesEverything(ctx context.Context, u user.Info) (bool, error) {
+	if r.index.Accounts().Snapshot().SeesEverything(tenancyregistry.SubjectOf(u)) {
+		return true, nil
+	}
+	return r.visibility.SeesAllAccounts(ctx, u)
+}
+
+func matches(s tenancyregistry.Selectors, obj runtime.Object) bool {
+	a, ok := obj.(*config.Account)
+	return ok && s.Matches(labels.Set(a.Labels), fields.Set{"metadata.name": a.Name})
+}
+
+// Watch reports the Accounts the caller may see as they change: ADDED when the caller
+// becomes a subject or is granted access, DELETED when that ends.
+func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view := r.index.Accounts()
+	opts, err := tenancyregistry.WatchOptionsOf[runtime.Object](options, tenancy.Resource("accounts"))
+	if err != nil {
+		return nil, err
+	}
+	if opts.Everything, err = r.visibility.SeesAllAccounts(ctx, u); err != nil {
+		return nil, err
+	}
+	selectors := tenancyregistry.SelectorsOf(options)
+	opts.Subject = tenancyregistry.SubjectOf(u)
+	opts.Filter = func(obj runtime.Object) bool { return matches(selectors, obj) }
+	opts.Convert = func(obj runtime.Object, rev uint64) runtime.Object {
+		a, err := r.toTenancy(obj.(*config.Account))
+		if err != nil {
+			return &metav1.Status{Status: metav1.StatusFailure, Message: err.Error()}
+		}
+		a.ResourceVersion = strconv.FormatUint(rev, 10)
+		return a
+	}
+	opts.Bookmark = tenancyregistry.Bookmark(r.New)
+	w, err := view.Watch(ctx, opts, access.DefaultWatchConfig)
+	if err != nil {
+		return nil, tenancyregistry.WatchError(err, opts.Revision, view.Snapshot().Revision())
+	}
+	return w, nil
 }
 
 // Create creates the config Account, for callers who may create config Accounts.

@@ -5,7 +5,7 @@ package space
 import (
 	"context"
 	"fmt"
-	"sort"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,20 +14,21 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	corelisters "k8s.io/client-go/listers/core/v1"
 
-	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/table"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 )
 
-// REST serves Spaces.
+// REST serves Spaces from the access index.
 type REST struct {
+	index      *access.Index
 	namespaces corelisters.NamespaceLister
 	visibility tenancyregistry.Visibility
 	writer     Writer
@@ -39,13 +40,14 @@ var (
 	_ rest.Scoper               = &REST{}
 	_ rest.Getter               = &REST{}
 	_ rest.Lister               = &REST{}
+	_ rest.Watcher              = &REST{}
 	_ rest.SingularNameProvider = &REST{}
 	_ rest.CategoriesProvider   = &REST{}
 )
 
-// NewREST returns the Space storage over a namespace lister.
-func NewREST(namespaces corelisters.NamespaceLister, visibility tenancyregistry.Visibility, writer Writer) *REST {
-	return &REST{namespaces: namespaces, visibility: visibility, writer: writer, Convertor: table.New(columns, cells)}
+// NewREST returns the Space storage over the access index.
+func NewREST(index *access.Index, namespaces corelisters.NamespaceLister, visibility tenancyregistry.Visibility, writer Writer) *REST {
+	return &REST{index: index, namespaces: namespaces, visibility: visibility, writer: writer, Convertor: table.New(columns, cells)}
 }
 
 // New returns an empty Space.
@@ -54,7 +56,7 @@ func (r *REST) New() runtime.Object { return &tenancy.Space{} }
 // NewList returns an empty SpaceList.
 func (r *REST) NewList() runtime.Object { return &tenancy.SpaceList{} }
 
-// Destroy releases nothing: the namespace informer belongs to the server.
+// Destroy releases nothing: the access index belongs to the server.
 func (r *REST) Destroy() {}
 
 // NamespaceScoped is false: Spaces are cluster-scoped.
@@ -74,6 +76,15 @@ func userFrom(ctx context.Context) (user.Info, error) {
 	return u, nil
 }
 
+// seesEverything reports whether u sees every Space: through RBAC, as the index knows, or
+// through any authorizer that lets u list namespaces cluster-wide.
+func (r *REST) seesEverything(ctx context.Context, u user.Info, snap *access.Snapshot[*corev1.Namespace]) (bool, error) {
+	if snap.SeesEverything(tenancyregistry.SubjectOf(u)) {
+		return true, nil
+	}
+	return r.visibility.SeesAllSpaces(ctx, u)
+}
+
 // Get returns a Space the caller may see; any other name is NotFound, so that existence
 // does not leak.
 func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
@@ -81,75 +92,81 @@ func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runt
 	if err != nil {
 		return nil, err
 	}
-	notFound := apierrors.NewNotFound(tenancy.Resource("spaces"), name)
-	ns, err := r.namespaces.Get(name)
-	if apierrors.IsNotFound(err) || (err == nil && ns.Labels[configv1alpha1.AccountLabel] == "") {
-		return nil, notFound
+	snap := r.index.Spaces().Snapshot()
+	ns, ok := snap.Get(name)
+	if !ok {
+		return nil, apierrors.NewNotFound(tenancy.Resource("spaces"), name)
 	}
-	if err != nil {
-		return nil, err
-	}
-	all, err := r.visibility.SeesAllSpaces(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	if !all {
-		seen, err := r.visibility.SeesSpace(ctx, u, name)
+	if !snap.Visible(tenancyregistry.SubjectOf(u), name) {
+		all, err := r.visibility.SeesAllSpaces(ctx, u)
 		if err != nil {
 			return nil, err
 		}
-		if !seen {
-			return nil, notFound
+		if !all {
+			return nil, apierrors.NewNotFound(tenancy.Resource("spaces"), name)
 		}
 	}
 	return FromNamespace(ns), nil
 }
 
-// List returns the Spaces the caller may see that match the selectors, sorted by name.
+// List returns the Spaces the caller may see that match the selectors, sorted by name, one
+// page at a time when asked.
 func (r *REST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
 	u, err := userFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	spaceSelector := labels.NewSelector()
-	req, err := labels.NewRequirement(configv1alpha1.AccountLabel, selection.Exists, nil)
+	all, err := r.seesEverything(ctx, u, r.index.Spaces().Snapshot())
 	if err != nil {
 		return nil, err
 	}
-	namespaces, err := r.namespaces.List(spaceSelector.Add(*req))
+	selectors := tenancyregistry.SelectorsOf(options)
+	snap, page, err := tenancyregistry.ListPage(r.index.Spaces(), tenancyregistry.SubjectOf(u), all, options,
+		tenancy.Resource("spaces"), func(ns *corev1.Namespace) bool { return matches(selectors, FromNamespace(ns)) })
 	if err != nil {
 		return nil, err
 	}
-	all, err := r.visibility.SeesAllSpaces(ctx, u)
-	if err != nil {
-		return nil, err
+	list := &tenancy.SpaceList{ListMeta: page.ListMeta, Items: make([]tenancy.Space, 0, len(page.Names))}
+	for _, name := range page.Names {
+		ns, _ := snap.Get(name)
+		list.Items = append(list.Items, *FromNamespace(ns))
 	}
-	label, field := labels.Everything(), fields.Everything()
-	if options != nil && options.LabelSelector != nil {
-		label = options.LabelSelector
-	}
-	if options != nil && options.FieldSelector != nil {
-		field = options.FieldSelector
-	}
-	list := &tenancy.SpaceList{}
-	for _, ns := range namespaces {
-		s := FromNamespace(ns)
-		if !label.Matches(labels.Set(s.Labels)) || !field.Matches(Fields(s)) {
-			continue
-		}
-		if !all {
-			seen, err := r.visibility.SeesSpace(ctx, u, ns.Name)
-			if err != nil {
-				return nil, err
-			}
-			if !seen {
-				continue
-			}
-		}
-		list.Items = append(list.Items, *s)
-	}
-	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
 	return list, nil
+}
+
+func matches(s tenancyregistry.Selectors, space *tenancy.Space) bool {
+	return s.Matches(labels.Set(space.Labels), Fields(space))
+}
+
+// Watch reports the Spaces the caller may see as they change: ADDED when a Space appears or
+// access is granted, DELETED when it goes or access is revoked.
+func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
+	u, err := userFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view := r.index.Spaces()
+	opts, err := tenancyregistry.WatchOptionsOf[*corev1.Namespace](options, tenancy.Resource("spaces"))
+	if err != nil {
+		return nil, err
+	}
+	if opts.Everything, err = r.visibility.SeesAllSpaces(ctx, u); err != nil {
+		return nil, err
+	}
+	selectors := tenancyregistry.SelectorsOf(options)
+	opts.Subject = tenancyregistry.SubjectOf(u)
+	opts.Filter = func(ns *corev1.Namespace) bool { return matches(selectors, FromNamespace(ns)) }
+	opts.Convert = func(ns *corev1.Namespace, rev uint64) runtime.Object {
+		s := FromNamespace(ns)
+		s.ResourceVersion = strconv.FormatUint(rev, 10)
+		return s
+	}
+	opts.Bookmark = tenancyregistry.Bookmark(r.New)
+	w, err := view.Watch(ctx, opts, access.DefaultWatchConfig)
+	if err != nil {
+		return nil, tenancyregistry.WatchError(err, opts.Revision, view.Snapshot().Revision())
+	}
+	return w, nil
 }
 
 // Fields are the fields a Space can be selected by.

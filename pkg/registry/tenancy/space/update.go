@@ -57,9 +57,9 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 			return nil, false, err
 		}
 	}
-	ns, err := r.namespaces.Get(name)
-	if err != nil {
-		return nil, false, err
+	ns, ok := r.index.Spaces().Snapshot().Get(name)
+	if !ok {
+		return nil, false, apierrors.NewNotFound(tenancy.Resource("spaces"), name)
 	}
 	want := ns.DeepCopy()
 	next := ToNamespace(s)

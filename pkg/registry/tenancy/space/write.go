@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -21,6 +19,7 @@ import (
 
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
@@ -178,31 +177,38 @@ func mergeSpaceTemplate(ns *corev1.Namespace, account *configv1alpha1.Account) {
 	ns.Labels[configv1alpha1.AccountLabel] = account.Name
 }
 
-// bind creates the Account's RoleBinding in the new namespace and waits until the caller
-// may get the namespace.
+// bind creates the Account's RoleBinding in the new namespace and waits until the access
+// index shows the Space to the caller: the next `kubectl get spaces` lists it.
 func (r *REST) bind(ctx context.Context, u user.Info, account *configv1alpha1.Account, ns *corev1.Namespace) error {
-	if rb := accountcontroller.DesiredBinding(account, ns.Name); rb != nil {
-		// The Account controller may have made the same binding first, on seeing the namespace.
-		_, err := r.writer.Kube.RbacV1().RoleBindings(ns.Name).Create(ctx, rb, metav1.CreateOptions{FieldManager: fieldManager})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("binding account %s in space %s: %w", account.Name, ns.Name, err)
-		}
+	rb := accountcontroller.DesiredBinding(account, ns.Name)
+	if rb == nil {
+		return nil
+	}
+	// The Account controller may have made the same binding first, on seeing the namespace.
+	_, err := r.writer.Kube.RbacV1().RoleBindings(ns.Name).Create(ctx, rb, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("binding account %s in space %s: %w", account.Name, ns.Name, err)
 	}
 	if !tenancyregistry.IsSubject(u, account.Spec.Subjects) {
 		return nil
 	}
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: u.GetName(), Groups: u.GetGroups(), UID: u.GetUID(),
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: ns.Name, Namespace: ns.Name},
-	}}
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, readyTimeout, true, func(ctx context.Context) (bool, error) {
-		out, err := r.writer.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
-		return err == nil && out.Status.Allowed, nil
+	subject := tenancyregistry.SubjectOf(u)
+	wait, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	err = r.index.Spaces().WaitFor(wait, func(snap *access.Snapshot[*corev1.Namespace]) bool {
+		// Done when the caller sees the Space, or when the binding is known and its role
+		// simply does not let the caller get namespaces: waiting longer changes nothing.
+		return snap.Visible(subject, ns.Name) || (hasSpace(snap, ns.Name) && r.index.HasRoleBinding(ns.Name, rb.Name))
 	})
 	if err != nil {
 		return apierrors.NewTimeoutError(fmt.Sprintf("space %s was created but %q could not use it within %s", ns.Name, u.GetName(), readyTimeout), 1)
 	}
 	return nil
+}
+
+func hasSpace(snap *access.Snapshot[*corev1.Namespace], name string) bool {
+	_, ok := snap.Get(name)
+	return ok
 }
 
 // undo removes a namespace a failed create made.

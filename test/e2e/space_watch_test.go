@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+
+	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
+)
+
+// A client-go informer on Spaces, run by a user who is no admin, sees ADDED when a
+// RoleBinding grants access and DELETED when it is deleted, each within a second, from one
+// list and one long watch.
+func TestSpaceInformerFollowsGrantsAndRevocations(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	user, ns := framework.UniqueName("watcher"), framework.UniqueName("watched")
+	admin := cluster.AdminClients(t)
+	_, err := admin.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: ns, Labels: map[string]string{"kiosk.sh/account": "nobody"}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+
+	spaces := cluster.ClientsAs(t, user).Kiosk.TenancyV1alpha1().Spaces()
+	var lists atomic.Int32
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
+			lists.Add(1)
+			return spaces.List(ctx, options)
+		},
+		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+			return spaces.Watch(ctx, options)
+		},
+	}
+	events := make(chan string, 16)
+	informer := cache.NewSharedIndexInformer(lw, &tenancyv1alpha1.Space{}, 0, cache.Indexers{})
+	_, err = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj interface{}) { events <- "ADDED " + obj.(*tenancyv1alpha1.Space).Name },
+		DeleteFunc: func(obj interface{}) {
+			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tombstone.Obj
+			}
+			events <- "DELETED " + obj.(*tenancyv1alpha1.Space).Name
+		},
+	})
+	require.NoError(t, err)
+	go informer.RunWithContext(ctx)
+	require.True(t, cache.WaitForCacheSync(ctx.Done(), informer.HasSynced))
+	assert.Empty(t, informer.GetStore().List(), "the user sees no Space yet")
+
+	expect := func(want string, action func()) {
+		t.Helper()
+		start := time.Now()
+		action()
+		select {
+		case got := <-events:
+			assert.Equal(t, want, got)
+			elapsed := time.Since(start)
+			t.Logf("%s after %s", want, elapsed)
+			assert.Less(t, elapsed, time.Second, want)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", want)
+		}
+	}
+	rbac := admin.Kube.RbacV1().RoleBindings(ns)
+	expect("ADDED "+ns, func() {
+		_, err := rbac.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "watcher"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+			Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	})
+	expect("DELETED "+ns, func() { require.NoError(t, rbac.Delete(ctx, "watcher", metav1.DeleteOptions{})) })
+	assert.Equal(t, int32(1), lists.Load(), "the informer never listed again")
+}
+
+// A watch from a resourceVersion older than the server keeps answers 410 Gone, and one far
+// ahead of it answers a retryable timeout, as kube-apiserver does.
+func TestSpaceWatchResourceVersions(t *testing.T) {
+	spaces := cluster.AdminClients(t).Kiosk.TenancyV1alpha1().Spaces()
+	ctx := context.Background()
+	list, err := spaces.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, list.ResourceVersion)
+
+	w, err := spaces.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	require.NoError(t, err, "a watch from the list's resourceVersion")
+	w.Stop()
+
+	_, err = spaces.Watch(ctx, metav1.ListOptions{ResourceVersion: "1"})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsResourceExpired(err) || apierrors.IsGone(err), "got %v", err)
+
+	_, err = spaces.Watch(ctx, metav1.ListOptions{ResourceVersion: "999999999999"})
+	require.Error(t, err)
+	assert.True(t, apierrors.IsTimeout(err), "got %v", err)
+}
