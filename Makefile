@@ -62,6 +62,10 @@ test-e2e: build controlplane ## Against a real kube-apiserver with the real kube
 bench: ## Go benchmarks.
 	$(GOTEST) -run '^$$' -bench . -benchmem ./pkg/...
 
+.PHONY: scenario-spaces
+scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get namespaces (needs local-up).
+	hack/scenarios/spaces-10k.sh
+
 .PHONY: update
 update: ## Regenerate generated code and tidy go.mod.
 	hack/update-codegen.sh

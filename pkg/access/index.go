@@ -43,7 +43,8 @@ type Index struct {
 	referrers    map[string]map[string]struct{}
 	accountKeys  map[string][]string
 
-	ready atomic.Bool
+	ready             atomic.Bool
+	clusterGeneration atomic.Uint64
 }
 
 // roleGrants is what one role allows that the index cares about.
@@ -88,6 +89,10 @@ func (x *Index) Spaces() *View[*corev1.Namespace] { return x.spaces }
 
 // Accounts is the view of Accounts.
 func (x *Index) Accounts() *View[runtime.Object] { return x.accounts }
+
+// ClusterRBACGeneration changes whenever a ClusterRole or ClusterRoleBinding changes:
+// answers about cluster-wide permissions cached before a change are stale after it.
+func (x *Index) ClusterRBACGeneration() uint64 { return x.clusterGeneration.Load() }
 
 // MarkReady records that the index has been fed everything that existed at start. The
 // history starts here: the states published while the index was filling are not states
@@ -162,6 +167,7 @@ func roleID(namespace, name string) string { return "Role/" + namespace + "/" + 
 
 // UpsertClusterRole adds or replaces a ClusterRole.
 func (x *Index) UpsertClusterRole(cr *rbacv1.ClusterRole) {
+	defer x.clusterGeneration.Add(1)
 	x.change(cr.ResourceVersion, "", func() {
 		x.setRole(clusterRoleID(cr.Name), x.clusterRoles, cr.Name, cr.Rules)
 	})
@@ -169,6 +175,7 @@ func (x *Index) UpsertClusterRole(cr *rbacv1.ClusterRole) {
 
 // DeleteClusterRole removes a ClusterRole: what its bindings granted is revoked.
 func (x *Index) DeleteClusterRole(name, rv string) {
+	defer x.clusterGeneration.Add(1)
 	x.change(rv, "", func() { x.deleteRole(clusterRoleID(name), x.clusterRoles, name) })
 }
 
@@ -211,6 +218,7 @@ func (x *Index) reapply(role string) {
 
 // UpsertClusterRoleBinding adds or replaces a ClusterRoleBinding.
 func (x *Index) UpsertClusterRoleBinding(b *rbacv1.ClusterRoleBinding) {
+	defer x.clusterGeneration.Add(1)
 	x.change(b.ResourceVersion, "", func() {
 		role := ""
 		if b.RoleRef.Kind == "ClusterRole" {
@@ -222,6 +230,7 @@ func (x *Index) UpsertClusterRoleBinding(b *rbacv1.ClusterRoleBinding) {
 
 // DeleteClusterRoleBinding removes a ClusterRoleBinding: what it granted is revoked.
 func (x *Index) DeleteClusterRoleBinding(name, rv string) {
+	defer x.clusterGeneration.Add(1)
 	x.change(rv, "", func() { x.deleteBinding("ClusterRoleBinding/" + name) })
 }
 

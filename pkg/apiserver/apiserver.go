@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -113,7 +114,14 @@ func (c completedConfig) New() (*Server, error) {
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
 func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed) error {
-	visibility := tenancyregistry.Visibility{Authorizer: c.GenericConfig.Authorization.Authorizer}
+	visibility := tenancyregistry.Visibility{
+		Authorizer: c.GenericConfig.Authorization.Authorizer,
+		ClusterWide: &tenancyregistry.ClusterWide{
+			Kube:       c.ExtraConfig.KubeClient,
+			Generation: feed.index.ClusterRBACGeneration,
+			TTL:        5 * time.Second,
+		},
+	}
 	namespaces := c.ExtraConfig.KubeInformers.Core().V1().Namespaces()
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer

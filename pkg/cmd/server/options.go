@@ -55,6 +55,9 @@ type Options struct {
 	LeaderElection componentbaseconfig.LeaderElectionConfiguration
 	// ControllerWorkers is how many objects each controller reconciles at once.
 	ControllerWorkers int
+	// KubeAPIQPS and KubeAPIBurst limit this server's own requests to kube-apiserver.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 
 	// PrintVersion prints the version and exits.
 	PrintVersion bool
@@ -85,6 +88,8 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 			ResourceNamespace: "tenancy-system",
 		},
 		ControllerWorkers: 4,
+		KubeAPIQPS:        100,
+		KubeAPIBurst:      200,
 		EmbeddedEtcd:      EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
 		Stdout:            stdout,
 		Stderr:            stderr,
@@ -119,6 +124,8 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	cfs := fss.FlagSet("controllers")
 	componentbaseconfigoptions.BindLeaderElectionFlags(&o.LeaderElection, cfs)
 	cfs.IntVar(&o.ControllerWorkers, "controller-workers", o.ControllerWorkers, "How many objects each controller reconciles at once.")
+	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers).")
+	cfs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests this server may send to kube-apiserver in a burst above --kube-api-qps.")
 	r.Admission.AddFlags(fss.FlagSet("admission"))
 	r.Audit.AddFlags(fss.FlagSet("audit"))
 	r.Features.AddFlags(fss.FlagSet("features"))
@@ -161,6 +168,9 @@ func (o *Options) Validate() error {
 	errs = append(errs, r.Admission.Validate()...)
 	errs = append(errs, r.EgressSelector.Validate()...)
 	errs = append(errs, r.Traces.Validate()...)
+	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive and --kube-api-burst at least 1"))
+	}
 	if o.ControllerWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--controller-workers must be at least 1, not %d", o.ControllerWorkers))
 	}
@@ -215,6 +225,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		ControllerWorkers: o.ControllerWorkers,
 	}
 	if cfg.ClientConfig != nil {
+		cfg.ClientConfig.QPS, cfg.ClientConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
 		kube, err := kubernetes.NewForConfig(cfg.ClientConfig)
 		if err != nil {
 			stop()

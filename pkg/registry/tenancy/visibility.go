@@ -17,6 +17,9 @@ import (
 // delegated authorizer (kube-apiserver, through cached SubjectAccessReviews).
 type Visibility struct {
 	Authorizer authorizer.Authorizer
+	// ClusterWide, when set, answers the cluster-wide list questions, which decide whether
+	// a user sees everything, with a cache that RBAC changes invalidate.
+	ClusterWide *ClusterWide
 }
 
 // Allowed reports whether the authorizer allows the request described by attrs.
@@ -30,6 +33,9 @@ func (v Visibility) Allowed(ctx context.Context, attrs authorizer.AttributesReco
 
 // SeesAllSpaces reports whether u may list namespaces cluster-wide, and so sees every Space.
 func (v Visibility) SeesAllSpaces(ctx context.Context, u user.Info) (bool, error) {
+	if v.ClusterWide != nil {
+		return v.ClusterWide.Allowed(ctx, u, "list", "", "namespaces")
+	}
 	return v.Allowed(ctx, authorizer.AttributesRecord{User: u, Verb: "list", Resource: "namespaces", ResourceRequest: true})
 }
 
@@ -42,6 +48,9 @@ func (v Visibility) SeesSpace(ctx context.Context, u user.Info, name string) (bo
 
 // SeesAllAccounts reports whether u may list config.kiosk.sh Accounts.
 func (v Visibility) SeesAllAccounts(ctx context.Context, u user.Info) (bool, error) {
+	if v.ClusterWide != nil {
+		return v.ClusterWide.Allowed(ctx, u, "list", "config.kiosk.sh", "accounts")
+	}
 	return v.Allowed(ctx, authorizer.AttributesRecord{
 		User: u, Verb: "list", APIGroup: "config.kiosk.sh", Resource: "accounts", ResourceRequest: true,
 	})

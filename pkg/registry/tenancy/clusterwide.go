@@ -1,0 +1,73 @@
+package tenancy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ClusterWide answers "may this user list namespaces (or Accounts) cluster-wide?" with a
+// SubjectAccessReview to kube-apiserver, which asks every authorizer it has, not only RBAC.
+// Answers are cached briefly, and dropped as soon as a ClusterRole or ClusterRoleBinding
+// changes, so that revoking such a permission hides the Spaces at once.
+type ClusterWide struct {
+	Kube kubernetes.Interface
+	// Generation changes whenever cluster-wide RBAC changes.
+	Generation func() uint64
+	// TTL is how long an answer is kept.
+	TTL time.Duration
+
+	mu      sync.Mutex
+	answers map[string]answer
+}
+
+type answer struct {
+	allowed    bool
+	generation uint64
+	expires    time.Time
+}
+
+const maxCachedAnswers = 10000
+
+// Allowed reports whether u may perform verb on resource in group at the cluster scope.
+func (c *ClusterWide) Allowed(ctx context.Context, u user.Info, verb, group, resource string) (bool, error) {
+	groups := slices.Clone(u.GetGroups())
+	slices.Sort(groups)
+	key := strings.Join([]string{verb, group, resource, u.GetName(), u.GetUID(), strings.Join(groups, "\x00")}, "\x01")
+	generation := c.Generation()
+	now := time.Now()
+	c.mu.Lock()
+	if a, ok := c.answers[key]; ok && a.generation == generation && now.Before(a.expires) {
+		c.mu.Unlock()
+		return a.allowed, nil
+	}
+	c.mu.Unlock()
+
+	extra := map[string]authorizationv1.ExtraValue{}
+	for k, v := range u.GetExtra() {
+		extra[k] = v
+	}
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: extra,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource},
+	}}
+	out, err := c.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Errorf("asking whether %q may %s %s: %w", u.GetName(), verb, resource, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answers == nil || len(c.answers) >= maxCachedAnswers {
+		c.answers = map[string]answer{}
+	}
+	c.answers[key] = answer{allowed: out.Status.Allowed, generation: generation, expires: now.Add(c.TTL)}
+	return out.Status.Allowed, nil
+}
