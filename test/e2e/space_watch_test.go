@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
@@ -114,4 +115,47 @@ func TestSpaceWatchResourceVersions(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.True(t, apierrors.IsTimeout(err), "got %v", err)
+}
+
+// A user watching tenancy.kiosk.sh Accounts sees an Account appear when made one of its
+// subjects and disappear when removed from them.
+func TestAccountWatchFollowsSubjects(t *testing.T) {
+	ctx := context.Background()
+	user, name := framework.UniqueName("member"), framework.UniqueName("team")
+	admin := cluster.AdminClients(t).Kiosk.ConfigV1alpha1().Accounts()
+	t.Cleanup(func() { _ = admin.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+
+	accounts := cluster.ClientsAs(t, user).Kiosk.TenancyV1alpha1().Accounts()
+	list, err := accounts.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	w, err := accounts.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	require.NoError(t, err)
+	defer w.Stop()
+
+	next := func() (watch.EventType, string) {
+		t.Helper()
+		select {
+		case ev := <-w.ResultChan():
+			m, ok := ev.Object.(metav1.Object)
+			require.True(t, ok, "event %v", ev)
+			return ev.Type, m.GetName()
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+		return "", ""
+	}
+	subject := rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}
+	created, err := admin.Create(ctx, &configv1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: configv1alpha1.AccountSpec{Subjects: []rbacv1.Subject{subject}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	typ, got := next()
+	assert.Equal(t, watch.Added, typ)
+	assert.Equal(t, name, got)
+
+	created.Spec.Subjects = []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "someone-else"}}
+	_, err = admin.Update(ctx, created, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	typ, got = next()
+	assert.Equal(t, watch.Deleted, typ)
+	assert.Equal(t, name, got)
 }
