@@ -1,6 +1,7 @@
 package access
 
 import (
+	"iter"
 	"slices"
 )
 
@@ -87,3 +88,6 @@ func (s *Snapshot[T]) Names(subject Subject, everything bool) []string {
 	slices.Sort(names)
 	return slices.Compact(names)
 }
+
+// All yields every object with its name, in no particular order.
+func (s *Snapshot[T]) All() iter.Seq2[string, T] { return s.objects.all() }

@@ -30,6 +30,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/templateinstance"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
 )
 
@@ -103,7 +104,11 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.installTenancy(generic, accounts, feed); err != nil {
+	ledger, err := reservation.New(c.GenericConfig.RESTOptionsGetter)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.installTenancy(generic, accounts, feed, ledger); err != nil {
 		return nil, err
 	}
 	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
@@ -113,7 +118,7 @@ func (c completedConfig) New() (*Server, error) {
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed, ledger *reservation.Ledger) error {
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
 		ClusterWide: &tenancyregistry.ClusterWide{
@@ -122,11 +127,10 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 			TTL:        5 * time.Second,
 		},
 	}
-	namespaces := c.ExtraConfig.KubeInformers.Core().V1().Namespaces()
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, namespaces.Lister(), visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme}),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger}),
 		"accounts": tenancyaccount.NewREST(feed.index, accounts, Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {

@@ -27,7 +27,7 @@ var denyAll = authorizer.AuthorizerFunc(func(context.Context, authorizer.Attribu
 func BenchmarkList(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("namespaces=%d", n), func(b *testing.B) {
-			r := NewREST(accesstest.Build(n), nil, tenancyregistry.Visibility{Authorizer: denyAll}, Writer{})
+			r := NewREST(accesstest.Build(n), tenancyregistry.Visibility{Authorizer: denyAll}, Writer{})
 			ctx := genericapirequest.WithUser(context.Background(), &user.DefaultInfo{
 				Name: accesstest.Subject.User, Groups: accesstest.Subject.Groups})
 			samples := make([]time.Duration, 0, b.N)

@@ -18,7 +18,6 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
-	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
@@ -29,7 +28,6 @@ import (
 // REST serves Spaces from the access index.
 type REST struct {
 	index      *access.Index
-	namespaces corelisters.NamespaceLister
 	visibility tenancyregistry.Visibility
 	writer     Writer
 	*table.Convertor
@@ -46,8 +44,8 @@ var (
 )
 
 // NewREST returns the Space storage over the access index.
-func NewREST(index *access.Index, namespaces corelisters.NamespaceLister, visibility tenancyregistry.Visibility, writer Writer) *REST {
-	return &REST{index: index, namespaces: namespaces, visibility: visibility, writer: writer, Convertor: table.New(columns, cells)}
+func NewREST(index *access.Index, visibility tenancyregistry.Visibility, writer Writer) *REST {
+	return &REST{index: index, visibility: visibility, writer: writer, Convertor: table.New(columns, cells)}
 }
 
 // New returns an empty Space.

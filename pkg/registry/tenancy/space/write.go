@@ -2,13 +2,13 @@ package space
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -25,6 +25,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
 
 // fieldManager names this server in the managed fields of what it writes.
@@ -38,6 +39,8 @@ type Writer struct {
 	Kube     kubernetes.Interface
 	Accounts rest.Getter
 	Scheme   *runtime.Scheme
+	// Reservations hold Space limits across replicas.
+	Reservations *reservation.Ledger
 }
 
 var (
@@ -78,25 +81,33 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		if account, err = r.account(ctx, u, s, mayCreateNamespaces); err != nil {
 			return nil, err
 		}
-		if err := r.checkLimit(s, account); err != nil {
-			return nil, err
-		}
 		mergeSpaceTemplate(ns, account)
 	}
-	if options != nil && len(options.DryRun) > 0 {
+	dryRun := options != nil && len(options.DryRun) > 0
+	reserved, err := r.reserve(ctx, s, account, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	if dryRun {
 		return FromNamespace(ns), nil
 	}
 
 	created, err := r.writer.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: fieldManager})
-	if apierrors.IsAlreadyExists(err) {
-		return nil, apierrors.NewAlreadyExists(tenancy.Resource("spaces"), s.Name)
-	}
 	if err != nil {
+		if reserved {
+			r.release(account.Name, s.Name)
+		}
+		if apierrors.IsAlreadyExists(err) {
+			return nil, apierrors.NewAlreadyExists(tenancy.Resource("spaces"), s.Name)
+		}
 		return nil, err
 	}
 	if account != nil {
 		if err := r.bind(ctx, u, account, created); err != nil {
 			r.undo(created)
+			if reserved {
+				r.release(account.Name, s.Name)
+			}
 			return nil, err
 		}
 	}
@@ -142,20 +153,38 @@ func (r *REST) account(ctx context.Context, u user.Info, s *tenancy.Space, mayCr
 	return account, nil
 }
 
-// checkLimit refuses a Space over the Account's limit, counting the Account's namespaces.
-func (r *REST) checkLimit(s *tenancy.Space, account *configv1alpha1.Account) error {
-	if account.Spec.Space.Limit == nil {
-		return nil
+// reserve takes a place for the Space when its Account has a Space limit, with a
+// compare-and-swap on the Account's reservation record, so that no number of concurrent
+// creates on any number of replicas overshoots the limit. It reports whether it reserved.
+func (r *REST) reserve(ctx context.Context, s *tenancy.Space, account *configv1alpha1.Account, dryRun bool) (bool, error) {
+	if account == nil || account.Spec.Space.Limit == nil {
+		return false, nil
 	}
-	owned, err := r.namespaces.List(labels.SelectorFromSet(labels.Set{configv1alpha1.AccountLabel: account.Name}))
+	var existing []string
+	for name, ns := range r.index.Spaces().Snapshot().All() {
+		if ns.Labels[configv1alpha1.AccountLabel] == account.Name {
+			existing = append(existing, name)
+		}
+	}
+	err := r.writer.Reservations.Reserve(ctx, account.Name, s.Name, *account.Spec.Space.Limit, existing, dryRun)
+	var limit *reservation.LimitError
+	if errors.As(err, &limit) {
+		return false, apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name, err)
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if int32(len(owned)) >= *account.Spec.Space.Limit {
-		return apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name,
-			fmt.Errorf("space limit of %d reached for account %s", *account.Spec.Space.Limit, account.Name))
+	return !dryRun, nil
+}
+
+// release gives back the place of a Space that failed or went away.
+func (r *REST) release(account, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.writer.Reservations.Release(ctx, account, name); err != nil {
+		// The place comes back by itself once the reservation expires.
+		klog.ErrorS(err, "Releasing a Space reservation", "account", account, "space", name)
 	}
-	return nil
 }
 
 // mergeSpaceTemplate adds the Account's spaceTemplate labels and annotations to a new namespace.
@@ -257,6 +286,9 @@ func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.Va
 			return nil, false, apierrors.NewNotFound(tenancy.Resource("spaces"), name)
 		}
 		return nil, false, err
+	}
+	if len(opts.DryRun) == 0 && s.Spec.Account != "" {
+		r.release(s.Spec.Account, name)
 	}
 	s.Status.Phase = corev1.NamespaceTerminating
 	return s, false, nil

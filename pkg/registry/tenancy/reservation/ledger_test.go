@@ -1,0 +1,84 @@
+package reservation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver" // installs the API types in the scheme
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
+)
+
+func newLedger(t *testing.T) *reservation.Ledger {
+	l, err := reservation.New(registrytest.Getter{Options: registrytest.RESTOptions(t, "spacereservations")})
+	require.NoError(t, err)
+	t.Cleanup(l.Destroy)
+	return l
+}
+
+func TestReserveHoldsTheLimitUnderConcurrency(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		granted []string
+		refused int
+	)
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("space-%d", i)
+			err := l.Reserve(ctx, "team", name, 3, nil, false)
+			mu.Lock()
+			defer mu.Unlock()
+			var limit *reservation.LimitError
+			switch {
+			case err == nil:
+				granted = append(granted, name)
+			case errors.As(err, &limit):
+				refused++
+				assert.Equal(t, "space limit of 3 reached for account team", err.Error())
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, granted, 3)
+	assert.Equal(t, 27, refused)
+
+	require.NoError(t, l.Release(ctx, "team", granted[0]))
+	require.NoError(t, l.Reserve(ctx, "team", "late", 3, nil, false), "a released place can be taken again")
+	assert.Error(t, l.Reserve(ctx, "team", "too-late", 3, nil, false))
+	assert.NoError(t, l.Reserve(ctx, "other", "x", 1, nil, false), "accounts have their own places")
+}
+
+func TestExistingNamespacesCountAndDeadReservationsExpire(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	reservation.SetClock(l, func() time.Time { return now })
+
+	require.NoError(t, l.Reserve(ctx, "team", "a", 2, []string{"adopted"}, false))
+	assert.Error(t, l.Reserve(ctx, "team", "b", 2, []string{"adopted"}, false), "a namespace made by other means takes a place")
+	assert.NoError(t, l.Reserve(ctx, "team", "a", 2, []string{"adopted", "a"}, false), "reserving again is idempotent")
+
+	now = now.Add(reservation.Grace + time.Second)
+	require.NoError(t, l.Reserve(ctx, "team", "b", 2, []string{"adopted"}, false), "a reservation whose namespace never came expires")
+	reserved, err := l.Reserved(ctx, "team")
+	require.NoError(t, err)
+	assert.Contains(t, reserved, "b")
+	assert.NotContains(t, reserved, "a")
+
+	now = now.Add(reservation.Grace + time.Second)
+	assert.Error(t, l.Reserve(ctx, "team", "c", 2, []string{"adopted", "b"}, false), "a reservation whose namespace exists never expires")
+}
