@@ -46,26 +46,20 @@ done
 seen=$(kubectl get spaces --as="$user" --no-headers | wc -l)
 [[ $seen == 10 ]] || { echo "$user sees $seen Spaces, want 10" >&2; exit 1; }
 
-# time_runs NAME CMD... prints one duration in milliseconds per line.
-time_runs() {
-  local out=$1
-  shift
-  for ((r = 0; r < runs; r++)); do
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" >/dev/null
-    t1=$(date +%s%N)
-    echo $(((t1 - t0) / 1000000))
-  done >"$out"
+# time_once CMD... prints how long CMD took, in milliseconds.
+time_once() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
 }
 # Interleave the two so that machine noise hits both alike.
 : >"$work/spaces"
 : >"$work/namespaces"
-for ((r = 0; r < runs; r++)); do
-  runs=1 time_runs "$work/s1" kubectl get spaces --as="$user"
-  runs=1 time_runs "$work/n1" kubectl get namespaces
-  cat "$work/s1" >>"$work/spaces"
-  cat "$work/n1" >>"$work/namespaces"
+for ((run = 0; run < runs; run++)); do
+  time_once kubectl get spaces --as="$user" >>"$work/spaces"
+  time_once kubectl get namespaces >>"$work/namespaces"
 done
 
 pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int((NR-1)*p/100)+1; print a[i]}'; }
