@@ -13,8 +13,11 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/klog/v2"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
+	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
@@ -39,6 +43,8 @@ type ExtraConfig struct {
 	// KubeClient reaches the kube-apiserver this server extends. Without it only the
 	// config.kiosk.sh API is served, which is enough to test that API alone.
 	KubeClient kubernetes.Interface
+	// KubeDynamic applies the objects of Templates.
+	KubeDynamic dynamic.Interface
 	// KubeInformers share the watches on kube-apiserver's objects.
 	KubeInformers informers.SharedInformerFactory
 	// LeaderElection says how replicas elect the one that runs the controllers.
@@ -158,6 +164,15 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	if err != nil {
 		return err
 	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery()))
+	instances, err := templateinstancecontroller.New(configClient, c.ExtraConfig.KubeDynamic, mapper,
+		configInformers.Config().V1alpha1().TemplateInstances(),
+		configInformers.Config().V1alpha1().Templates(),
+		configInformers.Config().V1alpha1().Accounts(),
+		kubeInformers.Core().V1().Namespaces())
+	if err != nil {
+		return err
+	}
 	workers := c.ExtraConfig.ControllerWorkers
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())
@@ -166,6 +181,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 		go func() {
 			err := controller.RunElected(ctx, kube, c.ExtraConfig.LeaderElection,
 				func(ctx context.Context) { accounts.Run(ctx, workers) },
+				func(ctx context.Context) { instances.Run(ctx, workers) },
 			)
 			if err != nil {
 				klog.ErrorS(err, "Controllers stopped")

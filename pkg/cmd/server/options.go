@@ -19,6 +19,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -232,6 +233,10 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 			return nil, func() {}, err
 		}
 		extra.KubeClient = kube
+		if extra.KubeDynamic, err = dynamic.NewForConfig(cfg.ClientConfig); err != nil {
+			stop()
+			return nil, func() {}, err
+		}
 		extra.KubeInformers = cfg.SharedInformerFactory
 	}
 	return &apiserver.Config{GenericConfig: cfg, ExtraConfig: extra}, stop, nil

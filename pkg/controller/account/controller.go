@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,18 +17,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	rbacinformers "k8s.io/client-go/informers/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
@@ -46,7 +42,7 @@ type Controller struct {
 	namespaces corelisters.NamespaceLister
 	bindings   rbaclisters.RoleBindingLister
 	synced     []cache.InformerSynced
-	queue      workqueue.TypedRateLimitingInterface[string]
+	queue      *controller.Queue
 }
 
 // New returns the controller; Run starts it.
@@ -59,9 +55,8 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 		namespaces: namespaces.Lister(),
 		bindings:   bindings.Lister(),
 		synced:     []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced, bindings.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: Name}),
 	}
+	c.queue = controller.NewQueue(Name, c.Sync)
 	if _, err := accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { c.enqueueObject(obj) },
 		UpdateFunc: func(_, obj interface{}) { c.enqueueObject(obj) },
@@ -108,40 +103,7 @@ func (c *Controller) enqueueLabel(obj interface{}) {
 }
 
 // Run reconciles with workers until ctx is done.
-func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	logger := klog.FromContext(ctx).WithValues("controller", Name)
-	logger.Info("Starting controller")
-	defer logger.Info("Stopped controller")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return
-	}
-	for i := 0; i < workers; i++ {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	if err := c.Sync(ctx, name); err != nil {
-		klog.FromContext(ctx).Error(err, "Syncing Account failed; retrying", "controller", Name, "account", name)
-		c.queue.AddRateLimited(name)
-		return true
-	}
-	c.queue.Forget(name)
-	return true
-}
+func (c *Controller) Run(ctx context.Context, workers int) { c.queue.Run(ctx, workers, c.synced...) }
 
 // BindingName is the name of the RoleBinding that gives an Account's subjects their
 // ClusterRole in each of its Spaces.

@@ -1,0 +1,347 @@
+// Package templateinstance applies Templates: it renders each TemplateInstance's Template
+// into the instance's namespace with server-side apply, records what it applied, follows
+// Template changes for instances with spec.sync, retries failures with backoff, and deletes
+// what an instance created when the instance goes.
+package templateinstance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/dynamic"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
+	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template"
+)
+
+const (
+	// Name is the controller's name in logs and metrics.
+	Name = "templateinstance"
+	// FieldManager owns the fields of applied objects.
+	FieldManager = "tenancy-apiserver"
+	// Finalizer holds an instance until the objects it created are deleted.
+	Finalizer = "config.kiosk.sh/templateinstance-cleanup"
+	byTemplate = "spec.template"
+)
+
+// Controller reconciles TemplateInstances.
+type Controller struct {
+	config     versioned.Interface
+	dynamic    dynamic.Interface
+	mapper     meta.ResettableRESTMapper
+	instances  configlisters.TemplateInstanceLister
+	indexer    cache.Indexer
+	templates  configlisters.TemplateLister
+	accounts   configlisters.AccountLister
+	namespaces corelisters.NamespaceLister
+	synced     []cache.InformerSynced
+	queue      *controller.Queue
+	now        func() time.Time
+}
+
+// New returns the controller; Run starts it.
+func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.ResettableRESTMapper,
+	instances configinformers.TemplateInstanceInformer, templates configinformers.TemplateInformer,
+	accounts configinformers.AccountInformer, namespaces coreinformers.NamespaceInformer) (*Controller, error) {
+	c := &Controller{
+		config: config, dynamic: dyn, mapper: mapper,
+		instances:  instances.Lister(),
+		indexer:    instances.Informer().GetIndexer(),
+		templates:  templates.Lister(),
+		accounts:   accounts.Lister(),
+		namespaces: namespaces.Lister(),
+		synced: []cache.InformerSynced{instances.Informer().HasSynced, templates.Informer().HasSynced,
+			accounts.Informer().HasSynced, namespaces.Informer().HasSynced},
+		now: time.Now,
+	}
+	c.queue = controller.NewQueue(Name, c.Sync)
+	if err := instances.Informer().AddIndexers(cache.Indexers{byTemplate: func(obj interface{}) ([]string, error) {
+		ti, ok := obj.(*configv1alpha1.TemplateInstance)
+		if !ok {
+			return nil, nil
+		}
+		return []string{ti.Spec.Template}, nil
+	}}); err != nil {
+		return nil, err
+	}
+	if _, err := instances.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, obj interface{}) { c.enqueue(obj) },
+		DeleteFunc: c.enqueue,
+	}); err != nil {
+		return nil, err
+	}
+	onTemplate := func(obj interface{}) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		t, ok := obj.(*configv1alpha1.Template)
+		if !ok {
+			return
+		}
+		users, _ := c.indexer.ByIndex(byTemplate, t.Name)
+		for _, u := range users {
+			c.enqueue(u)
+		}
+	}
+	if _, err := templates.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    onTemplate,
+		UpdateFunc: func(_, obj interface{}) { onTemplate(obj) },
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Controller) enqueue(obj interface{}) {
+	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+		c.queue.Add(key)
+	}
+}
+
+// Run reconciles with workers until ctx is done.
+func (c *Controller) Run(ctx context.Context, workers int) { c.queue.Run(ctx, workers, c.synced...) }
+
+// Sync reconciles one TemplateInstance, given as namespace/name.
+func (c *Controller) Sync(ctx context.Context, key string) error {
+	namespace, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	ti, err := c.instances.TemplateInstances(namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ti.DeletionTimestamp != nil {
+		return c.cleanUp(ctx, ti)
+	}
+	if !hasFinalizer(ti) {
+		ti = ti.DeepCopy()
+		ti.Finalizers = append(ti.Finalizers, Finalizer)
+		_, err := c.config.ConfigV1alpha1().TemplateInstances(namespace).Update(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+		return err // the update brings the instance back to the queue
+	}
+	tmpl, err := c.templates.Get(ti.Spec.Template)
+	if apierrors.IsNotFound(err) {
+		return c.fail(ctx, ti, "TemplateNotFound", fmt.Sprintf("template %s does not exist", ti.Spec.Template))
+	}
+	if err != nil {
+		return err
+	}
+	if ti.Status.Status == configv1alpha1.TemplateInstanceStatusDeployed &&
+		(!ti.Spec.Sync || ti.Status.TemplateResourceVersion == tmpl.ResourceVersion) {
+		return nil
+	}
+	return c.deploy(ctx, ti, tmpl)
+}
+
+func hasFinalizer(ti *configv1alpha1.TemplateInstance) bool {
+	for _, f := range ti.Finalizers {
+		if f == Finalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// deploy renders the Template and applies it, then records the outcome.
+func (c *Controller) deploy(ctx context.Context, ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template) error {
+	objs, err := c.render(ti, tmpl)
+	var terr *template.Error
+	if errors.As(err, &terr) {
+		return c.fail(ctx, ti, terr.Reason, terr.Error())
+	}
+	if err != nil {
+		return c.fail(ctx, ti, "RenderFailed", err.Error())
+	}
+	applied := make([]configv1alpha1.AppliedObject, 0, len(objs))
+	for _, obj := range objs {
+		out, err := c.apply(ctx, obj)
+		if err != nil {
+			return c.fail(ctx, ti, "ApplyFailed", fmt.Sprintf("applying %s %s: %v", obj.GetKind(), obj.GetName(), err))
+		}
+		applied = append(applied, configv1alpha1.AppliedObject{APIVersion: out.GetAPIVersion(), Kind: out.GetKind(),
+			Namespace: out.GetNamespace(), Name: out.GetName(), UID: string(out.GetUID())})
+	}
+	// Objects the Template no longer has go, so that a synced instance follows its Template.
+	for _, old := range ti.Status.AppliedObjects {
+		if !containsObject(applied, old) {
+			if err := c.delete(ctx, old); err != nil {
+				return c.fail(ctx, ti, "PruneFailed", fmt.Sprintf("deleting %s %s: %v", old.Kind, old.Name, err))
+			}
+		}
+	}
+	now := metav1.NewTime(c.now())
+	return c.writeStatus(ctx, ti, configv1alpha1.TemplateInstanceStatus{
+		Status:                  configv1alpha1.TemplateInstanceStatusDeployed,
+		Reason:                  "Deployed",
+		Message:                 fmt.Sprintf("applied %d objects", len(applied)),
+		TemplateResourceVersion: tmpl.ResourceVersion,
+		LastAppliedAt:           &now,
+		AppliedObjects:          applied,
+	})
+}
+
+func containsObject(list []configv1alpha1.AppliedObject, o configv1alpha1.AppliedObject) bool {
+	for _, a := range list {
+		if a.APIVersion == o.APIVersion && a.Kind == o.Kind && a.Namespace == o.Namespace && a.Name == o.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// render resolves the parameters and renders the Template into the instance's namespace.
+func (c *Controller) render(ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template) ([]*unstructured.Unstructured, error) {
+	ctx := template.Context{Namespace: ti.Namespace}
+	if ns, err := c.namespaces.Get(ti.Namespace); err == nil {
+		ctx.NamespaceLabels, ctx.NamespaceAnnotations = ns.Labels, ns.Annotations
+		ctx.Account = ns.Labels[configv1alpha1.AccountLabel]
+	}
+	if ctx.Account != "" {
+		if a, err := c.accounts.Get(ctx.Account); err == nil {
+			ctx.AccountLabels, ctx.AccountAnnotations = a.Labels, a.Annotations
+		}
+	}
+	params := make([]template.Parameter, 0, len(tmpl.Parameters))
+	for _, p := range tmpl.Parameters {
+		params = append(params, template.Parameter{Name: p.Name, Value: p.Value, Required: p.Required, Validation: p.Validation})
+	}
+	given := make([]template.Value, 0, len(ti.Spec.Parameters))
+	for _, p := range ti.Spec.Parameters {
+		given = append(given, template.Value{Name: p.Name, Value: p.Value})
+	}
+	manifests := make([][]byte, 0, len(tmpl.Resources.Manifests))
+	for _, m := range tmpl.Resources.Manifests {
+		manifests = append(manifests, m.Raw)
+	}
+	objs, err := template.Render(tmpl.Name, manifests, params, given, ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := template.Place(objs, ti.Namespace, tmpl.AllowClusterScoped, c.isNamespaced); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+func (c *Controller) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		// A kind added since discovery was read: read it again, once.
+		c.mapper.Reset()
+		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	return m, err
+}
+
+func (c *Controller) isNamespaced(gvk schema.GroupVersionKind) (bool, error) {
+	m, err := c.mapping(gvk)
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+func (c *Controller) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+	m, err := c.mapping(gvk)
+	if err != nil {
+		return nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.dynamic.Resource(m.Resource).Namespace(namespace), nil
+	}
+	return c.dynamic.Resource(m.Resource), nil
+}
+
+func (c *Controller) apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	r, err := c.resource(obj.GroupVersionKind(), obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	return r.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+}
+
+func (c *Controller) delete(ctx context.Context, o configv1alpha1.AppliedObject) error {
+	r, err := c.resource(schema.FromAPIVersionAndKind(o.APIVersion, o.Kind), o.Namespace)
+	if err != nil {
+		return err
+	}
+	opts := metav1.DeleteOptions{}
+	if o.UID != "" {
+		uid := types.UID(o.UID)
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+	}
+	err = r.Delete(ctx, o.Name, opts)
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil // gone, or replaced by an object this instance did not make
+	}
+	return err
+}
+
+// cleanUp deletes what an instance created, unless it is marked to keep them, then lets
+// the instance go.
+func (c *Controller) cleanUp(ctx context.Context, ti *configv1alpha1.TemplateInstance) error {
+	if !hasFinalizer(ti) {
+		return nil
+	}
+	if ti.Annotations[configv1alpha1.NoOwnerAnnotation] != "true" {
+		for _, o := range ti.Status.AppliedObjects {
+			if err := c.delete(ctx, o); err != nil {
+				return fmt.Errorf("deleting %s %s of template instance %s/%s: %w", o.Kind, o.Name, ti.Namespace, ti.Name, err)
+			}
+		}
+	}
+	ti = ti.DeepCopy()
+	kept := ti.Finalizers[:0]
+	for _, f := range ti.Finalizers {
+		if f != Finalizer {
+			kept = append(kept, f)
+		}
+	}
+	ti.Finalizers = kept
+	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).Update(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// fail records a failure and returns an error, so that the instance is retried with
+// backoff.
+func (c *Controller) fail(ctx context.Context, ti *configv1alpha1.TemplateInstance, reason, message string) error {
+	status := ti.Status.DeepCopy()
+	status.Status, status.Reason, status.Message = configv1alpha1.TemplateInstanceStatusFailed, reason, message
+	if err := c.writeStatus(ctx, ti, *status); err != nil {
+		return err
+	}
+	klog.FromContext(ctx).Info("Template instance failed", "templateInstance", klog.KObj(ti), "reason", reason, "message", message)
+	return fmt.Errorf("%s: %s", reason, message)
+}
+
+func (c *Controller) writeStatus(ctx context.Context, ti *configv1alpha1.TemplateInstance, status configv1alpha1.TemplateInstanceStatus) error {
+	ti = ti.DeepCopy()
+	ti.Status = status
+	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+	return err
+}
+
