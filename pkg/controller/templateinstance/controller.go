@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/dynamic"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -36,7 +36,7 @@ const (
 	// FieldManager owns the fields of applied objects.
 	FieldManager = "tenancy-apiserver"
 	// Finalizer holds an instance until the objects it created are deleted.
-	Finalizer = "config.kiosk.sh/templateinstance-cleanup"
+	Finalizer  = "config.kiosk.sh/templateinstance-cleanup"
 	byTemplate = "spec.template"
 )
 
@@ -344,4 +344,3 @@ func (c *Controller) writeStatus(ctx context.Context, ti *configv1alpha1.Templat
 	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
 	return err
 }
-
