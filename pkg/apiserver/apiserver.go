@@ -114,7 +114,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.installTenancy(generic, accounts, feed, ledger); err != nil {
+	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
 	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
@@ -124,7 +124,7 @@ func (c completedConfig) New() (*Server, error) {
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed, ledger *reservation.Ledger) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed, ledger *reservation.Ledger, configClient versioned.Interface) error {
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
 		ClusterWide: &tenancyregistry.ClusterWide{
@@ -136,7 +136,7 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger}),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger, Config: configClient}),
 		"accounts": tenancyaccount.NewREST(feed.index, accounts, Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {

@@ -8,8 +8,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -18,19 +20,34 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
 
-// 30 concurrent Space creates for an Account with limit 3, half through kube-apiserver to
-// replica 0 and half straight to a second replica sharing its etcd, make exactly 3 Spaces.
+// 30 concurrent Space creates by a tenant for an Account with limit 3, half through
+// kube-apiserver to replica 0 and half straight to a second replica sharing its etcd, make
+// exactly 3 Spaces. Five rounds, each with a new Account.
 func TestSpaceLimitHoldsAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	extra := cluster.StartReplica(t)
 	admin := cluster.AdminClients(t)
-	paths := []versioned.Interface{admin.Kiosk, extra.Clients(t).Kiosk}
+	tenant := framework.UniqueName("tenant")
+	binding := framework.UniqueName("limit-editors")
+	_, err := admin.Kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: binding},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kiosk-edit"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: tenant}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding, metav1.DeleteOptions{})
+	})
+	direct := extra.Config()
+	direct.Impersonate = rest.ImpersonationConfig{UserName: tenant}
+	paths := []versioned.Interface{cluster.ClientsAs(t, tenant).Kiosk, framework.NewClients(t, direct).Kiosk}
 
 	for round := range 5 {
 		account := framework.UniqueName("limited")
-		_, err := admin.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{
+		_, err = admin.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{
 			ObjectMeta: metav1.ObjectMeta{Name: account},
-			Spec:       configv1alpha1.AccountSpec{Space: configv1alpha1.AccountSpace{Limit: ptr.To[int32](3)}},
+			Spec: configv1alpha1.AccountSpec{Space: configv1alpha1.AccountSpace{Limit: ptr.To[int32](3)},
+				Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: tenant}}},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		t.Cleanup(func() {

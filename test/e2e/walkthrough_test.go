@@ -67,6 +67,54 @@ spec:
 `
 )
 
+// More manifests of docs/walkthrough.md, shared with the decoding tests of pkg/apis.
+const (
+	nodeQuotaYAML = `apiVersion: config.kiosk.sh/v1alpha1
+kind: AccountQuota
+metadata:
+  name: default-user-limits
+spec:
+  account: node-account
+  quota:
+    hard:
+      pods: "2"
+      limits.cpu: "4"
+`
+	templateDefinitionYAML = `apiVersion: config.kiosk.sh/v1alpha1
+kind: Template
+metadata:
+  name: space-template
+resources:
+  manifests:
+  - apiVersion: v1
+    kind: LimitRange
+    metadata:
+      name: container-limit-range
+    spec:
+      limits:
+      - default:
+          cpu: 1
+        defaultRequest:
+          cpu: 0.5
+        type: Container
+`
+	redisAccountTemplatesYAML = `apiVersion: config.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: redis-account
+spec:
+  space:
+    limit: 2
+    templateInstances:
+    - spec:
+        template: space-template
+  subjects:
+  - kind: User
+    name: dba
+    apiGroup: rbac.authorization.k8s.io
+`
+)
+
 // withLimit is an Account manifest of the walkthrough with spec.space.limit: 2 added (steps 11 and 12).
 func withLimit(account string) string {
 	return strings.Replace(account, "spec:\n", "spec:\n  space:\n    limit: 2\n", 1)
@@ -79,11 +127,13 @@ func space(name, account string) string {
 // resetWalkthrough removes what an earlier run of the walkthrough left on a reused control plane.
 func resetWalkthrough(t *testing.T) {
 	admin := cluster.Admin()
-	spaces := []string{"node-space", "node-space-2", "node-space-3", "redis-space", "redis-space-2", "redis-space-3"}
+	spaces := []string{"node-space", "node-space-2", "node-space-3", "redis-space", "redis-space-2", "redis-space-3", "redis-mandatory-space"}
 	for _, s := range spaces {
 		admin.Run(t, "delete", "namespace", s, "--ignore-not-found", "--wait=false")
 	}
 	admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in (node-account,redis-account)", "--wait=false")
+	admin.Run(t, "delete", "accountquotas", "default-user-limits", "--ignore-not-found")
+	admin.Run(t, "delete", "templates", "space-template", "--ignore-not-found")
 	admin.Run(t, "delete", "accounts.config.kiosk.sh", "node-account", "redis-account", "--ignore-not-found")
 	admin.Run(t, "delete", "clusterrolebinding", "kiosk-role-binding", "--ignore-not-found")
 	kube := cluster.AdminClients(t).Kube
@@ -149,4 +199,30 @@ func TestWalkthrough(t *testing.T) {
 	// Deleting a Space needs delete on its namespace, which dev does not hold by default.
 	assert.Contains(t, dba.Run(t, "delete", "space", "node-space-2").Failure(t).Stderr, "NotFound")
 	assert.Contains(t, dev.Run(t, "delete", "space", "node-space-2").Failure(t).Stderr, "Forbidden")
+
+	// AccountQuotas (steps 13 to 15).
+	admin.Apply(t, nodeQuotaYAML).Success(t)
+	r = dev.Apply(t, nodeQuotaYAML).Failure(t)
+	assert.Contains(t, r.Stderr, `cannot get resource "accountquotas" in API group "config.kiosk.sh" at the cluster scope`)
+	assert.Contains(t, admin.Run(t, "get", "accountquotas").Success(t).Stdout, "default-user-limits")
+
+	// Templates (steps 16 to 19).
+	admin.Apply(t, templateDefinitionYAML).Success(t)
+	admin.Apply(t, redisAccountTemplatesYAML).Success(t)
+	admin.Apply(t, space("redis-mandatory-space", "redis-account")).Success(t)
+	assert.Contains(t, admin.Run(t, "get", "limitrange", "-n", "redis-mandatory-space").Success(t).Stdout, "container-limit-range",
+		"the mandatory template is applied before the Space create returns")
+	out = admin.Run(t, "get", "templateinstances", "-n", "redis-mandatory-space").Success(t).Stdout
+	assert.Contains(t, out, "space-template")
+	assert.Contains(t, out, "Deployed")
+	admin.Run(t, "run", "nginx", "--image", "nginx", "-n", "redis-mandatory-space", "--restart=Never").Success(t)
+	pod := admin.Run(t, "get", "pod", "nginx", "-n", "redis-mandatory-space", "-o",
+		"jsonpath={.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.limits.cpu}").Success(t).Stdout
+	assert.Equal(t, "500m 1", pod, "cpu request and limit from the LimitRange")
+	admin.Run(t, "delete", "pod", "nginx", "-n", "redis-mandatory-space", "--wait=false").Success(t)
+
+	// Workloads in two accounts (steps 21 and 22).
+	dba.Run(t, "create", "deploy", "redis", "--image", "redis", "-n", "redis-space").Success(t)
+	dev.Run(t, "get", "all", "-n", "node-space").Success(t)
+	assert.Contains(t, dev.Run(t, "get", "all", "-n", "redis-space").Failure(t).Stderr, "Forbidden")
 }

@@ -26,6 +26,7 @@ import (
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
@@ -129,6 +130,9 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 			continue
 		}
 		if err := c.syncBinding(ctx, account, ns.Name); err != nil {
+			errs = append(errs, err)
+		}
+		if err := templateinstance.EnsureMandatory(ctx, c.config, account, ns.Name); err != nil {
 			errs = append(errs, err)
 		}
 	}

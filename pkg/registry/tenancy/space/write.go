@@ -24,6 +24,8 @@ import (
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
@@ -41,6 +43,8 @@ type Writer struct {
 	Scheme   *runtime.Scheme
 	// Reservations hold Space limits across replicas.
 	Reservations *reservation.Ledger
+	// Config creates the mandatory TemplateInstances of new Spaces.
+	Config versioned.Interface
 }
 
 var (
@@ -84,7 +88,7 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		mergeSpaceTemplate(ns, account)
 	}
 	dryRun := options != nil && len(options.DryRun) > 0
-	reserved, err := r.reserve(ctx, s, account, dryRun)
+	reserved, err := r.reserve(ctx, s, account, mayCreateNamespaces, dryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +107,13 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		return nil, err
 	}
 	if account != nil {
+		if err := r.instantiate(ctx, account, created.Name); err != nil {
+			r.undo(created)
+			if reserved {
+				r.release(account.Name, s.Name)
+			}
+			return nil, err
+		}
 		if err := r.bind(ctx, u, account, created); err != nil {
 			r.undo(created)
 			if reserved {
@@ -156,8 +167,10 @@ func (r *REST) account(ctx context.Context, u user.Info, s *tenancy.Space, mayCr
 // reserve takes a place for the Space when its Account has a Space limit, with a
 // compare-and-swap on the Account's reservation record, so that no number of concurrent
 // creates on any number of replicas overshoots the limit. It reports whether it reserved.
-func (r *REST) reserve(ctx context.Context, s *tenancy.Space, account *configv1alpha1.Account, dryRun bool) (bool, error) {
-	if account == nil || account.Spec.Space.Limit == nil {
+// Callers who may create namespaces cluster-wide are not held to the limit: they could
+// create and label the namespace themselves anyway. Their Spaces still take places.
+func (r *REST) reserve(ctx context.Context, s *tenancy.Space, account *configv1alpha1.Account, admin, dryRun bool) (bool, error) {
+	if account == nil || account.Spec.Space.Limit == nil || admin {
 		return false, nil
 	}
 	var existing []string
@@ -238,6 +251,26 @@ func (r *REST) bind(ctx context.Context, u user.Info, account *configv1alpha1.Ac
 func hasSpace(snap *access.Snapshot[*corev1.Namespace], name string) bool {
 	_, ok := snap.Get(name)
 	return ok
+}
+
+// instantiate creates the Account's mandatory TemplateInstances in a new Space and waits
+// until they are deployed, so that the Space's users never see it without them.
+func (r *REST) instantiate(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
+	mandatory := templateinstance.Mandatory(account, namespace)
+	if len(mandatory) == 0 {
+		return nil
+	}
+	if err := templateinstance.EnsureMandatory(ctx, r.writer.Config, account, namespace); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(mandatory))
+	for _, ti := range mandatory {
+		names = append(names, ti.Name)
+	}
+	if err := templateinstance.WaitDeployed(ctx, r.writer.Config, namespace, names, readyTimeout); err != nil {
+		return apierrors.NewInternalError(fmt.Errorf("space %s: %w", namespace, err))
+	}
+	return nil
 }
 
 // undo removes a namespace a failed create made.
