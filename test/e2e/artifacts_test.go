@@ -29,6 +29,8 @@ func TestDeployManifestsApply(t *testing.T) {
 		"clusterrolebinding.rbac.authorization.k8s.io/kiosk-view",
 		"clusterrole.rbac.authorization.k8s.io/kiosk-space-admin",
 		"clusterrole.rbac.authorization.k8s.io/kiosk-namespace-delete",
+		"clusterrole.rbac.authorization.k8s.io/kiosk-template-instances-edit",
+		"clusterrole.rbac.authorization.k8s.io/kiosk-template-instances-view",
 		"service/tenancy-apiserver",
 		"statefulset.apps/tenancy-apiserver",
 		"apiservice.apiregistration.k8s.io/v1alpha1.config.kiosk.sh",

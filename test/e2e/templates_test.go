@@ -169,3 +169,33 @@ func TestMandatoryTemplateReachesExistingSpaces(t *testing.T) {
 		return admin.Run(t, "get", "limitrange", "container-limit-range", "-n", ns).Err == nil
 	})
 }
+
+// A tenant who may manage TemplateInstances in their namespace instantiates only the
+// Templates RBAC lets them use.
+func TestTemplateUseNeedsPermission(t *testing.T) {
+	admin := cluster.Admin()
+	tenant, ns, tmpl := framework.UniqueName("tenant"), framework.UniqueName("use"), framework.UniqueName("allowed")
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", ns, "--wait=false")
+		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
+		admin.Run(t, "delete", "clusterrole,clusterrolebinding", tmpl+"-use", "--ignore-not-found")
+	})
+	admin.Apply(t, strings.ReplaceAll(templateDefinitionYAML, "space-template", tmpl)).Success(t)
+	admin.Run(t, "create", "namespace", ns).Success(t)
+	admin.Run(t, "create", "rolebinding", "tenant-admin", "--clusterrole=admin", "--user="+tenant, "-n", ns).Success(t)
+	as := cluster.As(tenant)
+	eventually(t, "the tenant may create TemplateInstances", func(context.Context) bool {
+		return strings.TrimSpace(as.Run(t, "auth", "can-i", "create", "templateinstances.config.kiosk.sh", "-n", ns).Stdout) == "yes"
+	})
+	r := as.Apply(t, instanceYAML("limits", ns, tmpl, false)).Failure(t)
+	assert.Contains(t, r.Stderr, `cannot use template "`+tmpl+`"`)
+
+	admin.Run(t, "create", "clusterrole", tmpl+"-use", "--verb=use", "--resource=templates.config.kiosk.sh", "--resource-name="+tmpl).Success(t)
+	admin.Run(t, "create", "clusterrolebinding", tmpl+"-use", "--clusterrole="+tmpl+"-use", "--user="+tenant).Success(t)
+	eventually(t, "the tenant may use the template", func(context.Context) bool {
+		return as.Apply(t, instanceYAML("limits", ns, tmpl, false)).Err == nil
+	})
+	eventually(t, "the tenant's instance is deployed", func(context.Context) bool {
+		return admin.Run(t, "get", "limitrange", "container-limit-range", "-n", ns).Err == nil
+	})
+}

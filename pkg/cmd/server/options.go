@@ -33,6 +33,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
@@ -97,9 +98,9 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		configv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: configv1alpha1.GroupName})
-	// Nothing this server stores is served by kube-apiserver; no plugin needs a webhook
-	// configuration of ours, so the generic plugin list is kept as it is.
-	o.Recommended.Admission.DefaultOffPlugins = o.Recommended.Admission.DefaultOffPlugins.Insert()
+	// The server's own admission plugins run after the generic ones.
+	templateuse.Register(o.Recommended.Admission.Plugins)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, templateuse.PluginName)
 	o.Recommended.SecureServing.BindPort = 8443
 	return o
 }
