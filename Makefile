@@ -62,6 +62,10 @@ test-e2e: build controlplane ## Against a real kube-apiserver with the real kube
 bench: ## Go benchmarks.
 	$(GOTEST) -run '^$$' -bench . -benchmem ./pkg/...
 
+.PHONY: bench-e2e
+bench-e2e: build controlplane ## Benchmarks through the local control plane (Space create with mandatory templates).
+	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench . -benchtime 20x -timeout 20m ./test/e2e/
+
 .PHONY: scenario-spaces
 scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get namespaces (needs local-up).
 	hack/scenarios/spaces-10k.sh

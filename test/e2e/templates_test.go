@@ -171,31 +171,30 @@ func TestMandatoryTemplateReachesExistingSpaces(t *testing.T) {
 }
 
 // A tenant who may manage TemplateInstances in their namespace instantiates only the
-// Templates RBAC lets them use.
+// Templates RBAC lets them use: refused without the verb use, applied with it.
 func TestTemplateUseNeedsPermission(t *testing.T) {
 	admin := cluster.Admin()
-	tenant, ns, tmpl := framework.UniqueName("tenant"), framework.UniqueName("use"), framework.UniqueName("allowed")
+	tenant, ns, tmpl := framework.UniqueName("tenant"), framework.UniqueName("use"), framework.UniqueName("rails")
 	t.Cleanup(func() {
 		admin.Run(t, "delete", "namespace", ns, "--wait=false")
 		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
 		admin.Run(t, "delete", "clusterrole,clusterrolebinding", tmpl+"-use", "--ignore-not-found")
 	})
-	admin.Apply(t, strings.ReplaceAll(templateDefinitionYAML, "space-template", tmpl)).Success(t)
+	admin.Apply(t, strings.ReplaceAll(guardRailsTemplate, "TEMPLATE", tmpl)).Success(t)
 	admin.Run(t, "create", "namespace", ns).Success(t)
 	admin.Run(t, "create", "rolebinding", "tenant-admin", "--clusterrole=admin", "--user="+tenant, "-n", ns).Success(t)
 	as := cluster.As(tenant)
 	eventually(t, "the tenant may create TemplateInstances", func(context.Context) bool {
 		return strings.TrimSpace(as.Run(t, "auth", "can-i", "create", "templateinstances.config.kiosk.sh", "-n", ns).Stdout) == "yes"
 	})
-	r := as.Apply(t, instanceYAML("limits", ns, tmpl, false)).Failure(t)
+	instance := instanceYAML("rails", ns, tmpl, false, "TEAM", "blue")
+	r := as.Apply(t, instance).Failure(t)
 	assert.Contains(t, r.Stderr, `cannot use template "`+tmpl+`"`)
 
 	admin.Run(t, "create", "clusterrole", tmpl+"-use", "--verb=use", "--resource=templates.config.kiosk.sh", "--resource-name="+tmpl).Success(t)
 	admin.Run(t, "create", "clusterrolebinding", tmpl+"-use", "--clusterrole="+tmpl+"-use", "--user="+tenant).Success(t)
-	eventually(t, "the tenant may use the template", func(context.Context) bool {
-		return as.Apply(t, instanceYAML("limits", ns, tmpl, false)).Err == nil
-	})
-	eventually(t, "the tenant's instance is deployed", func(context.Context) bool {
-		return admin.Run(t, "get", "limitrange", "container-limit-range", "-n", ns).Err == nil
-	})
+	eventually(t, "the tenant may use the template", func(context.Context) bool { return as.Apply(t, instance).Err == nil })
+	for _, obj := range []string{"networkpolicy/default-deny", "resourcequota/quota", "rolebinding/team-view"} {
+		eventually(t, obj+" is applied", func(context.Context) bool { return admin.Run(t, "get", obj, "-n", ns).Err == nil })
+	}
 }
