@@ -191,7 +191,17 @@ func TestTemplateUseNeedsPermission(t *testing.T) {
 	r := as.Apply(t, instance).Failure(t)
 	assert.Contains(t, r.Stderr, `cannot use template "`+tmpl+`"`)
 
-	admin.Run(t, "create", "clusterrole", tmpl+"-use", "--verb=use", "--resource=templates.config.kiosk.sh", "--resource-name="+tmpl).Success(t)
+	// kubectl create clusterrole knows "use" only for PodSecurityPolicies: write the role out.
+	admin.Apply(t, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: `+tmpl+`-use
+rules:
+- apiGroups: [config.kiosk.sh]
+  resources: [templates]
+  resourceNames: [`+tmpl+`]
+  verbs: [use]
+`).Success(t)
 	admin.Run(t, "create", "clusterrolebinding", tmpl+"-use", "--clusterrole="+tmpl+"-use", "--user="+tenant).Success(t)
 	eventually(t, "the tenant may use the template", func(context.Context) bool { return as.Apply(t, instance).Err == nil })
 	for _, obj := range []string{"networkpolicy/default-deny", "resourcequota/quota", "rolebinding/team-view"} {

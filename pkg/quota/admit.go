@@ -1,0 +1,261 @@
+package quota
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
+)
+
+// Quota is one AccountQuota as admission sees it.
+type Quota struct {
+	Name string
+	Spec corev1.ResourceQuotaSpec
+	// Used is status.total.used.
+	Used corev1.ResourceList
+}
+
+// Error is an admission refusal, with the text of Kubernetes' own quota errors.
+type Error struct{ Message string }
+
+func (e *Error) Error() string { return e.Message }
+
+// computeRequired are the resources a pod must state for every container when a quota
+// covers them.
+var computeRequired = []corev1.ResourceName{
+	corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory,
+	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory,
+}
+
+// Covers reports whether a quota with spec applies to obj. Scopes and scope selectors
+// apply to pods only: a quota with scopes covers no other kind.
+func Covers(spec corev1.ResourceQuotaSpec, gr schema.GroupResource, obj *unstructured.Unstructured) (bool, error) {
+	selectors := scopeSelectors(spec)
+	if len(selectors) == 0 {
+		return true, nil
+	}
+	if gr != (schema.GroupResource{Resource: "pods"}) {
+		return false, nil
+	}
+	pod := &corev1.Pod{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pod); err != nil {
+		return false, fmt.Errorf("reading pod %s: %w", obj.GetName(), err)
+	}
+	for _, s := range selectors {
+		ok, err := podMatchesScope(pod, s)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func scopeSelectors(spec corev1.ResourceQuotaSpec) []corev1.ScopedResourceSelectorRequirement {
+	var out []corev1.ScopedResourceSelectorRequirement
+	for _, s := range spec.Scopes {
+		out = append(out, corev1.ScopedResourceSelectorRequirement{ScopeName: s, Operator: corev1.ScopeSelectorOpExists})
+	}
+	if spec.ScopeSelector != nil {
+		out = append(out, spec.ScopeSelector.MatchExpressions...)
+	}
+	return out
+}
+
+func podMatchesScope(pod *corev1.Pod, s corev1.ScopedResourceSelectorRequirement) (bool, error) {
+	switch s.ScopeName {
+	case corev1.ResourceQuotaScopeTerminating:
+		return pod.Spec.ActiveDeadlineSeconds != nil && *pod.Spec.ActiveDeadlineSeconds >= 0, nil
+	case corev1.ResourceQuotaScopeNotTerminating:
+		return pod.Spec.ActiveDeadlineSeconds == nil || *pod.Spec.ActiveDeadlineSeconds < 0, nil
+	case corev1.ResourceQuotaScopeBestEffort:
+		return bestEffort(pod), nil
+	case corev1.ResourceQuotaScopeNotBestEffort:
+		return !bestEffort(pod), nil
+	case corev1.ResourceQuotaScopePriorityClass:
+		switch s.Operator {
+		case corev1.ScopeSelectorOpExists:
+			return pod.Spec.PriorityClassName != "", nil
+		case corev1.ScopeSelectorOpDoesNotExist:
+			return pod.Spec.PriorityClassName == "", nil
+		case corev1.ScopeSelectorOpIn:
+			return slices.Contains(s.Values, pod.Spec.PriorityClassName), nil
+		case corev1.ScopeSelectorOpNotIn:
+			return !slices.Contains(s.Values, pod.Spec.PriorityClassName), nil
+		}
+		return false, fmt.Errorf("unknown scope selector operator %q", s.Operator)
+	case corev1.ResourceQuotaScopeCrossNamespacePodAffinity:
+		return crossNamespaceAffinity(pod), nil
+	}
+	return false, fmt.Errorf("unknown quota scope %q", s.ScopeName)
+}
+
+func bestEffort(pod *corev1.Pod) bool {
+	all := append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...)
+	for _, c := range all {
+		for _, list := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
+			for name := range list {
+				if name == corev1.ResourceCPU || name == corev1.ResourceMemory {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func crossNamespaceAffinity(pod *corev1.Pod) bool {
+	a := pod.Spec.Affinity
+	if a == nil {
+		return false
+	}
+	terms := func(required []corev1.PodAffinityTerm, preferred []corev1.WeightedPodAffinityTerm) bool {
+		for _, t := range required {
+			if len(t.Namespaces) > 0 || t.NamespaceSelector != nil {
+				return true
+			}
+		}
+		for _, t := range preferred {
+			if len(t.PodAffinityTerm.Namespaces) > 0 || t.PodAffinityTerm.NamespaceSelector != nil {
+				return true
+			}
+		}
+		return false
+	}
+	return (a.PodAffinity != nil && terms(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution, a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution)) ||
+		(a.PodAntiAffinity != nil && terms(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution, a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution))
+}
+
+// mustSpecify refuses a pod that leaves out a compute resource a covering quota limits.
+func mustSpecify(hard corev1.ResourceList, pod *corev1.Pod) error {
+	missing := map[string][]string{}
+	check := func(c corev1.Container) {
+		for _, name := range computeRequired {
+			if _, limited := hard[name]; !limited {
+				continue
+			}
+			list, key := c.Resources.Requests, name
+			switch name {
+			case corev1.ResourceRequestsCPU:
+				key = corev1.ResourceCPU
+			case corev1.ResourceRequestsMemory:
+				key = corev1.ResourceMemory
+			case corev1.ResourceLimitsCPU:
+				list, key = c.Resources.Limits, corev1.ResourceCPU
+			case corev1.ResourceLimitsMemory:
+				list, key = c.Resources.Limits, corev1.ResourceMemory
+			}
+			if _, ok := list[key]; !ok {
+				missing[string(name)] = append(missing[string(name)], c.Name)
+			}
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		check(c)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		check(c)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(missing))
+	for name := range missing {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, name := range names {
+		containers := missing[name]
+		sort.Strings(containers)
+		parts = append(parts, fmt.Sprintf("%s for: %s", name, strings.Join(slices.Compact(containers), ",")))
+	}
+	return fmt.Errorf("must specify %s", strings.Join(parts, "; "))
+}
+
+// Admit charges obj (created, or updated from old) to the quotas that cover it. It returns
+// the new status.total.used of each quota, nil for a quota the request does not change, or
+// an *Error with Kubernetes' text when a quota would be exceeded. It is pure: the caller
+// writes the results with a compare-and-swap and calls it again on conflict.
+func Admit(quotas []Quota, gr schema.GroupResource, obj, old *unstructured.Unstructured) ([]corev1.ResourceList, error) {
+	usage, err := Usage(gr, obj)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		if gr != (schema.GroupResource{Resource: "pods"}) && gr != (schema.GroupResource{Resource: "services"}) &&
+			gr != (schema.GroupResource{Resource: "persistentvolumeclaims"}) {
+			return make([]corev1.ResourceList, len(quotas)), nil // an update of any other kind charges nothing
+		}
+		before, err := Usage(gr, old)
+		if err != nil {
+			return nil, err
+		}
+		usage = quotav1.Subtract(usage, before)
+	}
+	var pod *corev1.Pod
+	if gr == (schema.GroupResource{Resource: "pods"}) && old == nil {
+		pod = &corev1.Pod{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pod); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]corev1.ResourceList, len(quotas))
+	for i, q := range quotas {
+		covers, err := Covers(q.Spec, gr, obj)
+		if err != nil {
+			return nil, err
+		}
+		if !covers {
+			continue
+		}
+		if pod != nil {
+			if err := mustSpecify(q.Spec.Hard, pod); err != nil {
+				return nil, &Error{Message: fmt.Sprintf("failed quota: %s: %v", q.Name, err)}
+			}
+		}
+		requested := quotav1.RemoveZeros(quotav1.Mask(usage, quotav1.ResourceNames(q.Spec.Hard)))
+		if len(requested) == 0 {
+			continue
+		}
+		used := Total(q.Spec.Hard, q.Used)
+		next := quotav1.Add(used, requested)
+		if ok, exceeded := quotav1.LessThanOrEqual(quotav1.Mask(next, quotav1.ResourceNames(requested)), q.Spec.Hard); !ok {
+			return nil, &Error{Message: fmt.Sprintf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
+				pretty(quotav1.Mask(requested, exceeded)), pretty(quotav1.Mask(used, exceeded)), pretty(quotav1.Mask(q.Spec.Hard, exceeded)))}
+		}
+		out[i] = next
+	}
+	return out, nil
+}
+
+func pretty(list corev1.ResourceList) string {
+	keys := make([]string, 0, len(list))
+	for k := range list {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		q := list[corev1.ResourceName(k)]
+		parts = append(parts, k+"="+q.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+// Total sums usages, masked to the resources hard limits.
+func Total(hard corev1.ResourceList, usages ...corev1.ResourceList) corev1.ResourceList {
+	total := corev1.ResourceList{}
+	for name := range hard {
+		total[name] = *resourceZero(hard[name])
+	}
+	for _, u := range usages {
+		total = quotav1.Add(total, quotav1.Mask(u, quotav1.ResourceNames(hard)))
+	}
+	return total
+}
