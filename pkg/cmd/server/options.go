@@ -32,8 +32,8 @@ import (
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
-	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
