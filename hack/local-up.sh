@@ -132,17 +132,19 @@ start_kube_controller_manager() {
 #   00-39  cluster objects (namespace, RBAC, roles): applied as they are;
 #   40-59  the in-cluster workload (Service, StatefulSet): replaced by the local processes and a
 #          Service of type ExternalName to localhost on replica 0's port;
-#   60-69  APIServices: applied with the local serving CA and replica 0's port.
+#   60-69  APIServices: applied with the local serving CA and replica 0's port;
+#   70-79  webhook configurations: applied with the local serving CA and a URL on replica 0.
 # Any other file stops local-up: it needs a local form first.
 apply_artifacts() {
   local deploy=$LOCAL_ROOT/artifacts/deploy kc=(--kubeconfig="$LOCAL_DIR/kubeconfig")
-  local file base as_is=() apiservices=()
+  local file base as_is=() apiservices=() webhooks=()
   for file in "$deploy"/*.yaml; do
     base=$(basename "$file")
     case $base in
     [0-3][0-9]-*) as_is+=(-f "$file") ;;
     [45][0-9]-*) ;;
     6[0-9]-*) apiservices+=("$file") ;;
+    7[0-9]-*) webhooks+=("$file") ;;
     *) lcp::fail "artifacts/deploy/$base: hack/local-up.sh does not know how to apply it locally" ;;
     esac
   done
@@ -161,6 +163,14 @@ apply_artifacts() {
   patch=$(printf '{"spec":{"insecureSkipTLSVerify":null,"caBundle":"%s","service":{"port":%d}}}' "$ca" "$TENANCY_PORT")
   for file in "${apiservices[@]}"; do
     "$KUBECTL" --kubeconfig=/dev/null patch --local -f "$file" --type=merge -p "$patch" -o yaml |
+      "$KUBECTL" "${kc[@]}" apply -f - >/dev/null
+  done
+  local path
+  for file in "${webhooks[@]}"; do
+    path=$(grep -m1 '^ *path:' "$file" | awk '{print $2}')
+    patch=$(printf '[{"op":"replace","path":"/webhooks/0/clientConfig","value":{"url":"https://127.0.0.1:%d%s","caBundle":"%s"}}]' \
+      "$TENANCY_PORT" "$path" "$ca")
+    "$KUBECTL" --kubeconfig=/dev/null patch --local -f "$file" --type=json -p "$patch" -o yaml |
       "$KUBECTL" "${kc[@]}" apply -f - >/dev/null
   done
 }

@@ -21,10 +21,12 @@ import (
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/klog/v2"
 
+	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
+	accountquotacontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/accountquota"
 	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
@@ -117,6 +119,11 @@ func (c completedConfig) New() (*Server, error) {
 	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
+	generic.Handler.NonGoRestfulMux.Handle(accountquotaadmission.Path, &accountquotaadmission.Webhook{
+		Spaces: feed.index.Spaces(),
+		Quotas: configInformers.Config().V1alpha1().AccountQuotas().Lister(),
+		Config: configClient,
+	})
 	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
 		return nil, err
 	}
@@ -173,6 +180,13 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	if err != nil {
 		return err
 	}
+	quotas, err := accountquotacontroller.New(configClient, c.ExtraConfig.KubeDynamic, mapper,
+		configInformers.Config().V1alpha1().AccountQuotas(),
+		kubeInformers.Core().V1().Namespaces(),
+		kubeInformers.Core().V1().Pods())
+	if err != nil {
+		return err
+	}
 	workers := c.ExtraConfig.ControllerWorkers
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())
@@ -182,6 +196,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 			err := controller.RunElected(ctx, kube, c.ExtraConfig.LeaderElection,
 				func(ctx context.Context) { accounts.Run(ctx, workers) },
 				func(ctx context.Context) { instances.Run(ctx, workers) },
+				func(ctx context.Context) { quotas.Run(ctx, workers) },
 			)
 			if err != nil {
 				klog.ErrorS(err, "Controllers stopped")

@@ -69,3 +69,6 @@ func (q *Queue) next(ctx context.Context) bool {
 	q.queue.Forget(key)
 	return true
 }
+
+// AddAfter queues key once d has passed.
+func (q *Queue) AddAfter(key string, d time.Duration) { q.queue.AddAfter(key, d) }

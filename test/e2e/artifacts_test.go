@@ -35,6 +35,7 @@ func TestDeployManifestsApply(t *testing.T) {
 		"statefulset.apps/tenancy-apiserver",
 		"apiservice.apiregistration.k8s.io/v1alpha1.config.kiosk.sh",
 		"apiservice.apiregistration.k8s.io/v1alpha1.tenancy.kiosk.sh",
+		"validatingwebhookconfiguration.admissionregistration.k8s.io/tenancy-apiserver-accountquota",
 	} {
 		assert.Contains(t, out, obj+" ")
 	}

@@ -115,6 +115,51 @@ spec:
 `
 )
 
+// nodejsDeploymentYAML is the Deployment of step 20.
+const nodejsDeploymentYAML = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nodejs
+  namespace: node-space
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: nodejs
+  template:
+    metadata:
+      labels:
+        app: nodejs
+    spec:
+      containers:
+      - name: nodejs
+        image: node
+        resources:
+          requests:
+            cpu: "1"
+          limits:
+            cpu: "2"
+`
+
+// podYAML is a Pod with cpu requests and limits, in namespace.
+func podYAML(name, namespace string) string {
+	return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ` + name + `
+  namespace: ` + namespace + `
+spec:
+  containers:
+  - name: app
+    image: nginx
+    resources:
+      requests:
+        cpu: 100m
+      limits:
+        cpu: 100m
+`
+}
+
 // withLimit is an Account manifest of the walkthrough with spec.space.limit: 2 added (steps 11 and 12).
 func withLimit(account string) string {
 	return strings.Replace(account, "spec:\n", "spec:\n  space:\n    limit: 2\n", 1)
@@ -221,7 +266,16 @@ func TestWalkthrough(t *testing.T) {
 	assert.Equal(t, "500m 1", pod, "cpu request and limit from the LimitRange")
 	admin.Run(t, "delete", "pod", "nginx", "-n", "redis-mandatory-space", "--wait=false").Success(t)
 
-	// Workloads in two accounts (steps 21 and 22).
+	// Workloads in two accounts (steps 20 to 22).
+	dev.Apply(t, nodejsDeploymentYAML).Success(t)
+	eventually(t, "the Deployment's Pod is created", func(context.Context) bool {
+		return strings.Count(admin.Run(t, "get", "pods", "-n", "node-space", "-l", "app=nodejs", "--no-headers").Stdout, "nodejs") == 1
+	})
+	dev.Apply(t, podYAML("second", "node-space-2")).Success(t)
+	r = dev.Apply(t, podYAML("third", "node-space")).Failure(t)
+	assert.Contains(t, r.Stderr, "exceeded quota: default-user-limits")
+	r = dev.Apply(t, podYAML("third", "node-space-2")).Failure(t)
+	assert.Contains(t, r.Stderr, "exceeded quota: default-user-limits", "whichever Space it is in")
 	dba.Run(t, "create", "deploy", "redis", "--image", "redis", "-n", "redis-space").Success(t)
 	dev.Run(t, "get", "all", "-n", "node-space").Success(t)
 	assert.Contains(t, dev.Run(t, "get", "all", "-n", "redis-space").Failure(t).Stderr, "Forbidden")

@@ -32,6 +32,7 @@ import (
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
@@ -98,6 +99,8 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		configv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: configv1alpha1.GroupName})
+	// kube-apiserver calls the AccountQuota webhook without credentials.
+	o.Recommended.Authorization = o.Recommended.Authorization.WithAlwaysAllowPaths(accountquota.Path)
 	// The server's own admission plugins run after the generic ones.
 	templateuse.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, templateuse.PluginName)

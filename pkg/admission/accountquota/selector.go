@@ -1,0 +1,5 @@
+package accountquota
+
+import "k8s.io/apimachinery/pkg/labels"
+
+var everything = labels.Everything()

@@ -1,0 +1,247 @@
+// Package accountquota recounts what each AccountQuota's Account uses, from the objects in
+// the Account's namespaces, so that deletions, drift and objects created while the webhook
+// was unreachable are all counted. It writes status.total and status.namespaces.
+package accountquota
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/dynamic"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
+	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
+)
+
+const (
+	// Name is the controller's name in logs and metrics.
+	Name = "accountquota"
+	// FieldManager names the controller's status writes.
+	FieldManager = "tenancy-apiserver"
+	// chargeWindow is how long a webhook charge is trusted over a recount that does not
+	// show it yet: the admitted object may still be on its way to storage.
+	chargeWindow = 10 * time.Second
+	// resync recounts every quota this often, for kinds whose changes are not watched.
+	resync = 5 * time.Minute
+)
+
+// Controller recounts AccountQuotas.
+type Controller struct {
+	config     versioned.Interface
+	dynamic    dynamic.Interface
+	mapper     meta.RESTMapper
+	quotas     configlisters.AccountQuotaLister
+	namespaces corelisters.NamespaceLister
+	synced     []cache.InformerSynced
+	queue      *controller.Queue
+	now        func() time.Time
+}
+
+// New returns the controller; Run starts it.
+func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.RESTMapper, quotas configinformers.AccountQuotaInformer,
+	namespaces coreinformers.NamespaceInformer, pods coreinformers.PodInformer) (*Controller, error) {
+	c := &Controller{config: config, dynamic: dyn, mapper: mapper, quotas: quotas.Lister(), namespaces: namespaces.Lister(),
+		synced: []cache.InformerSynced{quotas.Informer().HasSynced, namespaces.Informer().HasSynced, pods.Informer().HasSynced},
+		now:    time.Now}
+	c.queue = controller.NewQueue(Name, c.Sync)
+	if _, err := quotas.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj interface{}) { c.enqueueQuota(obj) },
+		UpdateFunc: func(old, obj interface{}) {
+			o, n := old.(*configv1alpha1.AccountQuota), obj.(*configv1alpha1.AccountQuota)
+			if !equality.Semantic.DeepEqual(o.Spec, n.Spec) {
+				c.enqueueQuota(obj)
+			}
+		},
+	}); err != nil {
+		return nil, err
+	}
+	byNamespace := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { c.enqueueNamespaceOf(obj) },
+		UpdateFunc: func(_, obj interface{}) { c.enqueueNamespaceOf(obj) },
+		DeleteFunc: func(obj interface{}) { c.enqueueNamespaceOf(obj) },
+	}
+	if _, err := pods.Informer().AddEventHandler(byNamespace); err != nil {
+		return nil, err
+	}
+	if _, err := namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { c.enqueueAccount(obj) },
+		UpdateFunc: func(_, obj interface{}) { c.enqueueAccount(obj) },
+		DeleteFunc: func(obj interface{}) { c.enqueueAccount(obj) },
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func unwrap(obj interface{}) metav1.Object {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	m, _ := obj.(metav1.Object)
+	return m
+}
+
+func (c *Controller) enqueueQuota(obj interface{}) {
+	if m := unwrap(obj); m != nil {
+		c.queue.Add(m.GetName())
+	}
+}
+
+func (c *Controller) enqueueNamespaceOf(obj interface{}) {
+	m := unwrap(obj)
+	if m == nil {
+		return
+	}
+	ns, err := c.namespaces.Get(m.GetNamespace())
+	if err == nil {
+		c.enqueueAccountName(ns.Labels[configv1alpha1.AccountLabel])
+	}
+}
+
+func (c *Controller) enqueueAccount(obj interface{}) {
+	if m := unwrap(obj); m != nil {
+		c.enqueueAccountName(m.GetLabels()[configv1alpha1.AccountLabel])
+	}
+}
+
+func (c *Controller) enqueueAccountName(account string) {
+	if account == "" {
+		return
+	}
+	all, _ := c.quotas.List(labels.Everything())
+	for _, q := range all {
+		if q.Spec.Account == account {
+			c.queue.Add(q.Name)
+		}
+	}
+}
+
+// Run recounts with workers until ctx is done.
+func (c *Controller) Run(ctx context.Context, workers int) { c.queue.Run(ctx, workers, c.synced...) }
+
+// Sync recounts one AccountQuota.
+func (c *Controller) Sync(ctx context.Context, name string) error {
+	q, err := c.quotas.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Read the quota fresh: its resourceVersion guards the write against concurrent charges.
+	q, err = c.config.ConfigV1alpha1().AccountQuotas().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	namespaces, err := c.namespaces.List(labels.SelectorFromSet(labels.Set{configv1alpha1.AccountLabel: q.Spec.Account}))
+	if err != nil {
+		return err
+	}
+	sort.Slice(namespaces, func(i, j int) bool { return namespaces[i].Name < namespaces[j].Name })
+	hard := q.Spec.Quota.Hard
+	total := quota.Total(hard)
+	var perNamespace []configv1alpha1.AccountQuotaStatusByNamespace
+	for _, ns := range namespaces {
+		used, err := c.usage(ctx, q.Spec.Quota, ns.Name)
+		if err != nil {
+			return err
+		}
+		total = quotav1.Add(total, used)
+		perNamespace = append(perNamespace, configv1alpha1.AccountQuotaStatusByNamespace{
+			Namespace: ns.Name, Status: corev1.ResourceQuotaStatus{Hard: hard, Used: used}})
+	}
+	recent := accountquota.ChargedRecently(q, chargeWindow, c.now())
+	if recent {
+		// Charges the objects do not show yet stay until the window has passed.
+		total = quotav1.Max(total, quota.Total(hard, q.Status.Total.Used))
+		c.queue.AddAfter(name, chargeWindow)
+	} else {
+		c.queue.AddAfter(name, resync)
+	}
+	want := configv1alpha1.AccountQuotaStatus{Total: corev1.ResourceQuotaStatus{Hard: hard, Used: total}, Namespaces: perNamespace}
+	if equality.Semantic.DeepEqual(q.Status, want) {
+		return nil
+	}
+	q = q.DeepCopy()
+	q.Status = want
+	_, err = c.config.ConfigV1alpha1().AccountQuotas().UpdateStatus(ctx, q, metav1.UpdateOptions{FieldManager: FieldManager})
+	return err
+}
+
+// usage counts what the objects of one namespace use of what spec limits.
+func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, namespace string) (corev1.ResourceList, error) {
+	used := quota.Total(spec.Hard)
+	for _, gr := range resourcesFor(spec.Hard) {
+		gvr, err := c.mapper.ResourceFor(gr.WithVersion(""))
+		if err != nil {
+			continue // a kind this cluster does not serve uses nothing
+		}
+		list, err := c.dynamic.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing %s in %s: %w", gr, namespace, err)
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			covers, err := quota.Covers(spec, gr, obj)
+			if err != nil || !covers {
+				continue
+			}
+			u, err := quota.Usage(gr, obj)
+			if err != nil {
+				continue
+			}
+			used = quotav1.Add(used, quotav1.Mask(u, quotav1.ResourceNames(spec.Hard)))
+		}
+	}
+	return used, nil
+}
+
+// resourcesFor are the kinds of object whose usage the hard limits name.
+func resourcesFor(hard corev1.ResourceList) []schema.GroupResource {
+	set := map[schema.GroupResource]bool{}
+	for name := range hard {
+		n := string(name)
+		switch {
+		case n == "pods" || n == "cpu" || n == "memory" || n == "ephemeral-storage" ||
+			strings.HasPrefix(n, "requests.") && !strings.HasPrefix(n, "requests.storage") ||
+			strings.HasPrefix(n, "limits."):
+			set[schema.GroupResource{Resource: "pods"}] = true
+		case strings.HasPrefix(n, "services"):
+			set[schema.GroupResource{Resource: "services"}] = true
+		case n == "persistentvolumeclaims" || n == "requests.storage" || strings.Contains(n, ".storageclass.storage.k8s.io/"):
+			set[schema.GroupResource{Resource: "persistentvolumeclaims"}] = true
+		case n == "configmaps" || n == "secrets" || n == "replicationcontrollers" || n == "resourcequotas":
+			set[schema.GroupResource{Resource: n}] = true
+		case strings.HasPrefix(n, "count/"):
+			set[schema.ParseGroupResource(strings.TrimPrefix(n, "count/"))] = true
+		}
+	}
+	out := make([]schema.GroupResource, 0, len(set))
+	for gr := range set {
+		out = append(out, gr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}

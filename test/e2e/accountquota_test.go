@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
+)
+
+// 60 concurrent Pod creates over 3 Spaces of an Account whose AccountQuota allows 10 Pods
+// make exactly 10. Deleting 5 lets exactly 5 more in, and the controller's status matches
+// the Pods.
+func TestAccountQuotaHoldsUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	admin := cluster.AdminClients(t)
+	account := framework.UniqueName("quota")
+	spaces := []string{account + "-a", account + "-b", account + "-c"}
+	_, err := admin.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: account}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	for _, s := range spaces {
+		_, err := admin.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name: s, Labels: map[string]string{"kiosk.sh/account": account}}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	_, err = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Create(ctx, &configv1alpha1.AccountQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: account},
+		Spec: configv1alpha1.AccountQuotaSpec{Account: account,
+			Quota: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for _, s := range spaces {
+			_ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), s, metav1.DeleteOptions{})
+		}
+		_ = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{})
+		_ = admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{})
+	})
+	eventually(t, "the webhook knows the Spaces", func(ctx context.Context) bool {
+		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
+		return err == nil && len(q.Status.Namespaces) == len(spaces)
+	})
+
+	burst := func(prefix string, n int) (created int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%02d", prefix, i)},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}
+				_, err := admin.Kube.CoreV1().Pods(spaces[i%len(spaces)]).Create(ctx, pod, metav1.CreateOptions{})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					created++
+				case apierrors.IsForbidden(err):
+					assert.Contains(t, err.Error(), "exceeded quota: "+account)
+				default:
+					t.Errorf("creating a pod: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		return created
+	}
+	assert.Equal(t, 10, burst("first", 60), "pods admitted from 60")
+	countPods := func() (names [][2]string) {
+		for _, s := range spaces {
+			list, err := admin.Kube.CoreV1().Pods(s).List(ctx, metav1.ListOptions{})
+			require.NoError(t, err)
+			for _, p := range list.Items {
+				names = append(names, [2]string{s, p.Name})
+			}
+		}
+		return names
+	}
+	pods := countPods()
+	require.Len(t, pods, 10)
+	for _, p := range pods[:5] {
+		require.NoError(t, admin.Kube.CoreV1().Pods(p[0]).Delete(ctx, p[1], metav1.DeleteOptions{GracePeriodSeconds: new(int64)}))
+	}
+	eventually(t, "the controller counts the deletions", func(ctx context.Context) bool {
+		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
+		return err == nil && q.Status.Total.Used.Pods().Value() == 5
+	})
+	assert.Equal(t, 5, burst("second", 30), "pods admitted after deleting 5")
+	assert.Len(t, countPods(), 10)
+
+	eventually(t, "status matches the Pods", func(ctx context.Context) bool {
+		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
+		if err != nil || q.Status.Total.Used.Pods().Value() != 10 || len(q.Status.Namespaces) != 3 {
+			return false
+		}
+		for _, ns := range q.Status.Namespaces {
+			list, err := admin.Kube.CoreV1().Pods(ns.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil || int64(len(list.Items)) != ns.Status.Used.Pods().Value() {
+				return false
+			}
+		}
+		return true
+	})
+}
