@@ -119,6 +119,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
+	accountquotaadmission.RegisterMetrics()
 	generic.Handler.NonGoRestfulMux.Handle(accountquotaadmission.Path, &accountquotaadmission.Webhook{
 		Spaces: feed.index.Spaces(),
 		Quotas: configInformers.Config().V1alpha1().AccountQuotas().Lister(),

@@ -59,7 +59,7 @@ spec:
 	require.NoError(t, err, "the namespace stays when its Account is deleted")
 }
 
-func eventually(t *testing.T, what string, cond func(ctx context.Context) bool) {
+func eventually(t testing.TB, what string, cond func(ctx context.Context) bool) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true,
 		func(ctx context.Context) (bool, error) { return cond(ctx), nil })

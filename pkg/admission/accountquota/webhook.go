@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -40,6 +41,8 @@ const maxBody = 8 << 20
 
 // Webhook charges requests to AccountQuotas.
 type Webhook struct {
+	batches batcher
+
 	// Spaces tells which Account a namespace belongs to.
 	Spaces *access.View[*corev1.Namespace]
 	// Quotas finds the quotas of an Account; their usage is read fresh from storage.
@@ -60,7 +63,17 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
 		return
 	}
+	RegisterMetrics()
+	start := time.Now()
 	resp := h.admit(r.Context(), review.Request)
+	result := "allowed"
+	switch {
+	case !resp.Allowed && resp.Result != nil && resp.Result.Code == http.StatusForbidden:
+		result = "denied"
+	case !resp.Allowed:
+		result = "error"
+	}
+	admissionDuration.WithLabelValues(result).Observe(time.Since(start).Seconds())
 	resp.UID = review.Request.UID
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	w.Header().Set("Content-Type", "application/json")
@@ -94,12 +107,7 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return deny(http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 	}
 	dryRun := req.DryRun != nil && *req.DryRun
-	for attempt := 0; ; attempt++ {
-		err = h.charge(ctx, names, gr, obj, old, dryRun)
-		if !apierrors.IsConflict(err) || attempt == 20 {
-			break
-		}
-	}
+	err = h.submit(ctx, account, &pending{gr: gr, obj: obj, old: old, dryRun: dryRun})
 	var qerr *quota.Error
 	switch {
 	case errors.As(err, &qerr):
@@ -140,10 +148,87 @@ func objects(req *admissionv1.AdmissionRequest) (*unstructured.Unstructured, *un
 	return obj, old, nil
 }
 
-// charge reads the quotas from storage, works out the new usage and writes it back with
-// the resourceVersion it read: a concurrent charge makes the write fail with a conflict,
-// and the caller tries again from fresh reads.
-func (h *Webhook) charge(ctx context.Context, names []string, gr schema.GroupResource, obj, old *unstructured.Unstructured, dryRun bool) error {
+// pending is one request waiting to be charged.
+type pending struct {
+	gr       schema.GroupResource
+	obj, old *unstructured.Unstructured
+	dryRun   bool
+	done     chan error
+}
+
+// batcher charges the requests of each Account in batches: one read and one
+// compare-and-swap write per quota for all the requests waiting, as kube-apiserver's own
+// quota admission does. Requests of one Account never race each other on this replica;
+// replicas race through the compare-and-swap.
+type batcher struct {
+	mu      sync.Mutex
+	waiting map[string][]*pending
+	running map[string]bool
+}
+
+func (h *Webhook) submit(ctx context.Context, account string, p *pending) error {
+	p.done = make(chan error, 1)
+	h.batches.mu.Lock()
+	if h.batches.waiting == nil {
+		h.batches.waiting, h.batches.running = map[string][]*pending{}, map[string]bool{}
+	}
+	h.batches.waiting[account] = append(h.batches.waiting[account], p)
+	if !h.batches.running[account] {
+		h.batches.running[account] = true
+		go h.drain(account)
+	}
+	h.batches.mu.Unlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Webhook) drain(account string) {
+	for {
+		h.batches.mu.Lock()
+		batch := h.batches.waiting[account]
+		delete(h.batches.waiting, account)
+		if len(batch) == 0 {
+			delete(h.batches.running, account)
+			h.batches.mu.Unlock()
+			return
+		}
+		h.batches.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		results, err := h.chargeBatch(ctx, account, batch)
+		cancel()
+		for i, p := range batch {
+			if err != nil {
+				p.done <- err
+			} else {
+				p.done <- results[i]
+			}
+		}
+	}
+}
+
+// chargeBatch charges a batch, retrying from fresh reads when another replica's charge
+// wins the compare-and-swap.
+func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, error) {
+	names, err := h.quotaNames(account)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		results, err := h.chargeOnce(ctx, names, batch)
+		if !apierrors.IsConflict(err) || attempt == 50 {
+			return results, err
+		}
+		conflicts.Inc()
+	}
+}
+
+// chargeOnce reads the quotas, charges the batch's requests one after the other against
+// them, and writes each changed quota back with the resourceVersion it read.
+func (h *Webhook) chargeOnce(ctx context.Context, names []string, batch []*pending) ([]error, error) {
 	client := h.Config.ConfigV1alpha1().AccountQuotas()
 	current := make([]*configv1alpha1.AccountQuota, 0, len(names))
 	quotas := make([]quota.Quota, 0, len(names))
@@ -153,27 +238,41 @@ func (h *Webhook) charge(ctx context.Context, names []string, gr schema.GroupRes
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		current = append(current, q)
 		quotas = append(quotas, quota.Quota{Name: q.Name, Spec: q.Spec.Quota, Used: q.Status.Total.Used})
 	}
-	used, err := quota.Admit(quotas, gr, obj, old)
-	if err != nil || dryRun {
-		return err
+	results := make([]error, len(batch))
+	changed := make([]bool, len(quotas))
+	for i, p := range batch {
+		used, err := quota.Admit(quotas, p.gr, p.obj, p.old)
+		if err != nil {
+			results[i] = err
+			continue
+		}
+		if p.dryRun {
+			continue
+		}
+		for j := range quotas {
+			if used[j] != nil {
+				quotas[j].Used = used[j]
+				changed[j] = true
+			}
+		}
 	}
-	for i, q := range current {
-		if used[i] == nil {
+	for j, q := range current {
+		if !changed[j] {
 			continue
 		}
 		q = q.DeepCopy()
 		q.Status.Total.Hard = q.Spec.Quota.Hard
-		q.Status.Total.Used = used[i]
+		q.Status.Total.Used = quotas[j].Used
 		if _, err := client.UpdateStatus(ctx, q, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return results, nil
 }
 
 // ChargedRecently reports whether the webhook charged q within window: usage counted from

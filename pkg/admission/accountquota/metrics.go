@@ -1,0 +1,37 @@
+package accountquota
+
+import (
+	"sync"
+
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+)
+
+var (
+	// admissionDuration is the time the webhook takes per request, by result: allowed,
+	// denied or error.
+	admissionDuration = metrics.NewHistogramVec(&metrics.HistogramOpts{
+		Namespace:      "tenancy",
+		Subsystem:      "accountquota",
+		Name:           "admission_duration_seconds",
+		Help:           "Time the AccountQuota webhook takes to decide a request, by result.",
+		Buckets:        []float64{0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5},
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"result"})
+	// conflicts counts charges retried because another charge changed the quota first.
+	conflicts = metrics.NewCounter(&metrics.CounterOpts{
+		Namespace:      "tenancy",
+		Subsystem:      "accountquota",
+		Name:           "charge_conflicts_total",
+		Help:           "Charges retried because another charge changed the AccountQuota first.",
+		StabilityLevel: metrics.ALPHA,
+	})
+	registerOnce sync.Once
+)
+
+// RegisterMetrics adds the webhook's metrics to the server's /metrics.
+func RegisterMetrics() {
+	registerOnce.Do(func() {
+		legacyregistry.MustRegister(admissionDuration, conflicts)
+	})
+}
