@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -45,6 +46,9 @@ func Mandatory(account *configv1alpha1.Account, namespace string) []*configv1alp
 func EnsureMandatory(ctx context.Context, config versioned.Interface, account *configv1alpha1.Account, namespace string) error {
 	for _, ti := range Mandatory(account, namespace) {
 		_, err := config.ConfigV1alpha1().TemplateInstances(namespace).Create(ctx, ti, metav1.CreateOptions{FieldManager: FieldManager})
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			return nil // the Space is going away
+		}
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating mandatory template instance %s/%s: %w", namespace, ti.Name, err)
 		}
