@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -111,4 +113,134 @@ func TestAccountQuotaHoldsUnderConcurrency(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// limits.cpu holds for a tenant's Deployment: the ReplicaSet controller's Pods are charged
+// like any other, and the ones over the quota are refused.
+func TestAccountQuotaLimitsDeploymentCPU(t *testing.T) {
+	ctx := context.Background()
+	admin := cluster.Admin()
+	clients := cluster.AdminClients(t)
+	account, user := framework.UniqueName("cpu"), framework.UniqueName("dev")
+	ns := account + "-space"
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", ns, "--wait=false")
+		admin.Run(t, "delete", "accountquotas", account, "--ignore-not-found")
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+	})
+	admin.Apply(t, "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: "+account+
+		"\nspec:\n  subjects:\n  - kind: User\n    name: "+user+"\n    apiGroup: rbac.authorization.k8s.io\n").Success(t)
+	admin.Apply(t, "apiVersion: config.kiosk.sh/v1alpha1\nkind: AccountQuota\nmetadata:\n  name: "+account+
+		"\nspec:\n  account: "+account+"\n  quota:\n    hard:\n      limits.cpu: \"2\"\n").Success(t)
+	admin.Apply(t, space(ns, account)).Success(t)
+	tenant := cluster.As(user)
+	eventually(t, "the tenant may create Deployments in the Space", func(context.Context) bool {
+		return tenant.Run(t, "auth", "can-i", "create", "deployments", "-n", ns).Err == nil
+	})
+	tenant.Apply(t, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: `+ns+`
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: nginx
+        resources:
+          limits:
+            cpu: "1"
+`).Success(t)
+	eventually(t, "the ReplicaSet controller is refused the third Pod", func(ctx context.Context) bool {
+		events, err := clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		for _, e := range events.Items {
+			if e.Reason == "FailedCreate" && strings.Contains(e.Message, "exceeded quota: "+account) {
+				return true
+			}
+		}
+		return false
+	})
+	pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	require.NoError(t, err)
+	assert.Len(t, pods.Items, 2, "two Pods of one cpu each fit in limits.cpu 2")
+}
+
+// Restarting tenancy-apiserver in the middle of a burst of Pod creates neither loses a
+// charge nor lets a Pod over the quota: afterwards usage matches the Pods, and exactly the
+// quota's worth of Pods exists once the Account is filled up.
+func TestAccountQuotaSurvivesRestartDuringBurst(t *testing.T) {
+	ctx := context.Background()
+	admin := cluster.AdminClients(t)
+	account := framework.UniqueName("restart")
+	ns := account + "-space"
+	_, err := admin.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: account}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: ns, Labels: map[string]string{"kiosk.sh/account": account}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Create(ctx, &configv1alpha1.AccountQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: account},
+		Spec: configv1alpha1.AccountQuotaSpec{Account: account,
+			Quota: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("20")}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		_ = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{})
+		_ = admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{})
+	})
+	eventually(t, "the quota is counted", func(ctx context.Context) bool {
+		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
+		return err == nil && len(q.Status.Namespaces) == 1
+	})
+	create := func(name string) error {
+		_, err := admin.Kube.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}, metav1.CreateOptions{})
+		return err
+	}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 6 {
+				_ = create(fmt.Sprintf("burst-%d-%d", w, i)) // refusals and failures while down are expected
+				time.Sleep(300 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	cluster.RestartTenancy(t)
+	wg.Wait()
+
+	pods, err := admin.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(pods.Items), 20, "no Pod over the quota")
+	eventually(t, "usage matches the Pods", func(ctx context.Context) bool {
+		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
+		return err == nil && q.Status.Total.Used.Pods().Value() == int64(len(pods.Items))
+	})
+	created := len(pods.Items)
+	for i := 0; i < 30 && created < 21; i++ {
+		err := create(fmt.Sprintf("fill-%d", i))
+		if err == nil {
+			created++
+			continue
+		}
+		require.True(t, apierrors.IsForbidden(err), "unexpected error: %v", err)
+		assert.Contains(t, err.Error(), "exceeded quota: "+account)
+		break
+	}
+	assert.Equal(t, 20, created, "exactly the quota's worth of Pods")
 }
