@@ -129,10 +129,12 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		if ns.Status.Phase == corev1.NamespaceTerminating {
 			continue
 		}
-		if err := c.syncBinding(ctx, account, ns.Name); err != nil {
-			errs = append(errs, err)
-		}
+		// Mandatory templates go in before the Account's users are bound.
 		if err := templateinstance.EnsureMandatory(ctx, c.config, account, ns.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := c.syncBinding(ctx, account, ns.Name); err != nil {
 			errs = append(errs, err)
 		}
 	}
