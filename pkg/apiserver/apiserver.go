@@ -22,6 +22,7 @@ import (
 	"k8s.io/klog/v2"
 
 	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
@@ -53,6 +54,9 @@ type ExtraConfig struct {
 	LeaderElection componentbaseconfig.LeaderElectionConfiguration
 	// ControllerWorkers is how many objects each controller reconciles at once.
 	ControllerWorkers int
+	// SpaceAdmission hands the Space admission plugins what they decide with, once the
+	// server has made it.
+	SpaceAdmission *spaceadmission.Tenancy
 }
 
 // Config is the configuration of tenancy-apiserver.
@@ -119,11 +123,15 @@ func (c completedConfig) New() (*Server, error) {
 	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
+	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, accountquotaadmission.FieldManager)
+	if err != nil {
+		return nil, err
+	}
 	accountquotaadmission.RegisterMetrics()
 	generic.Handler.NonGoRestfulMux.Handle(accountquotaadmission.Path, &accountquotaadmission.Webhook{
-		Spaces: feed.index.Spaces(),
-		Quotas: configInformers.Config().V1alpha1().AccountQuotas().Lister(),
-		Config: configClient,
+		Spaces:  feed.index.Spaces(),
+		Quotas:  configInformers.Config().V1alpha1().AccountQuotas().Lister(),
+		Charger: charger,
 	})
 	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
 		return nil, err
@@ -149,6 +157,10 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
+	}
+	if c.ExtraConfig.SpaceAdmission != nil {
+		c.ExtraConfig.SpaceAdmission.Set(&spaceadmission.Deps{
+			Accounts: accounts, Scheme: Scheme, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
 	}
 	// Serve no empty lists after a restart: ready only once the access index holds what
 	// existed at start.

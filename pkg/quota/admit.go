@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 )
@@ -33,27 +32,17 @@ var computeRequired = []corev1.ResourceName{
 	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory,
 }
 
-// Covers reports whether a quota with spec applies to obj. Scopes and scope selectors
-// apply to pods only: a quota with scopes covers no other kind.
+// Covers reports whether a quota with spec applies to obj, of resource gr. Scopes and scope
+// selectors apply to pods only: a quota with scopes covers no other kind.
 func Covers(spec corev1.ResourceQuotaSpec, gr schema.GroupResource, obj *unstructured.Unstructured) (bool, error) {
-	selectors := scopeSelectors(spec)
-	if len(selectors) == 0 {
+	if len(scopeSelectors(spec)) == 0 {
 		return true, nil
 	}
-	if gr != (schema.GroupResource{Resource: "pods"}) {
-		return false, nil
+	o, err := FromUnstructured(gr, obj)
+	if err != nil {
+		return false, err
 	}
-	pod := &corev1.Pod{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pod); err != nil {
-		return false, fmt.Errorf("reading pod %s: %w", obj.GetName(), err)
-	}
-	for _, s := range selectors {
-		ok, err := podMatchesScope(pod, s)
-		if err != nil || !ok {
-			return false, err
-		}
-	}
-	return true, nil
+	return o.CoveredBy(spec)
 }
 
 func scopeSelectors(spec corev1.ResourceQuotaSpec) []corev1.ScopedResourceSelectorRequirement {
@@ -178,58 +167,84 @@ func mustSpecify(hard corev1.ResourceList, pod *corev1.Pod) error {
 	return fmt.Errorf("must specify %s", strings.Join(parts, "; "))
 }
 
-// Admit charges obj (created, or updated from old) to the quotas that cover it. It returns
-// the new status.total.used of each quota, nil for a quota the request does not change, or
-// an *Error with Kubernetes' text when a quota would be exceeded. It is pure: the caller
-// writes the results with a compare-and-swap and calls it again on conflict.
-func Admit(quotas []Quota, gr schema.GroupResource, obj, old *unstructured.Unstructured) ([]corev1.ResourceList, error) {
-	usage, err := Usage(gr, obj)
+// Charge is one request as admission charges it: the object, and what it adds to usage.
+type Charge struct {
+	obj   *Object
+	delta corev1.ResourceList
+	// create is set for creates: must-specify applies to the pods they make.
+	create bool
+}
+
+// NewCharge is the charge of creating obj, or of updating old to obj. Updates charge only
+// pods, services and persistent volume claims, by the difference in what they use.
+func NewCharge(obj, old *Object) *Charge {
+	if old == nil {
+		return &Charge{obj: obj, delta: obj.Usage(), create: true}
+	}
+	switch obj.GR {
+	case podsResource, servicesResource, claimsResource:
+		return &Charge{obj: obj, delta: quotav1.Subtract(obj.Usage(), old.Usage())}
+	}
+	return &Charge{obj: obj}
+}
+
+// Against charges c to q. It returns q's new status.total.used, nil when the charge does not
+// change q, or an *Error with Kubernetes' text when q would be exceeded. It is pure: the
+// caller writes the result with a compare-and-swap and charges again on conflict.
+func (c *Charge) Against(q Quota) (corev1.ResourceList, error) {
+	if len(c.delta) == 0 {
+		return nil, nil
+	}
+	covers, err := c.obj.CoveredBy(q.Spec)
 	if err != nil {
 		return nil, err
 	}
+	if !covers {
+		return nil, nil
+	}
+	if c.create && c.obj.pod != nil {
+		if err := mustSpecify(q.Spec.Hard, c.obj.pod); err != nil {
+			return nil, &Error{Message: fmt.Sprintf("failed quota: %s: %v", q.Name, err)}
+		}
+	}
+	requested := c.Requested(q.Spec.Hard)
+	if len(requested) == 0 {
+		return nil, nil
+	}
+	used := Total(q.Spec.Hard, q.Used)
+	next := quotav1.Add(used, requested)
+	if ok, exceeded := quotav1.LessThanOrEqual(quotav1.Mask(next, quotav1.ResourceNames(requested)), q.Spec.Hard); !ok {
+		return nil, &Error{Message: fmt.Sprintf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
+			pretty(quotav1.Mask(requested, exceeded)), pretty(quotav1.Mask(used, exceeded)), pretty(quotav1.Mask(q.Spec.Hard, exceeded)))}
+	}
+	return next, nil
+}
+
+// Requested is what c adds to the resources hard limits.
+func (c *Charge) Requested(hard corev1.ResourceList) corev1.ResourceList {
+	return quotav1.RemoveZeros(quotav1.Mask(c.delta, quotav1.ResourceNames(hard)))
+}
+
+// Admit charges obj (created, or updated from old) to the quotas that cover it. It returns
+// the new status.total.used of each quota, nil for a quota the request does not change, or
+// an *Error with Kubernetes' text when a quota would be exceeded.
+func Admit(quotas []Quota, gr schema.GroupResource, obj, old *unstructured.Unstructured) ([]corev1.ResourceList, error) {
+	o, err := FromUnstructured(gr, obj)
+	if err != nil {
+		return nil, err
+	}
+	var before *Object
 	if old != nil {
-		if gr != (schema.GroupResource{Resource: "pods"}) && gr != (schema.GroupResource{Resource: "services"}) &&
-			gr != (schema.GroupResource{Resource: "persistentvolumeclaims"}) {
-			return make([]corev1.ResourceList, len(quotas)), nil // an update of any other kind charges nothing
-		}
-		before, err := Usage(gr, old)
-		if err != nil {
-			return nil, err
-		}
-		usage = quotav1.Subtract(usage, before)
-	}
-	var pod *corev1.Pod
-	if gr == (schema.GroupResource{Resource: "pods"}) && old == nil {
-		pod = &corev1.Pod{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pod); err != nil {
+		if before, err = FromUnstructured(gr, old); err != nil {
 			return nil, err
 		}
 	}
+	c := NewCharge(o, before)
 	out := make([]corev1.ResourceList, len(quotas))
 	for i, q := range quotas {
-		covers, err := Covers(q.Spec, gr, obj)
-		if err != nil {
+		if out[i], err = c.Against(q); err != nil {
 			return nil, err
 		}
-		if !covers {
-			continue
-		}
-		if pod != nil {
-			if err := mustSpecify(q.Spec.Hard, pod); err != nil {
-				return nil, &Error{Message: fmt.Sprintf("failed quota: %s: %v", q.Name, err)}
-			}
-		}
-		requested := quotav1.RemoveZeros(quotav1.Mask(usage, quotav1.ResourceNames(q.Spec.Hard)))
-		if len(requested) == 0 {
-			continue
-		}
-		used := Total(q.Spec.Hard, q.Used)
-		next := quotav1.Add(used, requested)
-		if ok, exceeded := quotav1.LessThanOrEqual(quotav1.Mask(next, quotav1.ResourceNames(requested)), q.Spec.Hard); !ok {
-			return nil, &Error{Message: fmt.Sprintf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
-				pretty(quotav1.Mask(requested, exceeded)), pretty(quotav1.Mask(used, exceeded)), pretty(quotav1.Mask(q.Spec.Hard, exceeded)))}
-		}
-		out[i] = next
 	}
 	return out, nil
 }

@@ -4,13 +4,11 @@
 package quota
 
 import (
-	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
@@ -36,34 +34,11 @@ var legacyCounts = map[string]corev1.ResourceName{
 
 // Usage returns what obj, of resource gr, charges.
 func Usage(gr schema.GroupResource, obj *unstructured.Unstructured) (corev1.ResourceList, error) {
-	usage := corev1.ResourceList{countName(gr): one.DeepCopy()}
-	if gr.Group != "" {
-		return usage, nil
+	o, err := FromUnstructured(gr, obj)
+	if err != nil {
+		return nil, err
 	}
-	switch gr.Resource {
-	case "pods":
-		pod := &corev1.Pod{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pod); err != nil {
-			return nil, fmt.Errorf("reading pod %s: %w", obj.GetName(), err)
-		}
-		return PodUsage(pod), nil
-	case "services":
-		svc := &corev1.Service{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, svc); err != nil {
-			return nil, fmt.Errorf("reading service %s: %w", obj.GetName(), err)
-		}
-		return add(usage, serviceUsage(svc)), nil
-	case "persistentvolumeclaims":
-		pvc := &corev1.PersistentVolumeClaim{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pvc); err != nil {
-			return nil, fmt.Errorf("reading persistent volume claim %s: %w", obj.GetName(), err)
-		}
-		return add(usage, claimUsage(pvc)), nil
-	}
-	if name, ok := legacyCounts[gr.Resource]; ok {
-		usage[name] = one.DeepCopy()
-	}
-	return usage, nil
+	return o.Usage(), nil
 }
 
 // PodUsage is what a pod charges, computed as Kubernetes computes it: init containers,

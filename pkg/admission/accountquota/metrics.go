@@ -26,12 +26,20 @@ var (
 		Help:           "Charges retried because another charge changed the AccountQuota first.",
 		StabilityLevel: metrics.ALPHA,
 	})
+	// givebacks counts charges returned to a quota because a later quota refused the request.
+	givebacks = metrics.NewCounter(&metrics.CounterOpts{
+		Namespace:      "tenancy",
+		Subsystem:      "accountquota",
+		Name:           "charge_givebacks_total",
+		Help:           "Charges returned to an AccountQuota because another quota of the Account refused the request.",
+		StabilityLevel: metrics.ALPHA,
+	})
 	registerOnce sync.Once
 )
 
 // RegisterMetrics adds the webhook's metrics to the server's /metrics.
 func RegisterMetrics() {
 	registerOnce.Do(func() {
-		legacyregistry.MustRegister(admissionDuration, conflicts)
+		legacyregistry.MustRegister(admissionDuration, conflicts, givebacks)
 	})
 }

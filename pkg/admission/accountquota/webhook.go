@@ -12,20 +12,22 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
 )
@@ -47,8 +49,14 @@ type Webhook struct {
 	Spaces *access.View[*corev1.Namespace]
 	// Quotas finds the quotas of an Account; their usage is read fresh from storage.
 	Quotas configlisters.AccountQuotaLister
-	// Config reads and writes AccountQuotas in this server's storage.
-	Config versioned.Interface
+	// Charger writes the quotas' usage.
+	Charger Charger
+}
+
+// Charger changes the status of an AccountQuota with a compare-and-swap, calling change
+// again on the current object whenever another writer got there first.
+type Charger interface {
+	Update(ctx context.Context, name string, change func(*config.AccountQuota) (bool, error)) (*config.AccountQuota, error)
 }
 
 // ServeHTTP answers one AdmissionReview.
@@ -102,12 +110,12 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return allow()
 	}
 	gr := schema.GroupResource{Group: req.Resource.Group, Resource: req.Resource.Resource}
-	obj, old, err := objects(req)
+	charge, err := chargeOf(gr, req)
 	if err != nil {
 		return deny(http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 	}
 	dryRun := req.DryRun != nil && *req.DryRun
-	err = h.submit(ctx, account, &pending{gr: gr, obj: obj, old: old, dryRun: dryRun})
+	err = h.submit(ctx, account, &pending{charge: charge, dryRun: dryRun})
 	var qerr *quota.Error
 	switch {
 	case errors.As(err, &qerr):
@@ -130,30 +138,32 @@ func (h *Webhook) quotaNames(account string) ([]string, error) {
 			names = append(names, q.Name)
 		}
 	}
+	sort.Strings(names)
 	return names, nil
 }
 
-func objects(req *admissionv1.AdmissionRequest) (*unstructured.Unstructured, *unstructured.Unstructured, error) {
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(req.Object.Raw); err != nil {
-		return nil, nil, fmt.Errorf("reading the object: %w", err)
+// chargeOf decodes the request's objects, once, in the caller's goroutine: the batches
+// only add and compare.
+func chargeOf(gr schema.GroupResource, req *admissionv1.AdmissionRequest) (*quota.Charge, error) {
+	obj, err := quota.Decode(gr, req.Object.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading the object: %w", err)
 	}
 	if req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
-		return obj, nil, nil
+		return quota.NewCharge(obj, nil), nil
 	}
-	old := &unstructured.Unstructured{}
-	if err := old.UnmarshalJSON(req.OldObject.Raw); err != nil {
-		return nil, nil, fmt.Errorf("reading the old object: %w", err)
+	old, err := quota.Decode(gr, req.OldObject.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading the old object: %w", err)
 	}
-	return obj, old, nil
+	return quota.NewCharge(obj, old), nil
 }
 
 // pending is one request waiting to be charged.
 type pending struct {
-	gr       schema.GroupResource
-	obj, old *unstructured.Unstructured
-	dryRun   bool
-	done     chan error
+	charge *quota.Charge
+	dryRun bool
+	done   chan error
 }
 
 // batcher charges the requests of each Account in batches: one read and one
@@ -210,69 +220,120 @@ func (h *Webhook) drain(account string) {
 	}
 }
 
-// chargeBatch charges a batch, retrying from fresh reads when another replica's charge
-// wins the compare-and-swap.
+// chargeBatch charges a batch to the Account's quotas: one compare-and-swap write per
+// quota, the quotas written at once. Each quota decides every request of the batch on its
+// own current usage; a request that any quota refuses is given back to the quotas that took
+// it, so that a refusal leaves no charge behind.
 func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, error) {
 	names, err := h.quotaNames(account)
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		results, err := h.chargeOnce(ctx, names, batch)
-		if !apierrors.IsConflict(err) || attempt == 50 {
-			return results, err
-		}
-		conflicts.Inc()
+	// taken[j][i] is what quota names[j] took for request i; refused[j][i] why it refused it.
+	taken := make([][]corev1.ResourceList, len(names))
+	refused := make([][]error, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for j := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			taken[j], refused[j], errs[j] = h.chargeQuota(ctx, names[j], batch)
+		}()
 	}
-}
-
-// chargeOnce reads the quotas, charges the batch's requests one after the other against
-// them, and writes each changed quota back with the resourceVersion it read.
-func (h *Webhook) chargeOnce(ctx context.Context, names []string, batch []*pending) ([]error, error) {
-	client := h.Config.ConfigV1alpha1().AccountQuotas()
-	current := make([]*configv1alpha1.AccountQuota, 0, len(names))
-	quotas := make([]quota.Quota, 0, len(names))
-	for _, name := range names {
-		q, err := client.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		current = append(current, q)
-		quotas = append(quotas, quota.Quota{Name: q.Name, Spec: q.Spec.Quota, Used: q.Status.Total.Used})
-	}
+	wg.Wait()
 	results := make([]error, len(batch))
-	changed := make([]bool, len(quotas))
-	for i, p := range batch {
-		used, err := quota.Admit(quotas, p.gr, p.obj, p.old)
-		if err != nil {
-			results[i] = err
-			continue
-		}
-		if p.dryRun {
-			continue
-		}
-		for j := range quotas {
-			if used[j] != nil {
-				quotas[j].Used = used[j]
-				changed[j] = true
+	for j := range names {
+		for i, e := range refused[j] {
+			if e != nil && results[i] == nil {
+				results[i] = e
 			}
 		}
 	}
-	for j, q := range current {
-		if !changed[j] {
-			continue
-		}
-		q = q.DeepCopy()
-		q.Status.Total.Hard = q.Spec.Quota.Hard
-		q.Status.Total.Used = quotas[j].Used
-		if _, err := client.UpdateStatus(ctx, q, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+	for _, err := range errs {
+		if err != nil {
+			// Nothing of this batch is admitted: give back everything taken.
+			h.giveBack(ctx, names, taken, func(int) bool { return true })
 			return nil, err
 		}
 	}
+	h.giveBack(ctx, names, taken, func(i int) bool { return results[i] != nil })
 	return results, nil
+}
+
+// chargeQuota charges the requests of a batch that fit to quota name, and says what it took
+// for each request and why it refused the others. A quota that no longer exists takes and
+// refuses nothing.
+func (h *Webhook) chargeQuota(ctx context.Context, name string, batch []*pending) ([]corev1.ResourceList, []error, error) {
+	var (
+		taken   []corev1.ResourceList
+		refused []error
+		calls   int
+	)
+	_, err := h.Charger.Update(ctx, name, func(q *config.AccountQuota) (bool, error) {
+		if calls++; calls > 1 {
+			conflicts.Inc()
+		}
+		taken, refused = make([]corev1.ResourceList, len(batch)), make([]error, len(batch))
+		current := quota.Quota{Name: q.Name, Spec: q.Spec.Quota, Used: q.Status.Total.Used}
+		changed := false
+		for i, p := range batch {
+			next, err := p.charge.Against(current)
+			if err != nil {
+				refused[i] = err
+				continue
+			}
+			if next == nil || p.dryRun {
+				continue
+			}
+			taken[i] = p.charge.Requested(current.Spec.Hard)
+			current.Used = next
+			changed = true
+		}
+		if !changed {
+			return false, nil
+		}
+		q.Status.Total.Hard = q.Spec.Quota.Hard
+		q.Status.Total.Used = current.Used
+		return true, nil
+	})
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return taken, refused, nil
+}
+
+// giveBack returns to each quota what it took for the requests that are refused after all.
+func (h *Webhook) giveBack(ctx context.Context, names []string, taken [][]corev1.ResourceList, refused func(int) bool) {
+	for j, name := range names {
+		back := corev1.ResourceList{}
+		for i, t := range taken[j] {
+			if t != nil && refused(i) {
+				back = quotav1.Add(back, t)
+			}
+		}
+		if len(back) == 0 {
+			continue
+		}
+		_, err := h.Charger.Update(ctx, name, func(q *config.AccountQuota) (bool, error) {
+			used := quotav1.Subtract(q.Status.Total.Used, back)
+			for r, v := range used {
+				if v.Sign() < 0 {
+					used[r] = *resource.NewQuantity(0, v.Format)
+				}
+			}
+			q.Status.Total.Used = used
+			return true, nil
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			// The quota controller's next recount corrects it.
+			klog.ErrorS(err, "Giving back an AccountQuota charge", "accountQuota", name)
+		}
+		givebacks.Inc()
+	}
 }
 
 // ChargedRecently reports whether the webhook charged q within window: usage counted from

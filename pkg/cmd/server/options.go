@@ -33,6 +33,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
@@ -102,8 +103,12 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	// kube-apiserver calls the AccountQuota webhook without credentials.
 	o.Recommended.Authorization = o.Recommended.Authorization.WithAlwaysAllowPaths(accountquota.Path)
 	// The server's own admission plugins run after the generic ones.
-	templateuse.Register(o.Recommended.Admission.Plugins)
-	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, templateuse.PluginName)
+	plugins := o.Recommended.Admission.Plugins
+	spaceadmission.RegisterAccount(plugins)
+	spaceadmission.RegisterLimit(plugins)
+	templateuse.Register(plugins)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
+		spaceadmission.AccountPluginName, spaceadmission.LimitPluginName, templateuse.PluginName)
 	o.Recommended.SecureServing.BindPort = 8443
 	return o
 }
@@ -206,8 +211,9 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		r.Etcd.StorageConfig.Transport.ServerList = etcd.Endpoints()
 	}
 
+	spaces := &spaceadmission.Tenancy{}
 	r.ExtraAdmissionInitializers = func(*genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
-		return nil, nil
+		return []admission.PluginInitializer{spaceadmission.Initializer{Tenancy: spaces}}, nil
 	}
 
 	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
@@ -228,6 +234,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 	extra := apiserver.ExtraConfig{
 		LeaderElection:    o.LeaderElection,
 		ControllerWorkers: o.ControllerWorkers,
+		SpaceAdmission:    spaces,
 	}
 	if cfg.ClientConfig != nil {
 		cfg.ClientConfig.QPS, cfg.ClientConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst

@@ -42,6 +42,8 @@ const (
 	chargeWindow = 10 * time.Second
 	// resync recounts every quota this often, for kinds whose changes are not watched.
 	resync = 5 * time.Minute
+	// podDelay gathers the pod changes of a burst into one recount.
+	podDelay = 500 * time.Millisecond
 )
 
 // Controller recounts AccountQuotas.
@@ -51,6 +53,7 @@ type Controller struct {
 	mapper     meta.RESTMapper
 	quotas     configlisters.AccountQuotaLister
 	namespaces corelisters.NamespaceLister
+	pods       corelisters.PodLister
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
 	now        func() time.Time
@@ -59,7 +62,7 @@ type Controller struct {
 // New returns the controller; Run starts it.
 func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.RESTMapper, quotas configinformers.AccountQuotaInformer,
 	namespaces coreinformers.NamespaceInformer, pods coreinformers.PodInformer) (*Controller, error) {
-	c := &Controller{config: config, dynamic: dyn, mapper: mapper, quotas: quotas.Lister(), namespaces: namespaces.Lister(),
+	c := &Controller{config: config, dynamic: dyn, mapper: mapper, quotas: quotas.Lister(), namespaces: namespaces.Lister(), pods: pods.Lister(),
 		synced: []cache.InformerSynced{quotas.Informer().HasSynced, namespaces.Informer().HasSynced, pods.Informer().HasSynced},
 		now:    time.Now}
 	c.queue = controller.NewQueue(Name, c.Sync)
@@ -75,9 +78,9 @@ func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.RESTMapp
 		return nil, err
 	}
 	byNamespace := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { c.enqueueNamespaceOf(obj) },
-		UpdateFunc: func(_, obj interface{}) { c.enqueueNamespaceOf(obj) },
-		DeleteFunc: func(obj interface{}) { c.enqueueNamespaceOf(obj) },
+		AddFunc:    func(obj interface{}) { c.enqueuePodNamespace(obj) },
+		UpdateFunc: func(_, obj interface{}) { c.enqueuePodNamespace(obj) },
+		DeleteFunc: func(obj interface{}) { c.enqueuePodNamespace(obj) },
 	}
 	if _, err := pods.Informer().AddEventHandler(byNamespace); err != nil {
 		return nil, err
@@ -106,31 +109,32 @@ func (c *Controller) enqueueQuota(obj interface{}) {
 	}
 }
 
-func (c *Controller) enqueueNamespaceOf(obj interface{}) {
+// enqueuePodNamespace recounts the quotas of a pod's Account shortly after the pod changed.
+func (c *Controller) enqueuePodNamespace(obj interface{}) {
 	m := unwrap(obj)
 	if m == nil {
 		return
 	}
 	ns, err := c.namespaces.Get(m.GetNamespace())
 	if err == nil {
-		c.enqueueAccountName(ns.Labels[configv1alpha1.AccountLabel])
+		c.enqueueAccountName(ns.Labels[configv1alpha1.AccountLabel], podDelay)
 	}
 }
 
 func (c *Controller) enqueueAccount(obj interface{}) {
 	if m := unwrap(obj); m != nil {
-		c.enqueueAccountName(m.GetLabels()[configv1alpha1.AccountLabel])
+		c.enqueueAccountName(m.GetLabels()[configv1alpha1.AccountLabel], 0)
 	}
 }
 
-func (c *Controller) enqueueAccountName(account string) {
+func (c *Controller) enqueueAccountName(account string, after time.Duration) {
 	if account == "" {
 		return
 	}
 	all, _ := c.quotas.List(labels.Everything())
 	for _, q := range all {
 		if q.Spec.Account == account {
-			c.queue.Add(q.Name)
+			c.queue.AddAfter(q.Name, after)
 		}
 	}
 }
@@ -194,6 +198,19 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, namespace string) (corev1.ResourceList, error) {
 	used := quota.Total(spec.Hard)
 	for _, gr := range resourcesFor(spec.Hard) {
+		if gr == (schema.GroupResource{Resource: "pods"}) {
+			// Pods are watched already: count them from the cache.
+			pods, err := c.pods.Pods(namespace).List(labels.Everything())
+			if err != nil {
+				return nil, fmt.Errorf("listing pods in %s: %w", namespace, err)
+			}
+			for _, pod := range pods {
+				if u, ok := chargeOf(spec, quota.FromPod(pod)); ok {
+					used = quotav1.Add(used, u)
+				}
+			}
+			continue
+		}
 		gvr, err := c.mapper.ResourceFor(gr.WithVersion(""))
 		if err != nil {
 			continue // a kind this cluster does not serve uses nothing
@@ -203,19 +220,25 @@ func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, n
 			return nil, fmt.Errorf("listing %s in %s: %w", gr, namespace, err)
 		}
 		for i := range list.Items {
-			obj := &list.Items[i]
-			covers, err := quota.Covers(spec, gr, obj)
-			if err != nil || !covers {
-				continue
-			}
-			u, err := quota.Usage(gr, obj)
+			obj, err := quota.FromUnstructured(gr, &list.Items[i])
 			if err != nil {
 				continue
 			}
-			used = quotav1.Add(used, quotav1.Mask(u, quotav1.ResourceNames(spec.Hard)))
+			if u, ok := chargeOf(spec, obj); ok {
+				used = quotav1.Add(used, u)
+			}
 		}
 	}
 	return used, nil
+}
+
+// chargeOf is what obj uses of what spec limits, when spec covers it.
+func chargeOf(spec corev1.ResourceQuotaSpec, obj *quota.Object) (corev1.ResourceList, bool) {
+	covers, err := obj.CoveredBy(spec)
+	if err != nil || !covers {
+		return nil, false
+	}
+	return quotav1.Mask(obj.Usage(), quotav1.ResourceNames(spec.Hard)), true
 }
 
 // resourcesFor are the kinds of object whose usage the hard limits name.

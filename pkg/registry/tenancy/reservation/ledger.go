@@ -15,9 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 )
 
 // Grace is how long a reservation without its namespace is kept: long enough for any
@@ -28,30 +28,23 @@ const Grace = 2 * time.Minute
 // object under its own key prefix, never served by the API: its annotations map the names
 // of reserved Spaces to the time they were reserved.
 type Ledger struct {
-	storage storage.Interface
-	prefix  string
-	destroy factory.DestroyFunc
+	storage *raw.Storage
 	now     func() time.Time
 }
 
 // New opens the ledger in the server's storage.
 func New(optsGetter generic.RESTOptionsGetter) (*Ledger, error) {
-	opts, err := optsGetter.GetRESTOptions(config.Resource("spacereservations"), &config.Account{})
-	if err != nil {
-		return nil, fmt.Errorf("space reservation storage: %w", err)
-	}
-	prefix := "/" + opts.ResourcePrefix
-	s, destroy, err := generic.NewRawStorage(opts.StorageConfig,
+	s, err := raw.Open(optsGetter, "spacereservations",
 		func() runtime.Object { return &config.Account{} },
-		func() runtime.Object { return &config.AccountList{} }, prefix)
+		func() runtime.Object { return &config.AccountList{} })
 	if err != nil {
-		return nil, fmt.Errorf("space reservation storage: %w", err)
+		return nil, err
 	}
-	return &Ledger{storage: s, prefix: prefix, destroy: destroy, now: time.Now}, nil
+	return &Ledger{storage: s, now: time.Now}, nil
 }
 
 // Destroy closes the storage.
-func (l *Ledger) Destroy() { l.destroy() }
+func (l *Ledger) Destroy() { l.storage.Destroy() }
 
 // LimitError is returned when an Account has no place left.
 type LimitError struct {
@@ -122,7 +115,7 @@ func (l *Ledger) Reserved(ctx context.Context, account string) (map[string]strin
 	return rec.Annotations, nil
 }
 
-func (l *Ledger) key(account string) string { return path.Join(l.prefix, account) }
+func (l *Ledger) key(account string) string { return path.Join(l.storage.Prefix, account) }
 
 // update changes one Account's record with a compare-and-swap, retried on conflict.
 func (l *Ledger) update(ctx context.Context, account string, change func(map[string]string) error) error {

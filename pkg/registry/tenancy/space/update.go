@@ -3,12 +3,10 @@ package space
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -44,14 +42,7 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 		return nil, false, err
 	}
 	s := obj.(*tenancy.Space)
-	admin, err := r.visibility.Allowed(ctx, authorizer.AttributesRecord{
-		User: u, Verb: "update", Resource: "namespaces", ResourceRequest: true})
-	if err != nil {
-		return nil, false, err
-	}
-	if errs := validateUpdate(s, old, admin); len(errs) > 0 {
-		return nil, false, apierrors.NewInvalid(tenancy.Kind("Space"), name, errs)
-	}
+	// The admission chain (SpaceAccount) keeps the Account and the kiosk.sh/ keys.
 	if updateValidation != nil {
 		if err := updateValidation(ctx, s, old); err != nil {
 			return nil, false, err
@@ -77,37 +68,4 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 		return nil, false, err
 	}
 	return FromNamespace(updated), false, nil
-}
-
-func validateUpdate(s, old *tenancy.Space, admin bool) field.ErrorList {
-	var errs field.ErrorList
-	if s.Spec.Account != old.Spec.Account {
-		errs = append(errs, field.Forbidden(field.NewPath("spec", "account"), "a Space cannot move to another Account"))
-	}
-	if admin {
-		return errs
-	}
-	for _, m := range []struct {
-		path     *field.Path
-		new, old map[string]string
-	}{
-		{field.NewPath("metadata", "labels"), s.Labels, old.Labels},
-		{field.NewPath("metadata", "annotations"), s.Annotations, old.Annotations},
-	} {
-		for k, v := range m.new {
-			if isKiosk(k) && m.old[k] != v {
-				errs = append(errs, field.Forbidden(m.path.Key(k), "kiosk.sh/ keys are set by admins only"))
-			}
-		}
-		for k := range m.old {
-			if _, kept := m.new[k]; isKiosk(k) && !kept {
-				errs = append(errs, field.Forbidden(m.path.Key(k), "kiosk.sh/ keys are set by admins only"))
-			}
-		}
-	}
-	return errs
-}
-
-func isKiosk(key string) bool {
-	return strings.HasPrefix(key, "kiosk.sh/") || strings.Contains(key, ".kiosk.sh/")
 }

@@ -2,7 +2,6 @@ package space
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
@@ -64,37 +62,26 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 	if errs := validateNew(s); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
 	}
+	// The admission chain has checked the caller may create a Space for the Account
+	// (SpaceAccount) and reserved its place under the Account's limit (SpaceLimit).
 	if createValidation != nil {
 		if err := createValidation(ctx, obj); err != nil {
 			return nil, err
 		}
 	}
-	mayCreateNamespaces, err := r.visibility.Allowed(ctx, authorizer.AttributesRecord{
-		User: u, Verb: "create", Resource: "namespaces", ResourceRequest: true})
-	if err != nil {
-		return nil, err
-	}
 	ns := ToNamespace(s)
 	ns.ResourceVersion, ns.UID = "", ""
 	var account *configv1alpha1.Account
-	if s.Spec.Account == "" {
-		if !mayCreateNamespaces {
-			return nil, apierrors.NewBadRequest("spec.account is required")
-		}
-	} else {
-		if account, err = r.account(ctx, u, s, mayCreateNamespaces); err != nil {
+	if s.Spec.Account != "" {
+		if account, err = r.account(ctx, s.Spec.Account); err != nil {
 			return nil, err
 		}
 		mergeSpaceTemplate(ns, account)
 	}
-	dryRun := options != nil && len(options.DryRun) > 0
-	reserved, err := r.reserve(ctx, s, account, mayCreateNamespaces, dryRun)
-	if err != nil {
-		return nil, err
-	}
-	if dryRun {
+	if options != nil && len(options.DryRun) > 0 {
 		return FromNamespace(ns), nil
 	}
+	reserved := account != nil && account.Spec.Space.Limit != nil
 
 	created, err := r.writer.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: fieldManager})
 	if err != nil {
@@ -139,18 +126,9 @@ func validateNew(s *tenancy.Space) field.ErrorList {
 	return errs
 }
 
-// account returns the Space's Account if the caller may create Spaces for it. Callers who
-// are not its subjects learn nothing about whether it exists.
-func (r *REST) account(ctx context.Context, u user.Info, s *tenancy.Space, mayCreateNamespaces bool) (*configv1alpha1.Account, error) {
-	forbidden := apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name,
-		fmt.Errorf("User %q cannot create spaces for account %q: not a subject of the account", u.GetName(), s.Spec.Account))
-	obj, err := r.writer.Accounts.Get(ctx, s.Spec.Account, &metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		if mayCreateNamespaces {
-			return nil, apierrors.NewNotFound(config.Resource("accounts"), s.Spec.Account)
-		}
-		return nil, forbidden
-	}
+// account reads the Space's Account.
+func (r *REST) account(ctx context.Context, name string) (*configv1alpha1.Account, error) {
+	obj, err := r.writer.Accounts.Get(ctx, name, &metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -158,36 +136,7 @@ func (r *REST) account(ctx context.Context, u user.Info, s *tenancy.Space, mayCr
 	if err := r.writer.Scheme.Convert(obj, account, nil); err != nil {
 		return nil, err
 	}
-	if !mayCreateNamespaces && !tenancyregistry.IsSubject(u, account.Spec.Subjects) {
-		return nil, forbidden
-	}
 	return account, nil
-}
-
-// reserve takes a place for the Space when its Account has a Space limit, with a
-// compare-and-swap on the Account's reservation record, so that no number of concurrent
-// creates on any number of replicas overshoots the limit. It reports whether it reserved.
-// Callers who may create namespaces cluster-wide are not held to the limit: they could
-// create and label the namespace themselves anyway. Their Spaces still take places.
-func (r *REST) reserve(ctx context.Context, s *tenancy.Space, account *configv1alpha1.Account, admin, dryRun bool) (bool, error) {
-	if account == nil || account.Spec.Space.Limit == nil || admin {
-		return false, nil
-	}
-	var existing []string
-	for name, ns := range r.index.Spaces().Snapshot().All() {
-		if ns.Labels[configv1alpha1.AccountLabel] == account.Name {
-			existing = append(existing, name)
-		}
-	}
-	err := r.writer.Reservations.Reserve(ctx, account.Name, s.Name, *account.Spec.Space.Limit, existing, dryRun)
-	var limit *reservation.LimitError
-	if errors.As(err, &limit) {
-		return false, apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name, err)
-	}
-	if err != nil {
-		return false, err
-	}
-	return !dryRun, nil
 }
 
 // release gives back the place of a Space that failed or went away.

@@ -1,0 +1,87 @@
+package accountquota_test
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	aqregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+)
+
+// BenchmarkWebhook is the webhook handler under 50 concurrent callers creating Pods in the
+// three Spaces of an Account whose two AccountQuotas (pods, and requests and limits of cpu
+// and memory) already count 1,000 Pods. Every charge is written to an etcd that syncs each
+// write to disk. It reports the handler's p50 and p99 latency.
+func BenchmarkWebhook(b *testing.B) {
+	opts := registrytest.DurableRESTOptions(b, "accountquotas")
+	f := newFixture(b, opts, 1,
+		accountQuota("pods", "pods", "1000000"),
+		accountQuota("compute", "requests.cpu", "100000", "limits.cpu", "100000", "requests.memory", "100000Gi", "limits.memory", "100000Gi"))
+	// The 1,000 existing Pods, as the quota controller counted them.
+	seed, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, "seed")
+	require.NoError(b, err)
+	defer seed.Destroy()
+	ctx := genericapirequest.NewContext()
+	for name, used := range map[string][]string{
+		"pods":    {"pods", "1000"},
+		"compute": {"requests.cpu", "500", "limits.cpu", "1000", "requests.memory", "1000Gi", "limits.memory", "1000Gi"},
+	} {
+		_, err := seed.Update(ctx, name, func(q *config.AccountQuota) (bool, error) {
+			q.Status.Total.Hard, q.Status.Total.Used = q.Spec.Quota.Hard, list(used...)
+			return true, nil
+		})
+		require.NoError(b, err)
+	}
+	const callers = 50
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		p := pod(fmt.Sprintf("bench-%d", i), "100m")
+		p.Spec.Containers[0].Resources.Requests["memory"] = list("memory", "64Mi")["memory"]
+		p.Spec.Containers[0].Resources.Limits["memory"] = list("memory", "128Mi")["memory"]
+		bodies[i] = review(b, []string{"team-a", "team-b", "team-c"}[i%3], p, false)
+	}
+	h := f.replicas[0]
+	latencies := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				start := time.Now()
+				resp, _ := send(b, h, bodies[i])
+				latencies[i] = time.Since(start)
+				if resp == nil || !resp.Allowed {
+					b.Errorf("request %d refused: %v", i, resp)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	slices.Sort(latencies)
+	ms := func(q int) float64 { return float64(latencies[(len(latencies)-1)*q/100].Microseconds()) / 1000 }
+	b.ReportMetric(ms(50), "p50-ms")
+	b.ReportMetric(ms(99), "p99-ms")
+	used := f.quota(b, "pods").Status.Total.Used
+	if got := used.Pods().Value(); got != int64(1000+b.N) {
+		b.Fatalf("pods used %d, want %d", got, 1000+b.N)
+	}
+	_ = accountquota.Path
+}
