@@ -87,6 +87,11 @@ func (cfg *Config) Complete() CompletedConfig {
 
 // New builds the server from a completed config.
 func (c completedConfig) New() (*Server, error) {
+	endpoint := &accountquotaadmission.Endpoint{}
+	chain := c.GenericConfig.BuildHandlerChainFunc
+	c.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, cfg *genericapiserver.Config) http.Handler {
+		return endpoint.Wrap(chain(h, cfg))
+	}
 	generic, err := c.GenericConfig.New("tenancy-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err
@@ -128,7 +133,7 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	accountquotaadmission.RegisterMetrics()
-	generic.Handler.NonGoRestfulMux.Handle(accountquotaadmission.Path, &accountquotaadmission.Webhook{
+	endpoint.Set(&accountquotaadmission.Webhook{
 		Spaces:  feed.index.Spaces(),
 		Quotas:  configInformers.Config().V1alpha1().AccountQuotas().Lister(),
 		Charger: charger,

@@ -1,6 +1,8 @@
 package quota
 
 import (
+	"encoding/json"
+
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +34,39 @@ func BenchmarkAdmit(b *testing.B) {
 	for range b.N {
 		if _, err := Admit(quotas, pods, obj, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkChargeFromJSON is what the webhook does per request: decode the Pod from the
+// AdmissionReview's JSON once, then charge it to three AccountQuotas.
+func BenchmarkChargeFromJSON(b *testing.B) {
+	quotas := []Quota{
+		{Name: "pods", Spec: corev1.ResourceQuotaSpec{Hard: list("pods", "5000")}, Used: list("pods", "1000")},
+		{Name: "compute", Spec: corev1.ResourceQuotaSpec{Hard: list("requests.cpu", "2000", "limits.cpu", "4000", "limits.memory", "4000Gi")},
+			Used: list("requests.cpu", "500", "limits.cpu", "1000", "limits.memory", "1000Gi")},
+		{Name: "best-effort", Spec: corev1.ResourceQuotaSpec{Hard: list("pods", "10"), Scopes: []corev1.ResourceQuotaScope{"BestEffort"}}},
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{
+		container("app", list("cpu", "500m", "memory", "1Gi"), list("cpu", "1", "memory", "1Gi")),
+		container("sidecar", list("cpu", "100m"), list("cpu", "200m", "memory", "128Mi")),
+	}}}
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		obj, err := Decode(pods, raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := NewCharge(obj, nil)
+		for _, q := range quotas {
+			if _, err := c.Against(q); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

@@ -46,6 +46,26 @@ func assertList(t *testing.T, want, got corev1.ResourceList, msg string) {
 	}
 }
 
+// assertDecodedUsage checks that the object read from its JSON, as the webhook reads it,
+// charges the same as read from the API.
+func assertDecodedUsage(t *testing.T, gr schema.GroupResource, obj *unstructured.Unstructured, want corev1.ResourceList) {
+	t.Helper()
+	raw, err := obj.MarshalJSON()
+	require.NoError(t, err)
+	o, err := Decode(gr, raw)
+	require.NoError(t, err)
+	assertList(t, want, o.Usage(), "decoded from JSON")
+	assert.Equal(t, obj.GetName(), o.Name)
+}
+
+func TestDecodeNamesWhatItCannotRead(t *testing.T) {
+	_, err := Decode(pods, []byte(`{"spec":{"containers":"none"}}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "reading pods")
+	_, err = Decode(schema.GroupResource{Group: "apps", Resource: "deployments"}, []byte(`[`))
+	assert.Error(t, err)
+}
+
 func TestPodUsage(t *testing.T) {
 	always := corev1.ContainerRestartPolicyAlways
 	sidecar := container("sidecar", list("cpu", "100m", "memory", "64Mi"), list("cpu", "200m"))
@@ -83,6 +103,7 @@ func TestPodUsage(t *testing.T) {
 			got, err := Usage(pods, unstructuredOf(t, &tt.pod))
 			require.NoError(t, err)
 			assertList(t, tt.want, got, tt.name)
+			assertDecodedUsage(t, pods, unstructuredOf(t, &tt.pod), tt.want)
 		})
 	}
 }
@@ -117,6 +138,7 @@ func TestObjectUsage(t *testing.T) {
 			got, err := Usage(tt.gr, tt.obj)
 			require.NoError(t, err)
 			assertList(t, tt.want, got, tt.name)
+			assertDecodedUsage(t, tt.gr, tt.obj, tt.want)
 		})
 	}
 }

@@ -32,7 +32,6 @@ import (
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -100,8 +99,6 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		configv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: configv1alpha1.GroupName})
-	// kube-apiserver calls the AccountQuota webhook without credentials.
-	o.Recommended.Authorization = o.Recommended.Authorization.WithAlwaysAllowPaths(accountquota.Path)
 	// The server's own admission plugins run after the generic ones.
 	plugins := o.Recommended.Admission.Plugins
 	spaceadmission.RegisterAccount(plugins)
