@@ -157,9 +157,7 @@ func TestExistingSecret(t *testing.T) {
 	for _, bundle := range caBundles(t, objs) {
 		assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(pemCA)), bundle.value, bundle.where)
 	}
-	_, stderr, err := Helm(t, "template", release, Dir(), "--set", "tls.mode=secret")
-	require.Error(t, err, "tls.mode secret without a Secret")
-	assert.Contains(t, stderr, "tls/secret")
+	refused(t, "tls/secret", "--set", "tls.mode=secret")
 }
 
 // embedded storage is one StatefulSet replica on a claim, and refuses more, from the schema
@@ -175,12 +173,8 @@ func TestEmbeddedRefusesReplicas(t *testing.T) {
 		assert.NotEqual(t, "Deployment", obj.GetKind())
 	}
 
-	_, stderr, err := Helm(t, "template", release, Dir(), "--set", "replicas=2")
-	require.Error(t, err)
-	assert.Contains(t, stderr, "/replicas")
-	_, stderr, err = Helm(t, "template", release, Dir(), "--set", "replicas=2", "--skip-schema-validation")
-	require.Error(t, err)
-	assert.Contains(t, stderr, "replicas: storage.mode embedded runs one replica")
+	refused(t, "/replicas", "--set", "replicas=2")
+	refused(t, "replicas: storage.mode embedded runs one replica", "--set", "replicas=2", "--skip-schema-validation")
 }
 
 // bundled storage: three etcd members that know each other, spread over nodes, a PDB, and
@@ -242,9 +236,7 @@ func TestExternalEtcd(t *testing.T) {
 	assert.Equal(t, "tenancy-apiserver-etcd-client", volume(t, pod, "etcd-client").Secret.SecretName)
 	assert.Nil(t, findStatefulSet(objs, release+"-etcd"))
 
-	_, stderr, err := Helm(t, "template", release, Dir(), "--set", "storage.mode=external")
-	require.Error(t, err, "external without endpoints")
-	assert.Contains(t, stderr, "/storage/external/endpoints")
+	refused(t, "/storage/external/endpoints", "--set", "storage.mode=external")
 }
 
 // webhook.failurePolicy is what the webhook gets; nothing else is accepted. The webhook
@@ -264,9 +256,7 @@ func TestWebhookFailurePolicy(t *testing.T) {
 	assert.Equal(t, "Ignore", hook["failurePolicy"])
 	assert.EqualValues(t, 3, hook["timeoutSeconds"])
 
-	_, stderr, err := Helm(t, "template", release, Dir(), "--set", "webhook.failurePolicy=Sometimes")
-	require.Error(t, err)
-	assert.Contains(t, stderr, "/webhook/failurePolicy")
+	refused(t, "/webhook/failurePolicy", "--set", "webhook.failurePolicy=Sometimes")
 }
 
 // kiosk-view is bound to system:authenticated only while rbac.viewForAuthenticated is on.
@@ -298,6 +288,14 @@ func TestManifestsValues(t *testing.T) {
 	}
 	insecure, _, _ := unstructured.NestedBool(Find(t, objs, "APIService", "v1alpha1.tenancy.kiosk.sh").Object, "spec", "insecureSkipTLSVerify")
 	assert.True(t, insecure)
+}
+
+// refused renders the chart with args and wants helm to fail with want in its message.
+func refused(t *testing.T, want string, args ...string) {
+	t.Helper()
+	_, stderr, err := Helm(t, append([]string{"template", release, Dir()}, args...)...)
+	require.Error(t, err, "helm template %v", args)
+	assert.Contains(t, stderr, want)
 }
 
 type caBundle struct{ where, value string }
