@@ -29,7 +29,7 @@ IMAGE ?= tenancy-apiserver:$(VERSION)
 
 .PHONY: image
 image: ## Container image (needs a Docker engine); built with the same flags as make build.
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 .PHONY: controlplane
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
