@@ -83,8 +83,9 @@ scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get 
 	hack/scenarios/spaces-10k.sh
 
 .PHONY: update
-update: ## Regenerate generated code and tidy go.mod.
+update: ## Regenerate generated code and artifacts/deploy, and tidy go.mod.
 	hack/update-codegen.sh
+	hack/update-manifests.sh
 	$(GO) mod tidy
 
 .PHONY: verify
