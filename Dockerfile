@@ -4,8 +4,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The build context has no .git (.dockerignore): make image passes the version and commit.
 ARG VERSION=v0.0.0-dev
-RUN make build VERSION=${VERSION}
+ARG COMMIT=unknown
+RUN make build VERSION=${VERSION} COMMIT=${COMMIT}
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/_output/bin/tenancy-apiserver /tenancy-apiserver

@@ -29,11 +29,19 @@ IMAGE ?= tenancy-apiserver:$(VERSION)
 
 .PHONY: image
 image: ## Container image (needs a Docker engine); built with the same flags as make build.
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 .PHONY: controlplane
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
 	hack/build-controlplane.sh
+
+.PHONY: helm
+helm: ## helm in _output/bin, built from the version pinned in hack/tools/helm (cached).
+	hack/build-helm.sh
+
+.PHONY: manifests
+manifests: ## Render charts/tenancy-apiserver into the plain manifests of artifacts/deploy.
+	hack/update-manifests.sh
 
 .PHONY: local-up
 local-up: ## Build what is missing, then start etcd, kube-apiserver, kube-controller-manager and tenancy-apiserver.
@@ -44,18 +52,22 @@ local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
 .PHONY: test
-test: test-unit test-integration test-e2e ## Every test suite.
+test: test-unit test-chart test-integration test-e2e ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
-	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e)
+	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e -e /test/chart)
+
+.PHONY: test-chart
+test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
+	$(GOTEST) $(TEST_FLAGS) ./test/chart/...
 
 .PHONY: test-integration
 test-integration: ## The whole server in-process on an embedded etcd.
 	$(GOTEST) $(TEST_FLAGS) ./test/integration/...
 
 .PHONY: test-e2e
-test-e2e: build controlplane ## Against a real kube-apiserver with the real kubectl.
+test-e2e: build controlplane helm ## Against a real kube-apiserver with the real kubectl.
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
 
 .PHONY: bench
@@ -71,12 +83,13 @@ scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get 
 	hack/scenarios/spaces-10k.sh
 
 .PHONY: update
-update: ## Regenerate generated code and tidy go.mod.
+update: ## Regenerate generated code and artifacts/deploy, and tidy go.mod.
 	hack/update-codegen.sh
+	hack/update-manifests.sh
 	$(GO) mod tidy
 
 .PHONY: verify
-verify: ## gofmt, go vet, generated code and go.mod drift.
+verify: ## gofmt, go vet, generated code, go.mod and artifacts/deploy drift.
 	hack/verify.sh
 
 .PHONY: clean

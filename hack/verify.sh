@@ -33,4 +33,10 @@ if ! diff -q go.mod "$tmp/go.mod" >/dev/null || ! diff -q go.sum "$tmp/go.sum" >
   cp "$tmp/go.mod" go.mod; cp "$tmp/go.sum" go.sum
 fi
 
+echo "verify: artifacts/deploy rendered from charts/tenancy-apiserver"
+hack/update-manifests.sh "$tmp/deploy" || fail=1
+if ! diff -ru artifacts/deploy "$tmp/deploy"; then
+  echo "artifacts/deploy drifted from charts/tenancy-apiserver: run make manifests"; fail=1
+fi
+
 exit $fail

@@ -33,6 +33,7 @@ func TestDeployManifestsApply(t *testing.T) {
 		"clusterrole.rbac.authorization.k8s.io/kiosk-template-instances-view",
 		"service/tenancy-apiserver",
 		"statefulset.apps/tenancy-apiserver",
+		"poddisruptionbudget.policy/tenancy-apiserver",
 		"apiservice.apiregistration.k8s.io/v1alpha1.config.kiosk.sh",
 		"apiservice.apiregistration.k8s.io/v1alpha1.tenancy.kiosk.sh",
 		"validatingwebhookconfiguration.admissionregistration.k8s.io/tenancy-apiserver-accountquota",

@@ -1,0 +1,150 @@
+{{/* The server's Pod template, shared by the StatefulSet (storage.mode embedded) and the
+Deployment (external, bundled). */}}
+{{- define "tenancy-apiserver.podTemplate" -}}
+metadata:
+  labels:
+    {{- include "tenancy-apiserver.selectorLabels" . | nindent 4 }}
+    {{- with .Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .Values.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "tenancy-apiserver.serviceAccountName" . }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  {{- with .Values.topologySpreadConstraints }}
+  topologySpreadConstraints:
+  {{- range . }}
+  - {{ toYaml . | nindent 4 | trim }}
+    labelSelector:
+      matchLabels:
+        {{- include "tenancy-apiserver.selectorLabels" $ | nindent 8 }}
+  {{- end }}
+  {{- end }}
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+  - name: tenancy-apiserver
+    image: {{ include "tenancy-apiserver.image" . }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    args:
+    - --secure-port={{ .Values.containerPort }}
+    {{- if eq .Values.tls.mode "selfSigned" }}
+    - --cert-dir=/var/run/tenancy-apiserver/serving-cert
+    {{- else }}
+    - --tls-cert-file=/var/run/tenancy-apiserver/serving-cert/tls.crt
+    - --tls-private-key-file=/var/run/tenancy-apiserver/serving-cert/tls.key
+    {{- end }}
+    {{- if eq .Values.storage.mode "embedded" }}
+    - --embedded-etcd-dir=/var/lib/tenancy-apiserver/etcd
+    {{- else if eq .Values.storage.mode "external" }}
+    - --etcd-servers={{ join "," .Values.storage.external.endpoints }}
+    - --etcd-prefix={{ .Values.storage.external.prefix }}
+    {{- with .Values.storage.external.tls }}
+    {{- if .secretName }}
+    - --etcd-cafile=/var/run/tenancy-apiserver/etcd-client/{{ .caKey }}
+    - --etcd-certfile=/var/run/tenancy-apiserver/etcd-client/{{ .certKey }}
+    - --etcd-keyfile=/var/run/tenancy-apiserver/etcd-client/{{ .keyKey }}
+    {{- end }}
+    {{- end }}
+    {{- else if eq .Values.storage.mode "bundled" }}
+    - --etcd-servers={{ include "tenancy-apiserver.etcdEndpoints" . }}
+    {{- end }}
+    - --leader-elect={{ .Values.leaderElection.enabled }}
+    {{- if .Values.leaderElection.enabled }}
+    - --leader-elect-resource-namespace={{ .Release.Namespace }}
+    - --leader-elect-resource-name={{ include "tenancy-apiserver.fullname" . }}
+    - --leader-elect-lease-duration={{ .Values.leaderElection.leaseDuration }}
+    - --leader-elect-renew-deadline={{ .Values.leaderElection.renewDeadline }}
+    - --leader-elect-retry-period={{ .Values.leaderElection.retryPeriod }}
+    {{- end }}
+    - --v={{ .Values.logLevel }}
+    {{- range .Values.extraArgs }}
+    - {{ . | quote }}
+    {{- end }}
+    {{- with .Values.extraEnv }}
+    env:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    ports:
+    - name: https
+      containerPort: {{ .Values.containerPort }}
+      protocol: TCP
+    startupProbe:
+      httpGet:
+        path: /livez
+        port: https
+        scheme: HTTPS
+      periodSeconds: {{ .Values.probes.startup.periodSeconds }}
+      failureThreshold: {{ .Values.probes.startup.failureThreshold }}
+    readinessProbe:
+      httpGet:
+        path: /readyz
+        port: https
+        scheme: HTTPS
+      periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
+      failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
+    livenessProbe:
+      httpGet:
+        path: /livez
+        port: https
+        scheme: HTTPS
+      periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
+      failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
+    resources:
+      {{- toYaml .Values.resources | nindent 6 }}
+    securityContext:
+      {{- toYaml .Values.securityContext | nindent 6 }}
+    volumeMounts:
+    {{- if eq .Values.storage.mode "embedded" }}
+    - name: data
+      mountPath: /var/lib/tenancy-apiserver
+    {{- end }}
+    - name: serving-cert
+      mountPath: /var/run/tenancy-apiserver/serving-cert
+      {{- if ne .Values.tls.mode "selfSigned" }}
+      readOnly: true
+      {{- end }}
+    {{- if and (eq .Values.storage.mode "external") .Values.storage.external.tls.secretName }}
+    - name: etcd-client
+      mountPath: /var/run/tenancy-apiserver/etcd-client
+      readOnly: true
+    {{- end }}
+    - name: tmp
+      mountPath: /tmp
+  volumes:
+  - name: serving-cert
+    {{- if eq .Values.tls.mode "selfSigned" }}
+    emptyDir: {}
+    {{- else }}
+    secret:
+      secretName: {{ include "tenancy-apiserver.tlsSecretName" . }}
+    {{- end }}
+  {{- if and (eq .Values.storage.mode "external") .Values.storage.external.tls.secretName }}
+  - name: etcd-client
+    secret:
+      secretName: {{ .Values.storage.external.tls.secretName }}
+  {{- end }}
+  - name: tmp
+    emptyDir: {}
+{{- end -}}
