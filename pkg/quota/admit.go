@@ -192,32 +192,77 @@ func NewCharge(obj, old *Object) *Charge {
 // change q, or an *Error with Kubernetes' text when q would be exceeded. It is pure: the
 // caller writes the result with a compare-and-swap and charges again on conflict.
 func (c *Charge) Against(q Quota) (corev1.ResourceList, error) {
-	if len(c.delta) == 0 {
-		return nil, nil
+	d := c.DemandOf(q.Name, q.Spec)
+	if d.Err != nil {
+		return nil, d.Err
 	}
-	covers, err := c.obj.CoveredBy(q.Spec)
-	if err != nil {
-		return nil, err
-	}
-	if !covers {
-		return nil, nil
-	}
-	if c.create && c.obj.pod != nil {
-		if err := mustSpecify(q.Spec.Hard, c.obj.pod); err != nil {
-			return nil, &Error{Message: fmt.Sprintf("failed quota: %s: %v", q.Name, err)}
-		}
-	}
-	requested := c.Requested(q.Spec.Hard)
-	if len(requested) == 0 {
+	if len(d.Requested) == 0 {
 		return nil, nil
 	}
 	used := Total(q.Spec.Hard, q.Used)
-	next := quotav1.Add(used, requested)
-	if ok, exceeded := quotav1.LessThanOrEqual(quotav1.Mask(next, quotav1.ResourceNames(requested)), q.Spec.Hard); !ok {
-		return nil, &Error{Message: fmt.Sprintf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
-			pretty(quotav1.Mask(requested, exceeded)), pretty(quotav1.Mask(used, exceeded)), pretty(quotav1.Mask(q.Spec.Hard, exceeded)))}
+	if err := d.Fit(q.Name, q.Spec.Hard, used, false); err != nil {
+		return nil, err
 	}
-	return next, nil
+	return used, nil
+}
+
+// Demand is what one charge asks of one quota, decided from the quota's spec alone: whether
+// the quota covers it, must-specify, and the resources it requests. Only Fit needs the
+// quota's usage, so a Demand can be worked out before the usage is read.
+type Demand struct {
+	// Requested is what the charge adds; empty when the quota is not concerned.
+	Requested corev1.ResourceList
+	// Err is a refusal that no usage changes (must-specify).
+	Err error
+}
+
+// DemandOf is what c asks of quota name with spec.
+func (c *Charge) DemandOf(name string, spec corev1.ResourceQuotaSpec) Demand {
+	if len(c.delta) == 0 {
+		return Demand{}
+	}
+	covers, err := c.obj.CoveredBy(spec)
+	if err != nil {
+		return Demand{Err: err}
+	}
+	if !covers {
+		return Demand{}
+	}
+	if c.create && c.obj.pod != nil {
+		if err := mustSpecify(spec.Hard, c.obj.pod); err != nil {
+			return Demand{Err: &Error{Message: fmt.Sprintf("failed quota: %s: %v", name, err)}}
+		}
+	}
+	return Demand{Requested: c.Requested(spec.Hard)}
+}
+
+// Fit charges d to used, the usage of quota name as Total returns it, in place; with dryRun
+// it only checks. It returns an *Error with Kubernetes' text when hard would be exceeded.
+func (d Demand) Fit(name string, hard, used corev1.ResourceList, dryRun bool) error {
+	if d.Err != nil {
+		return d.Err
+	}
+	var exceeded []corev1.ResourceName
+	for r, q := range d.Requested {
+		next := used[r].DeepCopy()
+		next.Add(q)
+		if limit, ok := hard[r]; ok && next.Cmp(limit) > 0 {
+			exceeded = append(exceeded, r)
+		}
+	}
+	if len(exceeded) > 0 {
+		return &Error{Message: fmt.Sprintf("exceeded quota: %s, requested: %s, used: %s, limited: %s", name,
+			pretty(quotav1.Mask(d.Requested, exceeded)), pretty(quotav1.Mask(used, exceeded)), pretty(quotav1.Mask(hard, exceeded)))}
+	}
+	if dryRun {
+		return nil
+	}
+	for r, q := range d.Requested {
+		sum := used[r].DeepCopy()
+		sum.Add(q)
+		used[r] = sum
+	}
+	return nil
 }
 
 // Requested is what c adds to the resources hard limits.

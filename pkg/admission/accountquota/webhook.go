@@ -105,8 +105,8 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return allow()
 	}
 	account := ns.Labels[configv1alpha1.AccountLabel]
-	names, err := h.quotaNames(account)
-	if err != nil || len(names) == 0 {
+	quotas, err := h.quotasOf(account)
+	if err != nil || len(quotas) == 0 {
 		return allow()
 	}
 	gr := schema.GroupResource{Group: req.Resource.Group, Resource: req.Resource.Resource}
@@ -114,8 +114,13 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	if err != nil {
 		return deny(http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error())
 	}
-	dryRun := req.DryRun != nil && *req.DryRun
-	err = h.submit(ctx, account, &pending{charge: charge, dryRun: dryRun})
+	// What the request asks of each quota is worked out here, in parallel with the other
+	// requests; the batch only adds and compares.
+	p := &pending{charge: charge, dryRun: req.DryRun != nil && *req.DryRun, demands: make(map[string]demand, len(quotas))}
+	for _, q := range quotas {
+		p.demands[q.Name] = demand{generation: q.Generation, Demand: charge.DemandOf(q.Name, q.Spec.Quota)}
+	}
+	err = h.submit(ctx, account, p)
 	var qerr *quota.Error
 	switch {
 	case errors.As(err, &qerr):
@@ -127,19 +132,20 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	return allow()
 }
 
-func (h *Webhook) quotaNames(account string) ([]string, error) {
+// quotasOf returns the quotas of account, by name.
+func (h *Webhook) quotasOf(account string) ([]*configv1alpha1.AccountQuota, error) {
 	all, err := h.Quotas.List(everything)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var out []*configv1alpha1.AccountQuota
 	for _, q := range all {
 		if q.Spec.Account == account {
-			names = append(names, q.Name)
+			out = append(out, q)
 		}
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // chargeOf decodes the request's objects, once, in the caller's goroutine: the batches
@@ -163,7 +169,15 @@ func chargeOf(gr schema.GroupResource, req *admissionv1.AdmissionRequest) (*quot
 type pending struct {
 	charge *quota.Charge
 	dryRun bool
-	done   chan error
+	// demands are what the request asks of each quota, by name, for the quota's spec at
+	// the generation they were worked out for.
+	demands map[string]demand
+	done    chan error
+}
+
+type demand struct {
+	generation int64
+	quota.Demand
 }
 
 // batcher charges the requests of each Account in batches: one read and one
@@ -225,9 +239,13 @@ func (h *Webhook) drain(account string) {
 // own current usage; a request that any quota refuses is given back to the quotas that took
 // it, so that a refusal leaves no charge behind.
 func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, error) {
-	names, err := h.quotaNames(account)
+	quotas, err := h.quotasOf(account)
 	if err != nil {
 		return nil, err
+	}
+	names := make([]string, len(quotas))
+	for j, q := range quotas {
+		names[j] = q.Name
 	}
 	// taken[j][i] is what quota names[j] took for request i; refused[j][i] why it refused it.
 	taken := make([][]corev1.ResourceList, len(names))
@@ -275,26 +293,30 @@ func (h *Webhook) chargeQuota(ctx context.Context, name string, batch []*pending
 			conflicts.Inc()
 		}
 		taken, refused = make([]corev1.ResourceList, len(batch)), make([]error, len(batch))
-		current := quota.Quota{Name: q.Name, Spec: q.Spec.Quota, Used: q.Status.Total.Used}
+		hard := q.Spec.Quota.Hard
+		used := quota.Total(hard, q.Status.Total.Used)
 		changed := false
 		for i, p := range batch {
-			next, err := p.charge.Against(current)
-			if err != nil {
+			d, ok := p.demands[q.Name]
+			if !ok || d.generation != q.Generation {
+				// The quota is new to the request, or its spec changed since.
+				d = demand{generation: q.Generation, Demand: p.charge.DemandOf(q.Name, q.Spec.Quota)}
+			}
+			if d.Err == nil && len(d.Requested) == 0 {
+				continue
+			}
+			if err := d.Fit(q.Name, hard, used, p.dryRun); err != nil {
 				refused[i] = err
 				continue
 			}
-			if next == nil || p.dryRun {
-				continue
+			if !p.dryRun {
+				taken[i], changed = d.Requested, true
 			}
-			taken[i] = p.charge.Requested(current.Spec.Hard)
-			current.Used = next
-			changed = true
 		}
 		if !changed {
 			return false, nil
 		}
-		q.Status.Total.Hard = q.Spec.Quota.Hard
-		q.Status.Total.Used = current.Used
+		q.Status.Total.Hard, q.Status.Total.Used = hard, used
 		return true, nil
 	})
 	if apierrors.IsNotFound(err) {
