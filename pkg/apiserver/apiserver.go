@@ -38,6 +38,7 @@ import (
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
 // ExtraConfig holds what tenancy-apiserver needs besides the generic server config.
@@ -53,6 +54,8 @@ type ExtraConfig struct {
 	LeaderElection componentbaseconfig.LeaderElectionConfiguration
 	// ControllerWorkers is how many objects each controller reconciles at once.
 	ControllerWorkers int
+	// Charts renders the Helm charts of Templates; nil renders none.
+	Charts *helm.Renderer
 }
 
 // Config is the configuration of tenancy-apiserver.
@@ -174,6 +177,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery()))
 	instances, err := templateinstancecontroller.New(configClient, c.ExtraConfig.KubeDynamic, mapper,
+		kube.CoreV1(), c.ExtraConfig.Charts,
 		configInformers.Config().V1alpha1().TemplateInstances(),
 		configInformers.Config().V1alpha1().Templates(),
 		configInformers.Config().V1alpha1().Accounts(),
