@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template"
@@ -49,8 +51,13 @@ var fetchStatus = regexp.MustCompile(`failed to fetch .* : (\d{3})\b`)
 // statusOf returns the HTTP status code a download failed with, or 0.
 func statusOf(err error) int {
 	var resp *errcode.ErrorResponse
-	if errors.As(err, &resp) {
+	switch {
+	case errors.As(err, &resp):
 		return resp.StatusCode
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		return http.StatusUnauthorized
+	case errors.Is(err, errdef.ErrNotFound):
+		return http.StatusNotFound
 	}
 	if m := fetchStatus.FindStringSubmatch(err.Error()); m != nil {
 		code, _ := strconv.Atoi(m[1])

@@ -55,11 +55,25 @@ func exact(version string) bool {
 	return version != "" && !strings.ContainsAny(version, " <>=~^*|,xX")
 }
 
+// splitTag splits a registry reference (without oci://) into the repository and its tag.
+func splitTag(ref string) (string, string) {
+	if at := strings.LastIndex(ref, ":"); at > strings.LastIndex(ref, "/") && !strings.Contains(ref, "@") {
+		return ref[:at], ref[at+1:]
+	}
+	return ref, ""
+}
+
 // cacheKey identifies an archive by repository, name, version and credentials: a Template
-// without credentials never receives a chart that another downloaded with some.
+// without credentials never receives a chart that another downloaded with some. The two
+// spellings of an OCI chart (a whole reference, or repoUrl and name) share entries.
 func (s Source) cacheKey(version string) string {
 	creds := sha256.Sum256([]byte(s.Username + "\x00" + s.Password))
-	return strings.Join([]string{s.RepoURL, s.Name, version, hex.EncodeToString(creds[:8])}, "\x00")
+	location := []string{s.RepoURL, s.Name}
+	if ref := s.ociReference(); ref != "" {
+		repository, _ := splitTag(ref)
+		location = []string{repository, ""}
+	}
+	return strings.Join(append(location, version, hex.EncodeToString(creds[:8])), "\x00")
 }
 
 // fetch returns the chart archive, from the cache or downloaded.
@@ -190,11 +204,7 @@ func (r *Renderer) registryClient(src Source) (*registry.Client, error) {
 	authorizer := auth.Client{Client: httpClient, Cache: auth.NewCache(),
 		Credential: func(context.Context, string) (auth.Credential, error) { return credential, nil }}
 	authorizer.SetUserAgent("tenancy-apiserver")
-	opts := []registry.ClientOption{registry.ClientOptHTTPClient(httpClient), registry.ClientOptAuthorizer(authorizer)}
-	if r.opts.PlainHTTPRegistries {
-		opts = append(opts, registry.ClientOptPlainHTTP())
-	}
-	return registry.NewClient(opts...)
+	return registry.NewClient(registry.ClientOptHTTPClient(httpClient), registry.ClientOptAuthorizer(authorizer))
 }
 
 // fetchOCI resolves the tag (the latest, or the highest in a range) and pulls the chart.
@@ -208,11 +218,11 @@ func (r *Renderer) fetchOCI(src Source) ([]byte, error) {
 		return r.download(src.cacheKey(ref), func() ([]byte, error) { return pull(client, ref, src.ociReference()) })
 	}
 	tag := src.Version
-	if at := strings.LastIndex(ref, ":"); at > strings.LastIndex(ref, "/") {
-		if tag != "" && tag != ref[at+1:] {
-			return nil, errorf(ReasonValuesInvalid, fieldVersion, "is %q, but the reference %s names %q", tag, src.ociReference(), ref[at+1:])
+	if repository, inRef := splitTag(ref); inRef != "" {
+		if tag != "" && tag != inRef {
+			return nil, errorf(ReasonValuesInvalid, fieldVersion, "is %q, but the reference %s names %q", tag, src.ociReference(), inRef)
 		}
-		ref, tag = ref[:at], ref[at+1:]
+		ref, tag = repository, inRef
 	}
 	if !exact(tag) {
 		tags, err := client.Tags(ref)

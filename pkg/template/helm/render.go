@@ -36,13 +36,8 @@ type Options struct {
 	CacheSize int64
 	// Timeout bounds each download.
 	Timeout time.Duration
-	// KubeVersion is the Kubernetes version charts see as .Capabilities.KubeVersion, such as
-	// "v1.36.3"; empty means Helm's default.
-	KubeVersion string
 	// Transport, when set, carries every request (tests use it to trust their servers).
 	Transport *http.Transport
-	// PlainHTTPRegistries talks to OCI registries over plain HTTP.
-	PlainHTTPRegistries bool
 }
 
 // Renderer renders charts. It is safe for concurrent use.
@@ -112,13 +107,7 @@ func (r *Renderer) Render(ctx context.Context, src Source, rel Release) ([]*unst
 	if err != nil {
 		return nil, errorf(ReasonChartInvalid, fieldChart, "%s: %v", src, err)
 	}
-	caps := common.DefaultCapabilities
-	if r.opts.KubeVersion != "" {
-		if kv, err := common.ParseKubeVersion(r.opts.KubeVersion); err == nil {
-			caps = caps.Copy()
-			caps.KubeVersion = *kv
-		}
-	}
+	caps := common.DefaultCapabilities // as helm template: no cluster is asked
 	if ch.Metadata.KubeVersion != "" && !chartv2util.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
 		return nil, errorf(ReasonChartInvalid, fieldChart, "%s requires Kubernetes %s, not %s", src, ch.Metadata.KubeVersion, caps.KubeVersion.String())
 	}

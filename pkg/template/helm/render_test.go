@@ -219,3 +219,29 @@ func TestRenderWithCredentials(t *testing.T) {
 	assert.Equal(t, ReasonUnauthorized, reasonOf(t, render("", "")),
 		"a chart downloaded with credentials is never served from the cache to a Template without them")
 }
+
+func TestRenderFromOCIRegistry(t *testing.T) {
+	reg := helmtest.NewRegistry(t)
+	reg.Push(t, "platform/web", "web", "1.0.0", webChart)
+	reg.Push(t, "platform/web", "web", "1.2.0", webChart)
+	reg.RequireBasicAuth("puller", "s3cret")
+	r := NewRenderer(Options{CacheSize: 1 << 20, Transport: reg.Transport()})
+	render := func(src Source) ([]*unstructured.Unstructured, error) {
+		return r.Render(context.Background(), src, Release{Template: "oci", Namespace: "ns"})
+	}
+	objs, err := render(Source{Name: reg.Reference("platform/web"), Version: "1.0.0", Username: "puller", Password: "s3cret"})
+	require.NoError(t, err)
+	assert.Equal(t, "oci-web", objs[1].GetName())
+	_, err = render(Source{RepoURL: reg.Reference("platform"), Name: "web", Version: "^1.0", Username: "puller", Password: "s3cret"})
+	require.NoError(t, err, "repoUrl oci://host/path with a chart name, and a range over the tags")
+	_, err = render(Source{Name: reg.Reference("platform/web") + ":1.2.0", Username: "puller", Password: "s3cret"})
+	require.NoError(t, err, "the tag in the reference; 1.2.0 is cached by now")
+	assert.Equal(t, 2, reg.Pulls())
+
+	_, err = render(Source{Name: reg.Reference("platform/web"), Version: "1.0.0"})
+	assert.Equal(t, ReasonUnauthorized, reasonOf(t, err))
+	_, err = render(Source{Name: reg.Reference("platform/web"), Version: "3.0.0", Username: "puller", Password: "s3cret"})
+	assert.Equal(t, ReasonChartNotFound, reasonOf(t, err))
+	_, err = render(Source{Name: reg.Reference("platform/web"), Version: "^3", Username: "puller", Password: "s3cret"})
+	assert.Equal(t, ReasonChartNotFound, reasonOf(t, err))
+}
