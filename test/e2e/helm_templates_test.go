@@ -204,3 +204,30 @@ func TestHelmRepositoryCredentials(t *testing.T) {
 	assert.NotContains(t, refused.Status.Message+failed.Status.Message, "s3cret", "credentials never show in status")
 	assert.Equal(t, 1, repository.Downloads())
 }
+
+// A tenant whose Account mandates a chart the repository does not have is told why the Space
+// cannot be created, and is left with no half-made Space.
+func TestSpaceCreateReportsChartFailure(t *testing.T) {
+	admin := cluster.Admin()
+	clients := cluster.AdminClients(t)
+	repository := helmtest.NewRepository(t)
+	repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
+	tenant, account := framework.UniqueName("helm-tenant"), framework.UniqueName("helm-account")
+	tmpl, ns := framework.UniqueName("rails-chart"), framework.UniqueName("helm-space")
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
+	})
+	grantKioskEdit(t, clients, tenant, tenant)
+	admin.Apply(t, helmTemplateYAML(tmpl, repository.URL(), "9.9.9", "5", "")).Success(t)
+	admin.Apply(t, accountYAML(account, tenant, "    templateInstances:\n    - spec:\n        template: "+tmpl+"\n")).Success(t)
+
+	r := cluster.As(tenant).Apply(t, space(ns, account)).Failure(t)
+	assert.Contains(t, r.Stderr, "ChartNotFound")
+	assert.Contains(t, r.Stderr, "no version 9.9.9 of chart guard-rails")
+	eventually(t, "the failed Space's namespace is removed", func(ctx context.Context) bool {
+		n, err := clients.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || (err == nil && n.DeletionTimestamp != nil)
+	})
+}
