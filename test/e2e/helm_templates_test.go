@@ -89,6 +89,32 @@ func instanceStatus(t *testing.T, namespace, name string, want configv1alpha1.Te
 	return got
 }
 
+// mandatoryChartSetup is an Account whose mandatory, synced template renders guard-rails
+// from a repository of its own that has version 1.0.0, a tenant of it who may create Spaces,
+// and the name of the Space the tenant is to create.
+type mandatoryChartSetup struct {
+	repository                       *helmtest.Repository
+	tenant, account, template, space string
+}
+
+// mandatoryChart sets up an Account whose Template asks for the given version of the chart.
+func mandatoryChart(t *testing.T, version string) mandatoryChartSetup {
+	admin := cluster.Admin()
+	m := mandatoryChartSetup{repository: helmtest.NewRepository(t),
+		tenant: framework.UniqueName("helm-tenant"), account: framework.UniqueName("helm-account"),
+		template: framework.UniqueName("rails-chart"), space: framework.UniqueName("helm-space")}
+	m.repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", m.space, "--ignore-not-found", "--wait=false")
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", m.account, "--ignore-not-found")
+		admin.Run(t, "delete", "template", m.template, "--ignore-not-found")
+	})
+	grantKioskEdit(t, cluster.AdminClients(t), m.tenant, m.tenant)
+	admin.Apply(t, helmTemplateYAML(m.template, m.repository.URL(), version, "5", "")).Success(t)
+	admin.Apply(t, accountYAML(m.account, m.tenant, "    templateInstances:\n    - spec:\n        template: "+m.template+"\n        sync: true\n")).Success(t)
+	return m
+}
+
 // A chart from an HTTP chart repository is an Account's mandatory template: a Space a tenant
 // creates with kubectl gets the chart's objects with the manifests, and with sync, changing
 // the Template's values updates them.
@@ -96,18 +122,8 @@ func TestHelmChartAsMandatoryTemplate(t *testing.T) {
 	ctx := context.Background()
 	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)
-	repository := helmtest.NewRepository(t)
-	repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
-	tenant, account := framework.UniqueName("helm-tenant"), framework.UniqueName("helm-account")
-	tmpl, ns := framework.UniqueName("rails-chart"), framework.UniqueName("helm-space")
-	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
-		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
-	})
-	grantKioskEdit(t, clients, tenant, tenant)
-	admin.Apply(t, helmTemplateYAML(tmpl, repository.URL(), "1.0.0", "5", "")).Success(t)
-	admin.Apply(t, accountYAML(account, tenant, "    templateInstances:\n    - spec:\n        template: "+tmpl+"\n        sync: true\n")).Success(t)
+	m := mandatoryChart(t, "1.0.0")
+	repository, tenant, account, tmpl, ns := m.repository, m.tenant, m.account, m.template, m.space
 
 	cluster.As(tenant).Apply(t, space(ns, account)).Success(t)
 	deployed := instanceStatus(t, ns, tmpl, configv1alpha1.TemplateInstanceStatusDeployed)
@@ -208,26 +224,13 @@ func TestHelmRepositoryCredentials(t *testing.T) {
 // A tenant whose Account mandates a chart the repository does not have is told why the Space
 // cannot be created, and is left with no half-made Space.
 func TestSpaceCreateReportsChartFailure(t *testing.T) {
-	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)
-	repository := helmtest.NewRepository(t)
-	repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
-	tenant, account := framework.UniqueName("helm-tenant"), framework.UniqueName("helm-account")
-	tmpl, ns := framework.UniqueName("rails-chart"), framework.UniqueName("helm-space")
-	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
-		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
-	})
-	grantKioskEdit(t, clients, tenant, tenant)
-	admin.Apply(t, helmTemplateYAML(tmpl, repository.URL(), "9.9.9", "5", "")).Success(t)
-	admin.Apply(t, accountYAML(account, tenant, "    templateInstances:\n    - spec:\n        template: "+tmpl+"\n")).Success(t)
-
-	r := cluster.As(tenant).Apply(t, space(ns, account)).Failure(t)
+	m := mandatoryChart(t, "9.9.9")
+	r := cluster.As(m.tenant).Apply(t, space(m.space, m.account)).Failure(t)
 	assert.Contains(t, r.Stderr, "ChartNotFound")
 	assert.Contains(t, r.Stderr, "no version 9.9.9 of chart guard-rails")
 	eventually(t, "the failed Space's namespace is removed", func(ctx context.Context) bool {
-		n, err := clients.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		n, err := clients.Kube.CoreV1().Namespaces().Get(ctx, m.space, metav1.GetOptions{})
 		return apierrors.IsNotFound(err) || (err == nil && n.DeletionTimestamp != nil)
 	})
 }
