@@ -39,6 +39,7 @@ import (
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
 // ExtraConfig holds what tenancy-apiserver needs besides the generic server config.
@@ -57,6 +58,8 @@ type ExtraConfig struct {
 	// SpaceAdmission hands the Space admission plugins what they decide with, once the
 	// server has made it.
 	SpaceAdmission *spaceadmission.Tenancy
+	// Charts renders the Helm charts of Templates; nil renders none.
+	Charts *helm.Renderer
 }
 
 // Config is the configuration of tenancy-apiserver.
@@ -191,6 +194,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery()))
 	instances, err := templateinstancecontroller.New(configClient, c.ExtraConfig.KubeDynamic, mapper,
+		kube.CoreV1(), c.ExtraConfig.Charts,
 		configInformers.Config().V1alpha1().TemplateInstances(),
 		configInformers.Config().V1alpha1().Templates(),
 		configInformers.Config().V1alpha1().Accounts(),

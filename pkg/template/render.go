@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
 )
 
 // Render resolves the parameters and substitutes them into the manifests, each JSON or YAML,
@@ -164,4 +165,51 @@ func Place(objs []*unstructured.Unstructured, namespace string, allowClusterScop
 		}
 	}
 	return nil
+}
+
+// SubstituteYAML parses a YAML map, such as a chart's values, and substitutes the values into
+// it as into a manifest: ${NAME} inside strings, ${{NAME}} for a whole typed value. field names
+// the text in errors. An empty text is an empty map.
+func (v Values) SubstituteYAML(text, field string) (map[string]any, error) {
+	if len(text) > MaxRenderedSize {
+		return nil, errorf(ReasonLimitExceeded, field, "is longer than %d bytes", MaxRenderedSize)
+	}
+	asJSON, err := yaml.YAMLToJSON([]byte(text))
+	if err != nil {
+		return nil, errorf(ReasonManifestInvalid, field, "is not valid YAML: %v", err)
+	}
+	parsed, err := decodeJSON(asJSON)
+	if err != nil {
+		return nil, errorf(ReasonManifestInvalid, field, "is not valid YAML: %v", err)
+	}
+	switch parsed.(type) {
+	case nil:
+		return map[string]any{}, nil
+	case map[string]any:
+	default:
+		return nil, errorf(ReasonManifestInvalid, field, "is a %T, not a map", parsed)
+	}
+	out, err := v.substitute(parsed, field, 0)
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+// Objects parses YAML or JSON documents, such as a chart's rendered templates, into objects,
+// without substitution. field names the text in errors.
+func Objects(raw []byte, field string) ([]*unstructured.Unstructured, error) {
+	docs, err := documents(raw)
+	if err != nil {
+		return nil, errorf(ReasonManifestInvalid, field, "%v", err)
+	}
+	out := make([]*unstructured.Unstructured, 0, len(docs))
+	for _, doc := range docs {
+		obj, err := object(doc, field)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
 }

@@ -251,3 +251,27 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestSubstituteYAML(t *testing.T) {
+	v, err := Resolve("t", []Parameter{{Name: "PODS", Value: "4"}, {Name: "TAGS", Value: "[a, b]"}}, nil, ctx)
+	require.NoError(t, err)
+	got, err := v.SubstituteYAML("team: ${ACCOUNT}\nquota:\n  pods: ${{PODS}}\ntags: ${{TAGS}}\nliteral: $${PODS}\n", "resources.helm.values")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"team": "red", "quota": map[string]any{"pods": int64(4)}, "tags": []any{"a", "b"}, "literal": "${PODS}"}, got)
+
+	empty, err := v.SubstituteYAML("", "resources.helm.values")
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+
+	for text, reason := range map[string]string{
+		"- a list":      ReasonManifestInvalid,
+		"a: [":          ReasonManifestInvalid,
+		"a: ${MISSING}": ReasonUnknownReference,
+	} {
+		_, err := v.SubstituteYAML(text, "resources.helm.values")
+		var e *Error
+		require.ErrorAs(t, err, &e, text)
+		assert.Equal(t, reason, e.Reason, text)
+		assert.Contains(t, e.Field, "resources.helm.values", text)
+	}
+}

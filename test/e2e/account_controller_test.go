@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -25,16 +26,7 @@ func TestAccountAdoptsAndReleasesNamespaces(t *testing.T) {
 		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
 		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
 	})
-	admin.Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
-kind: Account
-metadata:
-  name: `+account+`
-spec:
-  subjects:
-  - kind: User
-    name: `+user+`
-    apiGroup: rbac.authorization.k8s.io
-`).Success(t)
+	admin.Apply(t, accountYAML(account, user, "")).Success(t)
 	admin.Run(t, "create", "namespace", ns).Success(t)
 	admin.Run(t, "label", "namespace", ns, "kiosk.sh/account="+account).Success(t)
 
@@ -57,6 +49,32 @@ spec:
 	assert.Contains(t, cluster.As(user).Run(t, "get", "pods", "-n", ns).Failure(t).Stderr, "Forbidden")
 	_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	require.NoError(t, err, "the namespace stays when its Account is deleted")
+}
+
+// accountYAML is an Account with one User subject, and space (indented under spec.space) when
+// not empty.
+func accountYAML(name, user, space string) string {
+	out := "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: " + name +
+		"\nspec:\n  subjects:\n  - kind: User\n    name: " + user + "\n    apiGroup: rbac.authorization.k8s.io\n"
+	if space != "" {
+		out += "  space:\n" + space
+	}
+	return out
+}
+
+// grantKioskEdit binds kiosk-edit to user with a ClusterRoleBinding named name, deleted when
+// the test ends.
+func grantKioskEdit(t *testing.T, admin framework.Clients, name, user string) {
+	t.Helper()
+	_, err := admin.Kube.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kiosk-edit"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
 
 func eventually(t testing.TB, what string, cond func(ctx context.Context) bool) {

@@ -28,23 +28,14 @@ func TestSpaceLimitHoldsAcrossReplicas(t *testing.T) {
 	extra := cluster.StartReplica(t)
 	admin := cluster.AdminClients(t)
 	tenant := framework.UniqueName("tenant")
-	binding := framework.UniqueName("limit-editors")
-	_, err := admin.Kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: binding},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kiosk-edit"},
-		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: tenant}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding, metav1.DeleteOptions{})
-	})
+	grantKioskEdit(t, admin, framework.UniqueName("limit-editors"), tenant)
 	direct := extra.Config()
 	direct.Impersonate = rest.ImpersonationConfig{UserName: tenant}
 	paths := []versioned.Interface{cluster.ClientsAs(t, tenant).Kiosk, framework.NewClients(t, direct).Kiosk}
 
 	for round := range 5 {
 		account := framework.UniqueName("limited")
-		_, err = admin.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{
+		_, err := admin.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{
 			ObjectMeta: metav1.ObjectMeta{Name: account},
 			Spec: configv1alpha1.AccountSpec{Space: configv1alpha1.AccountSpace{Limit: ptr.To[int32](3)},
 				Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: tenant}}},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -38,6 +39,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/version"
 )
 
@@ -62,6 +64,9 @@ type Options struct {
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
+	// Helm says how the Helm charts of Templates are downloaded and cached.
+	Helm HelmOptions
+
 	// PrintVersion prints the version and exits.
 	PrintVersion bool
 
@@ -73,6 +78,14 @@ type EmbeddedEtcdOptions struct {
 	Dir        string
 	ClientPort int
 	PeerPort   int
+}
+
+// HelmOptions configure the rendering of Templates' Helm charts.
+type HelmOptions struct {
+	// ChartCacheSize bounds the chart archives kept in memory, as a quantity such as 64Mi.
+	ChartCacheSize string
+	// DownloadTimeout bounds each download from a chart repository or registry.
+	DownloadTimeout time.Duration
 }
 
 // NewOptions returns the default options.
@@ -94,6 +107,7 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 		KubeAPIQPS:        100,
 		KubeAPIBurst:      200,
 		EmbeddedEtcd:      EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
+		Helm:              HelmOptions{ChartCacheSize: "64Mi", DownloadTimeout: time.Minute},
 		Stdout:            stdout,
 		Stderr:            stderr,
 	}
@@ -133,6 +147,11 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	cfs.IntVar(&o.ControllerWorkers, "controller-workers", o.ControllerWorkers, "How many objects each controller reconciles at once.")
 	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers).")
 	cfs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests this server may send to kube-apiserver in a burst above --kube-api-qps.")
+	hfs := fss.FlagSet("helm charts")
+	hfs.StringVar(&o.Helm.ChartCacheSize, "helm-chart-cache-size", o.Helm.ChartCacheSize,
+		"Memory for the Helm chart archives of Templates, kept by repository, chart, version and credentials; the least recently used go first. 0 keeps none, so every render downloads its chart.")
+	hfs.DurationVar(&o.Helm.DownloadTimeout, "helm-download-timeout", o.Helm.DownloadTimeout,
+		"How long one download from a chart repository or OCI registry may take before the TemplateInstance fails with ChartDownloadFailed and is retried.")
 	r.Admission.AddFlags(fss.FlagSet("admission"))
 	r.Audit.AddFlags(fss.FlagSet("audit"))
 	r.Features.AddFlags(fss.FlagSet("features"))
@@ -148,6 +167,14 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 // embedded reports whether the server runs its own etcd.
 func (o *Options) embedded() bool {
 	return len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
+}
+
+func (h HelmOptions) cacheSize() (int64, error) {
+	q, err := resource.ParseQuantity(h.ChartCacheSize)
+	if err != nil || q.Sign() < 0 {
+		return 0, fmt.Errorf("--helm-chart-cache-size must be a size such as 64Mi, not %q", h.ChartCacheSize)
+	}
+	return q.Value(), nil
 }
 
 // Complete fills in what the flags leave open.
@@ -180,6 +207,12 @@ func (o *Options) Validate() error {
 	}
 	if o.ControllerWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--controller-workers must be at least 1, not %d", o.ControllerWorkers))
+	}
+	if _, err := o.Helm.cacheSize(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Helm.DownloadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--helm-download-timeout must be positive, not %s", o.Helm.DownloadTimeout))
 	}
 	for _, p := range []int{o.EmbeddedEtcd.ClientPort, o.EmbeddedEtcd.PeerPort} {
 		if p < 0 || p > 65535 {
@@ -228,10 +261,16 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		stop()
 		return nil, func() {}, err
 	}
+	cacheSize, err := o.Helm.cacheSize()
+	if err != nil {
+		stop()
+		return nil, func() {}, err
+	}
 	extra := apiserver.ExtraConfig{
 		LeaderElection:    o.LeaderElection,
 		ControllerWorkers: o.ControllerWorkers,
 		SpaceAdmission:    spaces,
+		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
 	}
 	if cfg.ClientConfig != nil {
 		cfg.ClientConfig.QPS, cfg.ClientConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -28,6 +29,7 @@ import (
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
 const (
@@ -50,17 +52,21 @@ type Controller struct {
 	templates  configlisters.TemplateLister
 	accounts   configlisters.AccountLister
 	namespaces corelisters.NamespaceLister
+	secrets    corev1client.SecretsGetter
+	charts     *helm.Renderer
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
 	now        func() time.Time
 }
 
-// New returns the controller; Run starts it.
+// New returns the controller; Run starts it. secrets reads the repository credentials of
+// Helm charts, which charts renders; without charts, Templates with a chart fail.
 func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.ResettableRESTMapper,
+	secrets corev1client.SecretsGetter, charts *helm.Renderer,
 	instances configinformers.TemplateInstanceInformer, templates configinformers.TemplateInformer,
 	accounts configinformers.AccountInformer, namespaces coreinformers.NamespaceInformer) (*Controller, error) {
 	c := &Controller{
-		config: config, dynamic: dyn, mapper: mapper,
+		config: config, dynamic: dyn, mapper: mapper, secrets: secrets, charts: charts,
 		instances:  instances.Lister(),
 		indexer:    instances.Informer().GetIndexer(),
 		templates:  templates.Lister(),
@@ -165,7 +171,7 @@ func hasFinalizer(ti *configv1alpha1.TemplateInstance) bool {
 
 // deploy renders the Template and applies it, then records the outcome.
 func (c *Controller) deploy(ctx context.Context, ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template) error {
-	objs, err := c.render(ti, tmpl)
+	objs, err := c.render(ctx, ti, tmpl)
 	var terr *template.Error
 	if errors.As(err, &terr) {
 		return c.fail(ctx, ti, terr.Reason, terr.Error())
@@ -210,16 +216,17 @@ func containsObject(list []configv1alpha1.AppliedObject, o configv1alpha1.Applie
 	return false
 }
 
-// render resolves the parameters and renders the Template into the instance's namespace.
-func (c *Controller) render(ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template) ([]*unstructured.Unstructured, error) {
-	ctx := template.Context{Namespace: ti.Namespace}
+// render resolves the parameters and renders the Template, manifests and chart, into the
+// instance's namespace.
+func (c *Controller) render(ctx context.Context, ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template) ([]*unstructured.Unstructured, error) {
+	tctx := template.Context{Namespace: ti.Namespace}
 	if ns, err := c.namespaces.Get(ti.Namespace); err == nil {
-		ctx.NamespaceLabels, ctx.NamespaceAnnotations = ns.Labels, ns.Annotations
-		ctx.Account = ns.Labels[configv1alpha1.AccountLabel]
+		tctx.NamespaceLabels, tctx.NamespaceAnnotations = ns.Labels, ns.Annotations
+		tctx.Account = ns.Labels[configv1alpha1.AccountLabel]
 	}
-	if ctx.Account != "" {
-		if a, err := c.accounts.Get(ctx.Account); err == nil {
-			ctx.AccountLabels, ctx.AccountAnnotations = a.Labels, a.Annotations
+	if tctx.Account != "" {
+		if a, err := c.accounts.Get(tctx.Account); err == nil {
+			tctx.AccountLabels, tctx.AccountAnnotations = a.Labels, a.Annotations
 		}
 	}
 	params := make([]template.Parameter, 0, len(tmpl.Parameters))
@@ -234,9 +241,20 @@ func (c *Controller) render(ti *configv1alpha1.TemplateInstance, tmpl *configv1a
 	for _, m := range tmpl.Resources.Manifests {
 		manifests = append(manifests, m.Raw)
 	}
-	objs, err := template.Render(tmpl.Name, manifests, params, given, ctx)
+	values, err := template.Resolve(tmpl.Name, params, given, tctx)
 	if err != nil {
 		return nil, err
+	}
+	objs, err := values.Render(manifests)
+	if err != nil {
+		return nil, err
+	}
+	if tmpl.Resources.Helm != nil {
+		chartObjs, err := c.renderChart(ctx, ti, tmpl, values)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, chartObjs...)
 	}
 	if err := template.Place(objs, ti.Namespace, tmpl.AllowClusterScoped, c.isNamespaced); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
 // MandatoryAnnotation marks a TemplateInstance an Account requires in each of its Spaces.
@@ -128,6 +129,9 @@ func WaitDeployed(ctx context.Context, config versioned.Interface, namespace str
 // permanent reports whether a failure cannot go away by retrying: the Template or its
 // parameters are wrong for this Space.
 func permanent(reason string) bool {
+	if helm.Transient(reason) {
+		return false
+	}
 	switch reason {
 	case "ApplyFailed", "PruneFailed", "TemplateNotFound":
 		return false
