@@ -25,16 +25,7 @@ func TestAccountAdoptsAndReleasesNamespaces(t *testing.T) {
 		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
 		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
 	})
-	admin.Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
-kind: Account
-metadata:
-  name: `+account+`
-spec:
-  subjects:
-  - kind: User
-    name: `+user+`
-    apiGroup: rbac.authorization.k8s.io
-`).Success(t)
+	admin.Apply(t, accountYAML(account, user, "")).Success(t)
 	admin.Run(t, "create", "namespace", ns).Success(t)
 	admin.Run(t, "label", "namespace", ns, "kiosk.sh/account="+account).Success(t)
 
