@@ -43,10 +43,9 @@ const haPodsPerSpace = 2
 // AccountQuotas; every Account survives; and each AccountQuota still charges every Pod made
 // before: its status counts them and it admits exactly what is left of hard.
 func TestReplicaFailover(t *testing.T) {
-	cluster.ShareEtcd(t)
-	second := cluster.StartReplica(t)
-	replicas := []*framework.Replica{cluster.Replica(0), second}
-	restart := map[int][]string{0: {cluster.EtcdServersFlag()}, second.Index: nil}
+	replicas := cluster.SharedReplicas(t, 2)
+	// How each starts again: replica 0 may embed the etcd by default.
+	restart := map[int][]string{0: {cluster.EtcdServersFlag()}, replicas[1].Index: nil}
 
 	kube := cluster.AdminClients(t).Kube
 	accounts := haAccounts(t, 2, 2)

@@ -3,6 +3,7 @@ package framework
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -40,6 +41,24 @@ func (c *Cluster) ShareEtcd(t testing.TB, flags ...string) {
 	if err := c.WaitAPIServicesAvailable(context.Background(), 2*time.Minute); err != nil {
 		t.Fatalf("after moving replica 0 to the shared etcd: %v\n%s", err, c.LogTail("tenancy-apiserver-0", 40))
 	}
+}
+
+// SharedReplicas returns n replicas on one etcd that outlives each of them (ShareEtcd): the
+// replicas the control plane runs first, then as many more as needed, started for the test
+// and stopped when it ends.
+func (c *Cluster) SharedReplicas(t testing.TB, n int) []*Replica {
+	t.Helper()
+	c.ShareEtcd(t)
+	running, _ := strconv.Atoi(c.Env["REPLICAS"])
+	var out []*Replica
+	for i := range n {
+		if i < running {
+			out = append(out, c.Replica(i))
+		} else {
+			out = append(out, c.StartReplica(t))
+		}
+	}
+	return out
 }
 
 func (c *Cluster) etcd(t testing.TB, cmd string) {
