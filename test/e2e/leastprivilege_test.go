@@ -130,6 +130,30 @@ func TestServerServiceAccountIsLeastPrivilege(t *testing.T) {
 		return apierrors.IsNotFound(err)
 	})
 
+	// A namespace labelled for that Account by other means is adopted, but cannot be bound:
+	// the Account's status says so and why, until the Account names a role the server may bind.
+	adopted := framework.UniqueName("e2e-lp-adopted")
+	t.Cleanup(func() { admin.Run(t, "delete", "namespace", adopted, "--ignore-not-found", "--wait=false") })
+	admin.Run(t, "create", "namespace", adopted).Success(t)
+	admin.Run(t, "label", "namespace", adopted, "kiosk.sh/account="+account).Success(t)
+	condition := func() string {
+		return admin.Run(t, "get", "accounts.config.kiosk.sh", account, "-o",
+			`jsonpath={.status.conditions[?(@.type=="SpacesBound")].status} {.status.conditions[?(@.type=="SpacesBound")].reason} {.status.conditions[?(@.type=="SpacesBound")].message}`).Stdout
+	}
+	var bound string
+	eventually(t, "the Account reports the refused binding", func(context.Context) bool {
+		bound = condition()
+		return strings.HasPrefix(bound, "False ")
+	})
+	assert.Contains(t, bound, "BindingForbidden")
+	assert.Contains(t, bound, `tenancy-apiserver may not bind ClusterRole "cluster-admin" (spec.space.clusterRole) in 1 Spaces (`+adopted+`)`)
+	admin.Apply(t, accountYAML(account, account+"-user", "    clusterRole: view\n")).Success(t)
+	eventually(t, "the Account's Spaces are bound", func(context.Context) bool {
+		bound = condition()
+		return strings.HasPrefix(bound, "True Bound")
+	})
+	assert.Contains(t, admin.Run(t, "get", "rolebinding", "kiosk-account-"+account, "-n", adopted, "-o", "jsonpath={.roleRef.name}").Success(t).Stdout, "view")
+
 	// A Template object of a kind outside tenancy-apiserver-templates fails its instance with
 	// kube-apiserver's refusal, so the admin sees why.
 	tmpl := framework.UniqueName("e2e-lp-template")
