@@ -146,7 +146,12 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 	if len(errs) > 0 {
 		first = errs[0]
 	}
-	if err := c.syncStatus(ctx, account, spaces, spacesBound(account, unbound, first)); err != nil {
+	bound := spacesBound(account, unbound, first)
+	if len(spaces) == 0 && meta.FindStatusCondition(account.Status.Conditions, ConditionSpacesBound) == nil {
+		// Nothing to report yet: an Account without Spaces is not written to.
+		bound = metav1.Condition{}
+	}
+	if err := c.syncStatus(ctx, account, spaces, bound); err != nil {
 		errs = append(errs, err)
 	}
 	return utilerrors.NewAggregate(errs)
@@ -229,7 +234,8 @@ func (c *Controller) removeBindings(ctx context.Context, account string, spaces 
 	return utilerrors.NewAggregate(errs)
 }
 
-// syncStatus writes status.namespaces and the SpacesBound condition, when they changed.
+// syncStatus writes status.namespaces and the SpacesBound condition (unless its Type is
+// empty), when they changed.
 func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Account, spaces []*corev1.Namespace, bound metav1.Condition) error {
 	names := make([]string, 0, len(spaces))
 	for _, ns := range spaces {
@@ -241,7 +247,7 @@ func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Acc
 		want = append(want, configv1alpha1.AccountNamespaceStatus{Name: n})
 	}
 	updated := account.DeepCopy()
-	conditionChanged := meta.SetStatusCondition(&updated.Status.Conditions, bound)
+	conditionChanged := bound.Type != "" && meta.SetStatusCondition(&updated.Status.Conditions, bound)
 	sameSpaces := equality.Semantic.DeepEqual(want, account.Status.Namespaces) || (len(want) == 0 && len(account.Status.Namespaces) == 0)
 	if sameSpaces && !conditionChanged {
 		return nil
