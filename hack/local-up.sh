@@ -76,11 +76,8 @@ start_etcd() {
 # start_tenancy_etcd runs the etcd tenancy-apiserver embeds as a process of its own, on the
 # embedded etcd's data directory and port, for replicas to share.
 start_tenancy_etcd() {
-  lcp::log "starting the tenancy etcd on 127.0.0.1:$TENANCY_ETCD_PORT for $REPLICAS replicas"
-  (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/localetcd" ./hack/localetcd)
-  lcp::start tenancy-etcd "$LOCAL_BIN/localetcd" --data-dir="$LOCAL_DIR/tenancy-etcd" \
-    --client-port="$TENANCY_ETCD_PORT" --peer-port="$TENANCY_ETCD_PEER_PORT"
-  lcp::wait_healthy tenancy-etcd 60 /readyz --server="http://127.0.0.1:$TENANCY_ETCD_PORT"
+  lcp::log "the $REPLICAS replicas share one etcd, outside them"
+  "$LOCAL_ROOT/hack/lib/tenancy-etcd.sh" start
 }
 
 start_kube_apiserver() {

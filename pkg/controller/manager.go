@@ -48,6 +48,7 @@ func RunElected(ctx context.Context, kube kubernetes.Interface, cfg componentbas
 	if err != nil {
 		return fmt.Errorf("leader election: %w", err)
 	}
+	klog.InfoS("Campaigning for the controllers' Lease", "lease", cfg.ResourceNamespace+"/"+cfg.ResourceName, "identity", id)
 	for ctx.Err() == nil {
 		leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
 			Lock:            lock,

@@ -197,7 +197,11 @@ func resetWalkthrough(t *testing.T) {
 }
 
 // TestWalkthrough runs docs/walkthrough.md with its manifests, as admin, dev and dba.
-func TestWalkthrough(t *testing.T) {
+func TestWalkthrough(t *testing.T) { walkthrough(t) }
+
+// walkthrough is docs/walkthrough.md, step by step, against whichever tenancy-apiserver
+// replica 0 is running.
+func walkthrough(t *testing.T) {
 	resetWalkthrough(t)
 	t.Cleanup(func() { resetWalkthrough(t) })
 	admin, dev, dba := cluster.Admin(), cluster.As("dev"), cluster.As("dba")

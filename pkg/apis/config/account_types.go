@@ -84,6 +84,14 @@ type AccountStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	Namespaces []AccountNamespaceStatus `json:"namespaces,omitempty"`
+
+	// Conditions are the server's latest observations of the Account. SpacesBound is False
+	// while a Space lacks the RoleBinding of the Account's subjects, for instance because the
+	// server may not bind spec.space.clusterRole.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // AccountNamespaceStatus names one Space of an Account.

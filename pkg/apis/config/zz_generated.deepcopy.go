@@ -23,6 +23,7 @@ package config
 
 import (
 	v1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -302,6 +303,13 @@ func (in *AccountStatus) DeepCopyInto(out *AccountStatus) {
 		in, out := &in.Namespaces, &out.Namespaces
 		*out = make([]AccountNamespaceStatus, len(*in))
 		copy(*out, *in)
+	}
+	if in.Conditions != nil {
+		in, out := &in.Conditions, &out.Conditions
+		*out = make([]metav1.Condition, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
 	}
 	return
 }

@@ -66,6 +66,9 @@ type Options struct {
 
 	// Helm says how the Helm charts of Templates are downloaded and cached.
 	Helm HelmOptions
+	// ShutdownWatchTerminationGracePeriod bounds how long a stopping server lets its open
+	// watches drain; it closes them when it starts to shut down.
+	ShutdownWatchTerminationGracePeriod time.Duration
 
 	// PrintVersion prints the version and exits.
 	PrintVersion bool
@@ -104,12 +107,15 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 			ResourceNamespace: "tenancy-system",
 		},
 		ControllerWorkers: 4,
-		KubeAPIQPS:        100,
-		KubeAPIBurst:      200,
-		EmbeddedEtcd:      EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
-		Helm:              HelmOptions{ChartCacheSize: "64Mi", DownloadTimeout: time.Minute},
-		Stdout:            stdout,
-		Stderr:            stderr,
+		// Open watches (kube-controller-manager's, reflectors through the aggregator) would
+		// otherwise hold a stopping server for its whole shutdown timeout.
+		ShutdownWatchTerminationGracePeriod: 5 * time.Second,
+		KubeAPIQPS:                          100,
+		KubeAPIBurst:                        200,
+		EmbeddedEtcd:                        EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
+		Helm:                                HelmOptions{ChartCacheSize: "64Mi", DownloadTimeout: time.Minute},
+		Stdout:                              stdout,
+		Stderr:                              stderr,
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		configv1alpha1.SchemeGroupVersion, schema.GroupKind{Group: configv1alpha1.GroupName})
@@ -160,6 +166,8 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
 	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
 
+	fss.FlagSet("misc").DurationVar(&o.ShutdownWatchTerminationGracePeriod, "shutdown-watch-termination-grace-period",
+		o.ShutdownWatchTerminationGracePeriod, "How long a stopping server waits for the watches it closes to drain; 0 leaves them open until the shutdown timeout.")
 	fss.FlagSet("misc").BoolVar(&o.PrintVersion, "version", false, "Print the version and exit.")
 	return fss
 }
@@ -214,6 +222,9 @@ func (o *Options) Validate() error {
 	if o.Helm.DownloadTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--helm-download-timeout must be positive, not %s", o.Helm.DownloadTimeout))
 	}
+	if o.ShutdownWatchTerminationGracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must not be negative, not %s", o.ShutdownWatchTerminationGracePeriod))
+	}
 	for _, p := range []int{o.EmbeddedEtcd.ClientPort, o.EmbeddedEtcd.PeerPort} {
 		if p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("embedded etcd port %d is not between 0 and 65535", p))
@@ -257,6 +268,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 	cfg.FeatureGate = utilfeature.DefaultFeatureGate
 	cfg.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(baseversion.DefaultKubeBinaryVersion, "", "")
 
+	cfg.ShutdownWatchTerminationGracePeriod = o.ShutdownWatchTerminationGracePeriod
 	if err := r.ApplyTo(cfg); err != nil {
 		stop()
 		return nil, func() {}, err

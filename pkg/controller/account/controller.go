@@ -1,5 +1,6 @@
 // Package account keeps every Space of an Account in line with the Account: the RoleBinding
-// that gives the Account's subjects their ClusterRole in each Space, and status.namespaces.
+// that gives the Account's subjects their ClusterRole in each Space, status.namespaces, and
+// the condition SpacesBound, which says why a Space could not be bound.
 // Namespaces labelled kiosk.sh/account by other means than a Space create (GitOps, a kiosk
 // installation) are adopted the same way. Deleting an Account removes its users' access to
 // its Spaces; the namespaces themselves stay.
@@ -14,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -125,20 +127,31 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		return err
 	}
 	var errs []error
+	var unbound []string
 	for _, ns := range spaces {
 		if ns.Status.Phase == corev1.NamespaceTerminating {
 			continue
 		}
 		// Mandatory templates go in before the Account's users are bound.
-		if err := templateinstance.EnsureMandatory(ctx, c.config, account, ns.Name); err != nil {
-			errs = append(errs, err)
-			continue
+		err := templateinstance.EnsureMandatory(ctx, c.config, account, ns.Name)
+		if err == nil {
+			err = c.syncBinding(ctx, account, ns.Name)
 		}
-		if err := c.syncBinding(ctx, account, ns.Name); err != nil {
+		if err != nil {
 			errs = append(errs, err)
+			unbound = append(unbound, ns.Name)
 		}
 	}
-	if err := c.syncStatus(ctx, account, spaces); err != nil {
+	var first error
+	if len(errs) > 0 {
+		first = errs[0]
+	}
+	bound := spacesBound(account, unbound, first)
+	if len(spaces) == 0 && meta.FindStatusCondition(account.Status.Conditions, ConditionSpacesBound) == nil {
+		// Nothing to report yet: an Account without Spaces is not written to.
+		bound = metav1.Condition{}
+	}
+	if err := c.syncStatus(ctx, account, spaces, bound); err != nil {
 		errs = append(errs, err)
 	}
 	return utilerrors.NewAggregate(errs)
@@ -146,10 +159,7 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 
 // DesiredBinding is the RoleBinding an Account wants in one of its Spaces, or nil for none.
 func DesiredBinding(account *configv1alpha1.Account, namespace string) *rbacv1.RoleBinding {
-	role := "admin"
-	if account.Spec.Space.ClusterRole != nil {
-		role = *account.Spec.Space.ClusterRole
-	}
+	role := roleOf(account)
 	if role == "" || len(account.Spec.Subjects) == 0 {
 		return nil
 	}
@@ -224,7 +234,9 @@ func (c *Controller) removeBindings(ctx context.Context, account string, spaces 
 	return utilerrors.NewAggregate(errs)
 }
 
-func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Account, spaces []*corev1.Namespace) error {
+// syncStatus writes status.namespaces and the SpacesBound condition (unless its Type is
+// empty), when they changed.
+func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Account, spaces []*corev1.Namespace, bound metav1.Condition) error {
 	names := make([]string, 0, len(spaces))
 	for _, ns := range spaces {
 		names = append(names, ns.Name)
@@ -234,10 +246,12 @@ func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Acc
 	for _, n := range names {
 		want = append(want, configv1alpha1.AccountNamespaceStatus{Name: n})
 	}
-	if equality.Semantic.DeepEqual(want, account.Status.Namespaces) || (len(want) == 0 && len(account.Status.Namespaces) == 0) {
+	updated := account.DeepCopy()
+	conditionChanged := bound.Type != "" && meta.SetStatusCondition(&updated.Status.Conditions, bound)
+	sameSpaces := equality.Semantic.DeepEqual(want, account.Status.Namespaces) || (len(want) == 0 && len(account.Status.Namespaces) == 0)
+	if sameSpaces && !conditionChanged {
 		return nil
 	}
-	updated := account.DeepCopy()
 	updated.Status.Namespaces = want
 	_, err := c.config.ConfigV1alpha1().Accounts().UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: "tenancy-apiserver"})
 	return err

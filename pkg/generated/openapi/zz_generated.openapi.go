@@ -855,11 +855,32 @@ func schema_pkg_apis_config_v1alpha1_AccountStatus(ref common.ReferenceCallback)
 							},
 						},
 					},
+					"conditions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"type",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Conditions are the server's latest observations of the Account. SpacesBound is False while a Space lacks the RoleBinding of the Account's subjects, for instance because the server may not bind spec.space.clusterRole.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(metav1.Condition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.AccountNamespaceStatus{}.OpenAPIModelName()},
+			v1alpha1.AccountNamespaceStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 

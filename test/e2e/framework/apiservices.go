@@ -55,13 +55,53 @@ func (c *Cluster) unavailableAPIServices(ctx context.Context) ([]string, error) 
 	return missing, nil
 }
 
-// WaitAPIServicesAvailable waits until every APIService is Available.
+// servedGroups are the API groups of this server that kube-apiserver's discovery must list.
+var servedGroups = []string{"config.kiosk.sh", "tenancy.kiosk.sh"}
+
+// undiscoveredGroups lists the groups of this server that kube-apiserver's discovery (/apis)
+// does not list with a preferred version: kube-apiserver refreshes it apart from the
+// APIServices' availability, so kubectl may not know a group for a moment after a restart.
+func (c *Cluster) undiscoveredGroups(ctx context.Context) ([]string, error) {
+	out, err := exec.CommandContext(ctx, c.KubectlPath, "--kubeconfig", c.Kubeconfig, "get", "--raw", "/apis",
+		"--request-timeout=10s").Output()
+	if err != nil {
+		return nil, fmt.Errorf("reading /apis: %w", err)
+	}
+	var list struct {
+		Groups []struct {
+			Name             string `json:"name"`
+			PreferredVersion struct {
+				Version string `json:"version"`
+			} `json:"preferredVersion"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return nil, fmt.Errorf("decoding /apis: %w", err)
+	}
+	var missing []string
+	for _, want := range servedGroups {
+		found := false
+		for _, g := range list.Groups {
+			found = found || (g.Name == want && g.PreferredVersion.Version != "")
+		}
+		if !found {
+			missing = append(missing, want+" (not in discovery)")
+		}
+	}
+	return missing, nil
+}
+
+// WaitAPIServicesAvailable waits until every APIService is Available and kube-apiserver's
+// discovery lists this server's groups.
 func (c *Cluster) WaitAPIServicesAvailable(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last []string
 	for {
 		missing, err := c.unavailableAPIServices(ctx)
+		if err == nil && len(missing) == 0 {
+			missing, err = c.undiscoveredGroups(ctx)
+		}
 		if err == nil && len(missing) == 0 {
 			return nil
 		}

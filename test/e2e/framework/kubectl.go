@@ -20,6 +20,8 @@ type Kubectl struct {
 	c      *Cluster
 	user   string
 	groups []string
+	// kubeconfig replaces the admin kubeconfig when set.
+	kubeconfig string
 }
 
 // Admin runs kubectl as the cluster admin (group system:masters).
@@ -30,6 +32,10 @@ func (c *Cluster) Admin() Kubectl { return Kubectl{c: c} }
 func (c *Cluster) As(user string, groups ...string) Kubectl {
 	return Kubectl{c: c, user: user, groups: groups}
 }
+
+// WithKubeconfig runs kubectl with the credentials of another kubeconfig instead of the
+// admin's, such as one ServiceAccountKubeconfig wrote.
+func (c *Cluster) WithKubeconfig(path string) Kubectl { return Kubectl{c: c, kubeconfig: path} }
 
 // Result is what a kubectl run printed and how it ended.
 type Result struct {
@@ -72,12 +78,16 @@ func (k Kubectl) Run(t testing.TB, args ...string) Result {
 // RunWithInput runs kubectl with args and stdin as its standard input.
 func (k Kubectl) RunWithInput(t testing.TB, stdin string, args ...string) Result {
 	t.Helper()
-	full := append([]string{"--kubeconfig", k.c.Kubeconfig}, k.identityArgs()...)
+	kubeconfig := k.c.Kubeconfig
+	if k.kubeconfig != "" {
+		kubeconfig = k.kubeconfig
+	}
+	full := append([]string{"--kubeconfig", kubeconfig}, k.identityArgs()...)
 	full = append(full, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), kubectlTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, k.c.KubectlPath, full...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+k.c.Kubeconfig, "KUBECTL_COMMAND_HEADERS=false")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "KUBECTL_COMMAND_HEADERS=false")
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -177,6 +177,13 @@ func (r *REST) bind(ctx context.Context, u user.Info, account *configv1alpha1.Ac
 	}
 	// The Account controller may have made the same binding first, on seeing the namespace.
 	_, err := r.writer.Kube.RbacV1().RoleBindings(ns.Name).Create(ctx, rb, metav1.CreateOptions{FieldManager: fieldManager})
+	if apierrors.IsForbidden(err) {
+		// RBAC's escalation check: this server may bind only the roles it is granted "bind"
+		// on (or whose permissions it holds), so say which role of which Account it was.
+		return apierrors.NewForbidden(tenancy.Resource("spaces"), ns.Name, fmt.Errorf(
+			"account %s binds its subjects to ClusterRole %q (spec.space.clusterRole), which tenancy-apiserver may not bind: %w",
+			account.Name, rb.RoleRef.Name, err))
+	}
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("binding account %s in space %s: %w", account.Name, ns.Name, err)
 	}

@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+)
+
 // AccountStatusApplyConfiguration represents a declarative configuration of the AccountStatus type for use
 // with apply.
 //
@@ -25,6 +29,10 @@ package v1alpha1
 type AccountStatusApplyConfiguration struct {
 	// Namespaces are the Spaces the Account owns.
 	Namespaces []AccountNamespaceStatusApplyConfiguration `json:"namespaces,omitempty"`
+	// Conditions are the server's latest observations of the Account. SpacesBound is False
+	// while a Space lacks the RoleBinding of the Account's subjects, for instance because the
+	// server may not bind spec.space.clusterRole.
+	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 
 // AccountStatusApplyConfiguration constructs a declarative configuration of the AccountStatus type for use with
@@ -42,6 +50,19 @@ func (b *AccountStatusApplyConfiguration) WithNamespaces(values ...*AccountNames
 			panic("nil value passed to WithNamespaces")
 		}
 		b.Namespaces = append(b.Namespaces, *values[i])
+	}
+	return b
+}
+
+// WithConditions adds the given value to the Conditions field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Conditions field.
+func (b *AccountStatusApplyConfiguration) WithConditions(values ...*v1.ConditionApplyConfiguration) *AccountStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithConditions")
+		}
+		b.Conditions = append(b.Conditions, *values[i])
 	}
 	return b
 }
