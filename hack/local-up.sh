@@ -80,7 +80,32 @@ start_tenancy_etcd() {
   "$LOCAL_ROOT/hack/lib/tenancy-etcd.sh" start
 }
 
+# write_admission_config gives kube-apiserver a client certificate for calling webhooks, so
+# that tenancy-apiserver's AccountQuota webhook can refuse every other caller.
+write_admission_config() {
+  cat >"$LOCAL_DIR/webhook.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+users:
+- name: "*"
+  user:
+    client-certificate: $LOCAL_PKI/accountquota-webhook-client.crt
+    client-key: $LOCAL_PKI/accountquota-webhook-client.key
+EOF
+  cat >"$LOCAL_DIR/admission.yaml" <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: ValidatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: $LOCAL_DIR/webhook.kubeconfig
+EOF
+}
+
 start_kube_apiserver() {
+  write_admission_config
   lcp::log "starting kube-apiserver on https://127.0.0.1:$KUBE_APISERVER_PORT"
   lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" \
     --bind-address=127.0.0.1 --secure-port="$KUBE_APISERVER_PORT" --advertise-address=127.0.0.1 \
@@ -89,6 +114,7 @@ start_kube_apiserver() {
     --client-ca-file="$LOCAL_PKI/ca.crt" \
     --authorization-mode=Node,RBAC \
     --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,PodSecurity,NodeRestriction \
+    --admission-control-config-file="$LOCAL_DIR/admission.yaml" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$LOCAL_PKI/sa.pub" \
     --service-account-signing-key-file="$LOCAL_PKI/sa.key" \

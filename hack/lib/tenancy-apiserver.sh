@@ -36,6 +36,9 @@ tenancy::flags() {
 --kubeconfig=$LOCAL_PKI/tenancy-apiserver.kubeconfig
 --authentication-kubeconfig=$LOCAL_PKI/tenancy-apiserver.kubeconfig
 --authorization-kubeconfig=$LOCAL_PKI/tenancy-apiserver.kubeconfig
+--accountquota-webhook-client-ca-file=$LOCAL_PKI/ca.crt
+--accountquota-webhook-client-name=tenancy-accountquota-webhook-caller
+--admission-control-config-file=$LOCAL_DIR/admission.yaml
 EOF
   if [[ $TENANCY_ETCD_MODE == embedded && $index == 0 ]]; then
     cat <<EOF

@@ -16,6 +16,7 @@ const (
 	adminClient       = "admin"
 	tenancyClient     = "tenancy-apiserver"
 	controllerManager = "kube-controller-manager"
+	webhookClient     = "accountquota-webhook-client"
 )
 
 // Identities of the clients, as kube-apiserver's RBAC sees them.
@@ -26,6 +27,9 @@ const (
 	ControllerManagerUser = "system:kube-controller-manager"
 	// FrontProxyClientName is the name kube-apiserver's --requestheader-allowed-names accepts.
 	FrontProxyClientName = "front-proxy-client"
+	// WebhookCallerName is the name kube-apiserver presents to the AccountQuota webhook, and
+	// the only one tenancy-apiserver's --accountquota-webhook-client-name lets call it.
+	WebhookCallerName = "tenancy-accountquota-webhook-caller"
 )
 
 var (
@@ -71,5 +75,8 @@ func specs(o options) []certSpec {
 			ExtKeyUsage:  clientUsage,
 		},
 		{Name: controllerManager, CA: clusterCA, CommonName: ControllerManagerUser, ExtKeyUsage: clientUsage},
+		// kube-apiserver's identity towards the AccountQuota webhook (its admission
+		// configuration's kubeconfig), so that nobody else can make the webhook charge.
+		{Name: webhookClient, CA: clusterCA, CommonName: WebhookCallerName, ExtKeyUsage: clientUsage},
 	}
 }

@@ -58,6 +58,8 @@ type ExtraConfig struct {
 	// SpaceAdmission hands the Space admission plugins what they decide with, once the
 	// server has made it.
 	SpaceAdmission *spaceadmission.Tenancy
+	// WebhookCaller, when set, is the only client the AccountQuota webhook answers.
+	WebhookCaller *accountquotaadmission.Caller
 	// Charts renders the Helm charts of Templates; nil renders none.
 	Charts *helm.Renderer
 }
@@ -90,7 +92,7 @@ func (cfg *Config) Complete() CompletedConfig {
 
 // New builds the server from a completed config.
 func (c completedConfig) New() (*Server, error) {
-	endpoint := &accountquotaadmission.Endpoint{}
+	endpoint := &accountquotaadmission.Endpoint{Caller: c.ExtraConfig.WebhookCaller}
 	chain := c.GenericConfig.BuildHandlerChainFunc
 	c.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, cfg *genericapiserver.Config) http.Handler {
 		return endpoint.Wrap(chain(h, cfg))

@@ -14,6 +14,8 @@ import (
 // The webhook bounds its own work instead: one batch per Account at a time.
 type Endpoint struct {
 	webhook atomic.Pointer[Webhook]
+	// Caller, when set, is the only client the webhook answers.
+	Caller *Caller
 }
 
 // Set gives the endpoint the webhook to serve; until then it answers 503.
@@ -29,6 +31,13 @@ func (e *Endpoint) Wrap(chain http.Handler) http.Handler {
 		if r.Method != http.MethodPost {
 			http.Error(w, "the AccountQuota webhook takes POST", http.StatusMethodNotAllowed)
 			return
+		}
+		if e.Caller != nil {
+			if code, err := e.Caller.check(r); err != nil {
+				klog.V(2).InfoS("Refused an AccountQuota webhook call", "remote", r.RemoteAddr, "err", err)
+				http.Error(w, err.Error(), code)
+				return
+			}
 		}
 		h := e.webhook.Load()
 		if h == nil {

@@ -33,6 +33,7 @@ import (
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -60,6 +61,9 @@ type Options struct {
 	LeaderElection componentbaseconfig.LeaderElectionConfiguration
 	// ControllerWorkers is how many objects each controller reconciles at once.
 	ControllerWorkers int
+	// WebhookClientCAFile and WebhookClientName, when set, are the CA and the name of the only
+	// client certificate the AccountQuota webhook answers.
+	WebhookClientCAFile, WebhookClientName string
 	// KubeAPIQPS and KubeAPIBurst limit this server's own requests to kube-apiserver.
 	KubeAPIQPS   float32
 	KubeAPIBurst int
@@ -153,6 +157,13 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	cfs.IntVar(&o.ControllerWorkers, "controller-workers", o.ControllerWorkers, "How many objects each controller reconciles at once.")
 	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers).")
 	cfs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests this server may send to kube-apiserver in a burst above --kube-api-qps.")
+	wfs := fss.FlagSet("accountquota webhook")
+	wfs.StringVar(&o.WebhookClientCAFile, "accountquota-webhook-client-ca-file", "",
+		"CA bundle that verifies the client certificate kube-apiserver presents to the AccountQuota webhook "+
+			"(its admission configuration's kubeconfig). With --accountquota-webhook-client-name, every other caller is refused. "+
+			"Without them the webhook answers anyone who reaches the port, as kube-apiserver calls webhooks without credentials by default.")
+	wfs.StringVar(&o.WebhookClientName, "accountquota-webhook-client-name", "",
+		"CommonName of the only client certificate the AccountQuota webhook answers; needs --accountquota-webhook-client-ca-file.")
 	hfs := fss.FlagSet("helm charts")
 	hfs.StringVar(&o.Helm.ChartCacheSize, "helm-chart-cache-size", o.Helm.ChartCacheSize,
 		"Memory for the Helm chart archives of Templates, kept by repository, chart, version and credentials; the least recently used go first. 0 keeps none, so every render downloads its chart.")
@@ -212,6 +223,9 @@ func (o *Options) Validate() error {
 	errs = append(errs, r.Traces.Validate()...)
 	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive and --kube-api-burst at least 1"))
+	}
+	if (o.WebhookClientCAFile == "") != (o.WebhookClientName == "") {
+		errs = append(errs, fmt.Errorf("--accountquota-webhook-client-ca-file and --accountquota-webhook-client-name go together"))
 	}
 	if o.ControllerWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--controller-workers must be at least 1, not %d", o.ControllerWorkers))
@@ -283,6 +297,14 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		ControllerWorkers: o.ControllerWorkers,
 		SpaceAdmission:    spaces,
 		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
+	}
+	if o.WebhookClientCAFile != "" {
+		caller, err := accountquota.LoadCaller(o.WebhookClientCAFile, o.WebhookClientName)
+		if err != nil {
+			stop()
+			return nil, func() {}, err
+		}
+		extra.WebhookCaller = caller
 	}
 	if cfg.ClientConfig != nil {
 		cfg.ClientConfig.QPS, cfg.ClientConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
