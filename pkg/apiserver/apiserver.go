@@ -162,7 +162,7 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger, Config: configClient}),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
 		"accounts": tenancyaccount.NewREST(feed.index, accounts, Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
@@ -180,6 +180,11 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 		}
 		return nil
 	}))
+}
+
+// spacesEnforced reports whether the Space admission plugins run.
+func (c completedConfig) spacesEnforced() bool {
+	return c.ExtraConfig.SpaceAdmission != nil && c.ExtraConfig.SpaceAdmission.Enforced()
 }
 
 // installControllers starts the controllers after the server serves, on the leader only.

@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
+	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
 
@@ -147,4 +152,26 @@ func TestSpaceLimitAdmission(t *testing.T) {
 	// by other means frees its place when its reservation expires).
 	admin.Run(t, "delete", "space", mine+"-b", "--timeout=90s").Success(t)
 	tenant.Apply(t, space(mine+"-c", mine)).Success(t)
+}
+
+// A server whose SpaceAccount or SpaceLimit plugin is disabled creates no Space at all,
+// rather than creating Spaces for Accounts their creators are not in.
+func TestSpaceCreateNeedsTheSpaceAdmissionPlugins(t *testing.T) {
+	mine, theirs, me, _ := spaceAdmissionFixture(t)
+	for _, plugin := range []string{"SpaceAccount", "SpaceLimit"} {
+		t.Run(plugin, func(t *testing.T) {
+			extra := cluster.StartReplica(t, "--disable-admission-plugins="+plugin)
+			direct := extra.Config()
+			direct.Impersonate = rest.ImpersonationConfig{UserName: me}
+			kiosk := framework.NewClients(t, direct).Kiosk
+			for _, account := range []string{mine, theirs} {
+				name := framework.UniqueName(mine + "-off")
+				_, err := kiosk.TenancyV1alpha1().Spaces().Create(context.Background(), &tenancyv1alpha1.Space{
+					ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1alpha1.SpaceSpec{Account: account}}, metav1.CreateOptions{})
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "admission plugin is disabled")
+				cluster.Admin().Run(t, "get", "namespace", name).Failure(t)
+			}
+		})
+	}
 }

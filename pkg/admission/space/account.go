@@ -33,6 +33,12 @@ var (
 	_ WantsTenancy                  = &Account{}
 )
 
+// SetTenancy receives the server's Tenancy.
+func (p *Account) SetTenancy(t *Tenancy) {
+	p.base.SetTenancy(t)
+	t.account.Store(true)
+}
+
 // NewAccount returns the SpaceAccount plugin.
 func NewAccount() *Account { return &Account{newBase(admission.Create, admission.Update)} }
 

@@ -33,7 +33,16 @@ type Deps struct {
 }
 
 // Tenancy hands the plugins their Deps once the server has made them.
-type Tenancy struct{ deps atomic.Pointer[Deps] }
+type Tenancy struct {
+	deps atomic.Pointer[Deps]
+	// account and limit are set when the plugins are in the admission chain.
+	account, limit atomic.Bool
+}
+
+// Enforced reports whether both Space plugins are in the admission chain. Without them a
+// Space create would skip the Account's subjects and limit, so the Space storage refuses
+// creates instead.
+func (t *Tenancy) Enforced() bool { return t.account.Load() && t.limit.Load() }
 
 // Set gives the plugins their Deps.
 func (t *Tenancy) Set(d *Deps) { t.deps.Store(d) }

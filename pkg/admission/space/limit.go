@@ -30,6 +30,12 @@ var (
 	_ WantsTenancy                  = &Limit{}
 )
 
+// SetTenancy receives the server's Tenancy.
+func (p *Limit) SetTenancy(t *Tenancy) {
+	p.base.SetTenancy(t)
+	t.limit.Store(true)
+}
+
 // NewLimit returns the SpaceLimit plugin.
 func NewLimit() *Limit { return &Limit{newBase(admission.Create)} }
 

@@ -43,6 +43,9 @@ type Writer struct {
 	Reservations *reservation.Ledger
 	// Config creates the mandatory TemplateInstances of new Spaces.
 	Config versioned.Interface
+	// Enforced reports whether the Space admission plugins are in the admission chain;
+	// without them no Space is created.
+	Enforced func() bool
 }
 
 var (
@@ -62,8 +65,11 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 	if errs := validateNew(s); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
 	}
-	// The admission chain has checked the caller may create a Space for the Account
-	// (SpaceAccount) and reserved its place under the Account's limit (SpaceLimit).
+	// The admission chain checks the caller may create a Space for the Account
+	// (SpaceAccount) and reserves its place under the Account's limit (SpaceLimit).
+	if r.writer.Enforced != nil && !r.writer.Enforced() {
+		return nil, apierrors.NewInternalError(fmt.Errorf("Spaces are not created while the SpaceAccount or SpaceLimit admission plugin is disabled"))
+	}
 	if createValidation != nil {
 		if err := createValidation(ctx, obj); err != nil {
 			return nil, err
