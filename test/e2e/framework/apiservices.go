@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -55,39 +56,30 @@ func (c *Cluster) unavailableAPIServices(ctx context.Context) ([]string, error) 
 	return missing, nil
 }
 
-// servedGroups are the API groups of this server that kube-apiserver's discovery must list.
-var servedGroups = []string{"config.kiosk.sh", "tenancy.kiosk.sh"}
+// servedResources are a resource of each API group of this server, as kubectl names them.
+var servedResources = map[string]string{
+	"config.kiosk.sh":  "accounts.config.kiosk.sh",
+	"tenancy.kiosk.sh": "spaces.tenancy.kiosk.sh",
+}
 
-// undiscoveredGroups lists the groups of this server that kube-apiserver's discovery (/apis)
-// does not list with a preferred version: kube-apiserver refreshes it apart from the
-// APIServices' availability, so kubectl may not know a group for a moment after a restart.
+// undiscoveredGroups lists the groups of this server whose resources kubectl does not find
+// in kube-apiserver's discovery. kube-apiserver refreshes its aggregated discovery apart
+// from the APIServices' availability, so kubectl may not know a kind for a moment after a
+// restart. kubectl api-resources reads discovery afresh and rewrites kubectl's discovery
+// cache, which the tests' later kubectl commands read.
 func (c *Cluster) undiscoveredGroups(ctx context.Context) ([]string, error) {
-	out, err := exec.CommandContext(ctx, c.KubectlPath, "--kubeconfig", c.Kubeconfig, "get", "--raw", "/apis",
-		"--request-timeout=10s").Output()
-	if err != nil {
-		return nil, fmt.Errorf("reading /apis: %w", err)
-	}
-	var list struct {
-		Groups []struct {
-			Name             string `json:"name"`
-			PreferredVersion struct {
-				Version string `json:"version"`
-			} `json:"preferredVersion"`
-		} `json:"groups"`
-	}
-	if err := json.Unmarshal(out, &list); err != nil {
-		return nil, fmt.Errorf("decoding /apis: %w", err)
-	}
 	var missing []string
-	for _, want := range servedGroups {
-		found := false
-		for _, g := range list.Groups {
-			found = found || (g.Name == want && g.PreferredVersion.Version != "")
+	for group, resource := range servedResources {
+		out, err := exec.CommandContext(ctx, c.KubectlPath, "--kubeconfig", c.Kubeconfig, "api-resources",
+			"--api-group="+group, "-o", "name", "--request-timeout=10s").Output()
+		if err != nil {
+			return nil, fmt.Errorf("kubectl api-resources --api-group=%s: %w", group, err)
 		}
-		if !found {
-			missing = append(missing, want+" (not in discovery)")
+		if !strings.Contains("\n"+string(out), "\n"+resource+"\n") {
+			missing = append(missing, group+" (not in discovery)")
 		}
 	}
+	sort.Strings(missing)
 	return missing, nil
 }
 
