@@ -209,6 +209,26 @@ wait_apiservices() {
     "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" get $names >&2 || true
     lcp::fail "the APIServices did not become Available; see $LOCAL_LOGS/tenancy-apiserver-0.log"
   fi
+  # kube-apiserver lists an aggregated group's resources in its discovery a little after the
+  # APIService is Available; until then kubectl does not know the kinds. kubectl
+  # api-resources reads discovery afresh and refreshes kubectl's cache.
+  local group resource deadline=$((SECONDS + ${APISERVICE_TIMEOUT:-120}))
+  for group in config.kiosk.sh:accounts tenancy.kiosk.sh:spaces; do
+    resource=${group#*:}.${group%%:*}
+    until "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" api-resources --api-group="${group%%:*}" -o name 2>/dev/null |
+      grep -qx "$resource"; do
+      ((SECONDS < deadline)) || lcp::fail "kube-apiserver's discovery does not list $resource"
+      sleep 0.5
+    done
+  done
+  # kubectl explain reads kube-apiserver's OpenAPI v3, which takes in the groups later still.
+  for group in config.kiosk.sh tenancy.kiosk.sh; do
+    until "$KUBECTL" --kubeconfig="$LOCAL_DIR/kubeconfig" get --raw /openapi/v3 2>/dev/null |
+      grep -q "\"apis/$group/v1alpha1\""; do
+      ((SECONDS < deadline)) || lcp::fail "kube-apiserver's OpenAPI does not list $group"
+      sleep 0.5
+    done
+  done
 }
 
 on_exit() {
