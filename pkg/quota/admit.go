@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 )
 
@@ -30,19 +28,6 @@ func (e *Error) Error() string { return e.Message }
 var computeRequired = []corev1.ResourceName{
 	corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory,
 	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory,
-}
-
-// Covers reports whether a quota with spec applies to obj, of resource gr. Scopes and scope
-// selectors apply to pods only: a quota with scopes covers no other kind.
-func Covers(spec corev1.ResourceQuotaSpec, gr schema.GroupResource, obj *unstructured.Unstructured) (bool, error) {
-	if len(scopeSelectors(spec)) == 0 {
-		return true, nil
-	}
-	o, err := FromUnstructured(gr, obj)
-	if err != nil {
-		return false, err
-	}
-	return o.CoveredBy(spec)
 }
 
 func scopeSelectors(spec corev1.ResourceQuotaSpec) []corev1.ScopedResourceSelectorRequirement {
@@ -188,24 +173,6 @@ func NewCharge(obj, old *Object) *Charge {
 	return &Charge{obj: obj}
 }
 
-// Against charges c to q. It returns q's new status.total.used, nil when the charge does not
-// change q, or an *Error with Kubernetes' text when q would be exceeded. It is pure: the
-// caller writes the result with a compare-and-swap and charges again on conflict.
-func (c *Charge) Against(q Quota) (corev1.ResourceList, error) {
-	d := c.DemandOf(q.Name, q.Spec)
-	if d.Err != nil {
-		return nil, d.Err
-	}
-	if len(d.Requested) == 0 {
-		return nil, nil
-	}
-	used := Total(q.Spec.Hard, q.Used)
-	if err := d.Fit(q.Name, q.Spec.Hard, used, false); err != nil {
-		return nil, err
-	}
-	return used, nil
-}
-
 // Demand is what one charge asks of one quota, decided from the quota's spec alone: whether
 // the quota covers it, must-specify, and the resources it requests. Only Fit needs the
 // quota's usage, so a Demand can be worked out before the usage is read.
@@ -268,30 +235,6 @@ func (d Demand) Fit(name string, hard, used corev1.ResourceList, dryRun bool) er
 // Requested is what c adds to the resources hard limits.
 func (c *Charge) Requested(hard corev1.ResourceList) corev1.ResourceList {
 	return quotav1.RemoveZeros(quotav1.Mask(c.delta, quotav1.ResourceNames(hard)))
-}
-
-// Admit charges obj (created, or updated from old) to the quotas that cover it. It returns
-// the new status.total.used of each quota, nil for a quota the request does not change, or
-// an *Error with Kubernetes' text when a quota would be exceeded.
-func Admit(quotas []Quota, gr schema.GroupResource, obj, old *unstructured.Unstructured) ([]corev1.ResourceList, error) {
-	o, err := FromUnstructured(gr, obj)
-	if err != nil {
-		return nil, err
-	}
-	var before *Object
-	if old != nil {
-		if before, err = FromUnstructured(gr, old); err != nil {
-			return nil, err
-		}
-	}
-	c := NewCharge(o, before)
-	out := make([]corev1.ResourceList, len(quotas))
-	for i, q := range quotas {
-		if out[i], err = c.Against(q); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 func pretty(list corev1.ResourceList) string {

@@ -100,7 +100,7 @@ func TestPodUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Usage(pods, unstructuredOf(t, &tt.pod))
+			got, err := usageOf(pods, unstructuredOf(t, &tt.pod))
 			require.NoError(t, err)
 			assertList(t, tt.want, got, tt.name)
 			assertDecodedUsage(t, pods, unstructuredOf(t, &tt.pod), tt.want)
@@ -135,7 +135,7 @@ func TestObjectUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Usage(tt.gr, tt.obj)
+			got, err := usageOf(tt.gr, tt.obj)
 			require.NoError(t, err)
 			assertList(t, tt.want, got, tt.name)
 			assertDecodedUsage(t, tt.gr, tt.obj, tt.want)
@@ -151,32 +151,32 @@ func TestAdmit(t *testing.T) {
 	walkthrough := Quota{Name: "default-user-limits", Spec: corev1.ResourceQuotaSpec{Hard: list("pods", "2", "limits.cpu", "4")},
 		Used: list("pods", "2", "limits.cpu", "2")}
 
-	_, err := Admit([]Quota{walkthrough}, pods, pod(list("cpu", "1"), list("cpu", "1")), nil)
+	_, err := admit([]Quota{walkthrough}, pods, pod(list("cpu", "1"), list("cpu", "1")), nil)
 	var qerr *Error
 	require.True(t, errors.As(err, &qerr))
 	assert.Equal(t, "exceeded quota: default-user-limits, requested: pods=1, used: pods=2, limited: pods=2", err.Error())
 
-	_, err = Admit([]Quota{walkthrough}, pods, pod(list("cpu", "1"), nil), nil)
+	_, err = admit([]Quota{walkthrough}, pods, pod(list("cpu", "1"), nil), nil)
 	assert.EqualError(t, err, "failed quota: default-user-limits: must specify limits.cpu for: nginx")
 
 	room := walkthrough
 	room.Used = list("pods", "1", "limits.cpu", "1")
-	out, err := Admit([]Quota{room}, pods, pod(list("cpu", "1"), list("cpu", "2")), nil)
+	out, err := admit([]Quota{room}, pods, pod(list("cpu", "1"), list("cpu", "2")), nil)
 	require.NoError(t, err)
 	assertList(t, list("pods", "2", "limits.cpu", "3"), out[0], "charged")
 
-	_, err = Admit([]Quota{room}, pods, pod(list("cpu", "1"), list("cpu", "4")), nil)
+	_, err = admit([]Quota{room}, pods, pod(list("cpu", "1"), list("cpu", "4")), nil)
 	assert.EqualError(t, err, "exceeded quota: default-user-limits, requested: limits.cpu=4, used: limits.cpu=1, limited: limits.cpu=4")
 
 	// Several quotas: all enforced, the uncovered one untouched.
 	counts := Quota{Name: "counts", Spec: corev1.ResourceQuotaSpec{Hard: list("count/configmaps", "1")}, Used: list("count/configmaps", "0")}
 	bestEffort := Quota{Name: "best-effort", Spec: corev1.ResourceQuotaSpec{Hard: list("pods", "1"), Scopes: []corev1.ResourceQuotaScope{corev1.ResourceQuotaScopeBestEffort}}}
-	out, err = Admit([]Quota{room, counts, bestEffort}, pods, pod(list("cpu", "1"), list("cpu", "1")), nil)
+	out, err = admit([]Quota{room, counts, bestEffort}, pods, pod(list("cpu", "1"), list("cpu", "1")), nil)
 	require.NoError(t, err)
 	assert.NotNil(t, out[0])
 	assert.Nil(t, out[1], "a configmap count does not change for a pod")
 	assert.Nil(t, out[2], "a BestEffort quota does not cover a pod with requests")
-	_, err = Admit([]Quota{bestEffort, {Name: "b", Spec: corev1.ResourceQuotaSpec{Hard: list("pods", "0")}}}, pods, pod(nil, nil), nil)
+	_, err = admit([]Quota{bestEffort, {Name: "b", Spec: corev1.ResourceQuotaSpec{Hard: list("pods", "0")}}}, pods, pod(nil, nil), nil)
 	assert.EqualError(t, err, "exceeded quota: b, requested: pods=1, used: pods=0, limited: pods=0")
 
 	// Updates charge the difference only.
@@ -184,9 +184,9 @@ func TestAdmit(t *testing.T) {
 		return unstructuredOf(t, &corev1.Service{Spec: corev1.ServiceSpec{Type: typ, Ports: []corev1.ServicePort{{Port: 80}}}})
 	}
 	lbs := Quota{Name: "lbs", Spec: corev1.ResourceQuotaSpec{Hard: list("services", "5", "services.loadbalancers", "1")}, Used: list("services", "1", "services.loadbalancers", "1")}
-	_, err = Admit([]Quota{lbs}, schema.GroupResource{Resource: "services"}, svc(corev1.ServiceTypeLoadBalancer), svc(corev1.ServiceTypeClusterIP))
+	_, err = admit([]Quota{lbs}, schema.GroupResource{Resource: "services"}, svc(corev1.ServiceTypeLoadBalancer), svc(corev1.ServiceTypeClusterIP))
 	assert.EqualError(t, err, "exceeded quota: lbs, requested: services.loadbalancers=1, used: services.loadbalancers=1, limited: services.loadbalancers=1")
-	out, err = Admit([]Quota{lbs}, schema.GroupResource{Resource: "services"}, svc(corev1.ServiceTypeClusterIP), svc(corev1.ServiceTypeClusterIP))
+	out, err = admit([]Quota{lbs}, schema.GroupResource{Resource: "services"}, svc(corev1.ServiceTypeClusterIP), svc(corev1.ServiceTypeClusterIP))
 	require.NoError(t, err)
 	assert.Nil(t, out[0], "an update that changes nothing charges nothing")
 }
@@ -210,12 +210,12 @@ func TestCoversScopes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Covers(tt.spec, pods, unstructuredOf(t, deadline))
+			got, err := covers(tt.spec, pods, unstructuredOf(t, deadline))
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
 	}
-	got, err := Covers(corev1.ResourceQuotaSpec{Scopes: []corev1.ResourceQuotaScope{"BestEffort"}}, schema.GroupResource{Resource: "configmaps"},
+	got, err := covers(corev1.ResourceQuotaSpec{Scopes: []corev1.ResourceQuotaScope{"BestEffort"}}, schema.GroupResource{Resource: "configmaps"},
 		unstructuredOf(t, &corev1.ConfigMap{}))
 	require.NoError(t, err)
 	assert.False(t, got, "scoped quotas cover pods only")

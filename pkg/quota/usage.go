@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
@@ -30,15 +29,6 @@ var legacyCounts = map[string]corev1.ResourceName{
 	"secrets":                corev1.ResourceSecrets,
 	"replicationcontrollers": corev1.ResourceReplicationControllers,
 	"resourcequotas":         corev1.ResourceQuotas,
-}
-
-// Usage returns what obj, of resource gr, charges.
-func Usage(gr schema.GroupResource, obj *unstructured.Unstructured) (corev1.ResourceList, error) {
-	o, err := FromUnstructured(gr, obj)
-	if err != nil {
-		return nil, err
-	}
-	return o.Usage(), nil
 }
 
 // PodUsage is what a pod charges, computed as Kubernetes computes it: init containers,

@@ -180,10 +180,10 @@ type demand struct {
 	quota.Demand
 }
 
-// batcher charges the requests of each Account in batches: one read and one
-// compare-and-swap write per quota for all the requests waiting, as kube-apiserver's own
-// quota admission does. Requests of one Account never race each other on this replica;
-// replicas race through the compare-and-swap.
+// batcher charges the requests of each Account in batches: one compare-and-swap write per
+// quota for all the requests waiting, as kube-apiserver's own quota admission does.
+// Requests of one Account never race each other on this replica; replicas race through the
+// compare-and-swap.
 type batcher struct {
 	mu      sync.Mutex
 	waiting map[string][]*pending

@@ -1,0 +1,56 @@
+package quota
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// usageOf is what obj, of resource gr, charges, read as the AccountQuota controller reads it.
+func usageOf(gr schema.GroupResource, obj *unstructured.Unstructured) (corev1.ResourceList, error) {
+	o, err := FromUnstructured(gr, obj)
+	if err != nil {
+		return nil, err
+	}
+	return o.Usage(), nil
+}
+
+// covers reports whether a quota with spec applies to obj, of resource gr.
+func covers(spec corev1.ResourceQuotaSpec, gr schema.GroupResource, obj *unstructured.Unstructured) (bool, error) {
+	o, err := FromUnstructured(gr, obj)
+	if err != nil {
+		return false, err
+	}
+	return o.CoveredBy(spec)
+}
+
+// admit charges obj (created, or updated from old) to quotas one after the other, as the
+// webhook's batch does: what each quota is asked, then whether it fits on that quota's
+// usage. It returns the new status.total.used of each quota, nil for a quota the request
+// does not change, or the first refusal.
+func admit(quotas []Quota, gr schema.GroupResource, obj, old *unstructured.Unstructured) ([]corev1.ResourceList, error) {
+	o, err := FromUnstructured(gr, obj)
+	if err != nil {
+		return nil, err
+	}
+	var before *Object
+	if old != nil {
+		if before, err = FromUnstructured(gr, old); err != nil {
+			return nil, err
+		}
+	}
+	c := NewCharge(o, before)
+	out := make([]corev1.ResourceList, len(quotas))
+	for i, q := range quotas {
+		d := c.DemandOf(q.Name, q.Spec)
+		if d.Err == nil && len(d.Requested) == 0 {
+			continue
+		}
+		used := Total(q.Spec.Hard, q.Used)
+		if err := d.Fit(q.Name, q.Spec.Hard, used, false); err != nil {
+			return nil, err
+		}
+		out[i] = used
+	}
+	return out, nil
+}
