@@ -18,20 +18,12 @@ var (
 		Buckets:        []float64{0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5},
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"result"})
-	// conflicts counts charges retried because another charge changed the quota first.
+	// conflicts counts batches decided again because another writer changed a quota first.
 	conflicts = metrics.NewCounter(&metrics.CounterOpts{
 		Namespace:      "tenancy",
 		Subsystem:      "accountquota",
 		Name:           "charge_conflicts_total",
-		Help:           "Charges retried because another charge changed the AccountQuota first.",
-		StabilityLevel: metrics.ALPHA,
-	})
-	// givebacks counts charges returned to a quota because a later quota refused the request.
-	givebacks = metrics.NewCounter(&metrics.CounterOpts{
-		Namespace:      "tenancy",
-		Subsystem:      "accountquota",
-		Name:           "charge_givebacks_total",
-		Help:           "Charges returned to an AccountQuota because another quota of the Account refused the request.",
+		Help:           "Batches of charges decided again because another writer changed one of the Account's AccountQuotas first.",
 		StabilityLevel: metrics.ALPHA,
 	})
 	registerOnce sync.Once
@@ -40,6 +32,6 @@ var (
 // RegisterMetrics adds the webhook's metrics to the server's /metrics.
 func RegisterMetrics() {
 	registerOnce.Do(func() {
-		legacyregistry.MustRegister(admissionDuration, conflicts, givebacks)
+		legacyregistry.MustRegister(admissionDuration, conflicts)
 	})
 }

@@ -12,17 +12,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
@@ -30,6 +28,7 @@ import (
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 )
 
 // Path is where the webhook is served.
@@ -53,15 +52,21 @@ type Webhook struct {
 	Charger Charger
 }
 
-// Charger changes the status of an AccountQuota with a compare-and-swap, calling change
-// again on the current object whenever another writer got there first.
+// Charger writes the status of AccountQuotas with compare-and-swap writes.
 type Charger interface {
-	Update(ctx context.Context, name string, change func(*config.AccountQuota) (bool, error)) (*config.AccountQuota, error)
+	// Current is the latest version of quota name known, read when fresh is set; nil when
+	// the quota does not exist.
+	Current(ctx context.Context, name string, fresh bool) (*raw.Stored, error)
+	// Next makes q, a changed copy of a version of quota name, the version to write.
+	Next(ctx context.Context, name string, q *config.AccountQuota) (*raw.Stored, error)
+	// Commit stores every Next in place of its Prev at once, if every Prev is still
+	// stored, and reports whether it did.
+	Commit(ctx context.Context, swaps ...raw.Swap) (bool, error)
 }
 
 // ServeHTTP answers one AdmissionReview.
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	body, err := readBody(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -86,6 +91,19 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// readBody reads a request's body of at most maxBody bytes, in one buffer when its length
+// is known.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxBody))
 }
 
 func allow() *admissionv1.AdmissionResponse { return &admissionv1.AdmissionResponse{Allowed: true} }
@@ -167,6 +185,7 @@ func chargeOf(gr schema.GroupResource, req *admissionv1.AdmissionRequest) (*quot
 
 // pending is one request waiting to be charged.
 type pending struct {
+	ctx    context.Context
 	charge *quota.Charge
 	dryRun bool
 	// demands are what the request asks of each quota, by name, for the quota's spec at
@@ -180,10 +199,22 @@ type demand struct {
 	quota.Demand
 }
 
-// batcher charges the requests of each Account in batches: one compare-and-swap write per
-// quota for all the requests waiting, as kube-apiserver's own quota admission does.
-// Requests of one Account never race each other on this replica; replicas race through the
-// compare-and-swap.
+// demandOf is what p asks of quota q.
+func (p *pending) demandOf(q *config.AccountQuota) quota.Demand {
+	d, ok := p.demands[q.Name]
+	if !ok || d.generation != q.Generation {
+		// The quota is new to the request, or its spec changed since.
+		return p.charge.DemandOf(q.Name, q.Spec.Quota)
+	}
+	return d.Demand
+}
+
+// batcher charges the requests of each Account in batches, as kube-apiserver's own quota
+// admission does: one etcd transaction for all the requests waiting, which compares and
+// replaces at once every quota of the Account that the batch was decided on. Requests of
+// one Account never race each other on this replica; replicas, the quota controller and
+// administrators race through the compare-and-swap, and a batch that lost is decided again
+// on the current versions.
 type batcher struct {
 	mu      sync.Mutex
 	waiting map[string][]*pending
@@ -191,7 +222,7 @@ type batcher struct {
 }
 
 func (h *Webhook) submit(ctx context.Context, account string, p *pending) error {
-	p.done = make(chan error, 1)
+	p.ctx, p.done = ctx, make(chan error, 1)
 	h.batches.mu.Lock()
 	if h.batches.waiting == nil {
 		h.batches.waiting, h.batches.running = map[string][]*pending{}, map[string]bool{}
@@ -210,11 +241,15 @@ func (h *Webhook) submit(ctx context.Context, account string, p *pending) error 
 	}
 }
 
+// drain charges the batches of an Account while requests wait. A batch that lost to
+// another writer is decided again, with the requests that came meanwhile.
 func (h *Webhook) drain(account string) {
+	var lost []*pending
 	for {
 		h.batches.mu.Lock()
-		batch := h.batches.waiting[account]
+		batch := append(lost, h.batches.waiting[account]...)
 		delete(h.batches.waiting, account)
+		batch = slices.DeleteFunc(batch, func(p *pending) bool { return p.ctx.Err() != nil })
 		if len(batch) == 0 {
 			delete(h.batches.running, account)
 			h.batches.mu.Unlock()
@@ -222,8 +257,14 @@ func (h *Webhook) drain(account string) {
 		}
 		h.batches.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		results, err := h.chargeBatch(ctx, account, batch)
+		results, stored, err := h.chargeBatch(ctx, account, batch)
 		cancel()
+		lost = nil
+		if err == nil && !stored {
+			conflicts.Inc()
+			lost = batch
+			continue
+		}
 		for i, p := range batch {
 			if err != nil {
 				p.done <- err
@@ -234,129 +275,88 @@ func (h *Webhook) drain(account string) {
 	}
 }
 
-// chargeBatch charges a batch to the Account's quotas: one compare-and-swap write per
-// quota, the quotas written at once. Each quota decides every request of the batch on its
-// own current usage; a request that any quota refuses is given back to the quotas that took
-// it, so that a refusal leaves no charge behind.
-func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, error) {
+// chargeBatch decides a batch on the versions of the Account's quotas this replica knows
+// and writes it, and reports whether the write was stored. A request is taken by every quota
+// that covers it or by none: one quota's refusal is the request's. The write compares every
+// quota a decision rested on, so that none is decided on a version no longer stored.
+func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, bool, error) {
 	quotas, err := h.quotasOf(account)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	names := make([]string, len(quotas))
-	for j, q := range quotas {
-		names[j] = q.Name
+	type view struct {
+		on         *raw.Stored
+		q          *config.AccountQuota
+		hard, used corev1.ResourceList
+		// asked is whether a decision rests on the quota's usage; changed whether it takes.
+		asked, changed bool
 	}
-	// taken[j][i] is what quota names[j] took for request i; refused[j][i] why it refused it.
-	taken := make([][]corev1.ResourceList, len(names))
-	refused := make([][]error, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for j := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			taken[j], refused[j], errs[j] = h.chargeQuota(ctx, names[j], batch)
-		}()
-	}
-	wg.Wait()
-	results := make([]error, len(batch))
-	for j := range names {
-		for i, e := range refused[j] {
-			if e != nil && results[i] == nil {
-				results[i] = e
-			}
+	views := make([]*view, 0, len(quotas))
+	for _, listed := range quotas {
+		v, err := h.Charger.Current(ctx, listed.Name, false)
+		if err == nil && v != nil && quotaOf(v).Generation < listed.Generation {
+			// The spec changed since this replica last saw the quota.
+			v, err = h.Charger.Current(ctx, listed.Name, true)
 		}
-	}
-	for _, err := range errs {
 		if err != nil {
-			// Nothing of this batch is admitted: give back everything taken.
-			h.giveBack(ctx, names, taken, func(int) bool { return true })
-			return nil, err
+			return nil, false, err
 		}
-	}
-	h.giveBack(ctx, names, taken, func(i int) bool { return results[i] != nil })
-	return results, nil
-}
-
-// chargeQuota charges the requests of a batch that fit to quota name, and says what it took
-// for each request and why it refused the others. A quota that no longer exists takes and
-// refuses nothing.
-func (h *Webhook) chargeQuota(ctx context.Context, name string, batch []*pending) ([]corev1.ResourceList, []error, error) {
-	var (
-		taken   []corev1.ResourceList
-		refused []error
-		calls   int
-	)
-	_, err := h.Charger.Update(ctx, name, func(q *config.AccountQuota) (bool, error) {
-		if calls++; calls > 1 {
-			conflicts.Inc()
+		if v == nil {
+			// Gone from the storage: it takes and refuses nothing.
+			continue
 		}
-		taken, refused = make([]corev1.ResourceList, len(batch)), make([]error, len(batch))
+		q := quotaOf(v)
 		hard := q.Spec.Quota.Hard
-		used := quota.Total(hard, q.Status.Total.Used)
-		changed := false
-		for i, p := range batch {
-			d, ok := p.demands[q.Name]
-			if !ok || d.generation != q.Generation {
-				// The quota is new to the request, or its spec changed since.
-				d = demand{generation: q.Generation, Demand: p.charge.DemandOf(q.Name, q.Spec.Quota)}
-			}
+		views = append(views, &view{on: v, q: q, hard: hard, used: quota.Total(hard, q.Status.Total.Used)})
+	}
+	results := make([]error, len(batch))
+	demands := make([]quota.Demand, len(views))
+	for i, p := range batch {
+		for j, v := range views {
+			d := p.demandOf(v.q)
+			demands[j] = d
 			if d.Err == nil && len(d.Requested) == 0 {
 				continue
 			}
-			if err := d.Fit(q.Name, hard, used, p.dryRun); err != nil {
-				refused[i] = err
-				continue
-			}
-			if !p.dryRun {
-				taken[i], changed = d.Requested, true
+			v.asked = true
+			if err := d.Fit(v.q.Name, v.hard, v.used, true); err != nil {
+				results[i] = err
+				break
 			}
 		}
-		if !changed {
-			return false, nil
-		}
-		q.Status.Total.Hard, q.Status.Total.Used = hard, used
-		return true, nil
-	})
-	if apierrors.IsNotFound(err) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return taken, refused, nil
-}
-
-// giveBack returns to each quota what it took for the requests that are refused after all.
-func (h *Webhook) giveBack(ctx context.Context, names []string, taken [][]corev1.ResourceList, refused func(int) bool) {
-	for j, name := range names {
-		back := corev1.ResourceList{}
-		for i, t := range taken[j] {
-			if t != nil && refused(i) {
-				back = quotav1.Add(back, t)
-			}
-		}
-		if len(back) == 0 {
+		if results[i] != nil || p.dryRun {
 			continue
 		}
-		_, err := h.Charger.Update(ctx, name, func(q *config.AccountQuota) (bool, error) {
-			used := quotav1.Subtract(q.Status.Total.Used, back)
-			for r, v := range used {
-				if v.Sign() < 0 {
-					used[r] = *resource.NewQuantity(0, v.Format)
-				}
+		for j, v := range views {
+			if d := demands[j]; len(d.Requested) > 0 {
+				_ = d.Fit(v.q.Name, v.hard, v.used, false)
+				v.changed = true
 			}
-			q.Status.Total.Used = used
-			return true, nil
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			// The quota controller's next recount corrects it.
-			klog.ErrorS(err, "Giving back an AccountQuota charge", "accountQuota", name)
 		}
-		givebacks.Inc()
 	}
+	var swaps []raw.Swap
+	for _, v := range views {
+		switch {
+		case v.changed:
+			q := v.q.DeepCopy()
+			q.Status.Total.Hard, q.Status.Total.Used = v.hard, v.used
+			next, err := h.Charger.Next(ctx, q.Name, q)
+			if err != nil {
+				return nil, false, fmt.Errorf("encoding AccountQuota %s: %w", q.Name, err)
+			}
+			swaps = append(swaps, raw.Swap{Name: q.Name, Prev: v.on, Next: next})
+		case v.asked:
+			swaps = append(swaps, raw.Swap{Name: v.q.Name, Prev: v.on})
+		}
+	}
+	if len(swaps) == 0 {
+		return results, true, nil
+	}
+	stored, err := h.Charger.Commit(ctx, swaps...)
+	return results, stored, err
 }
+
+func quotaOf(v *raw.Stored) *config.AccountQuota { return v.Object.(*config.AccountQuota) }
 
 // ChargedRecently reports whether the webhook charged q within window: usage counted from
 // the objects may not include what it admitted then.

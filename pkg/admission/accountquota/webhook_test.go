@@ -30,6 +30,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	aqregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
 )
 
@@ -51,10 +52,10 @@ func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*confi
 	ctx := genericapirequest.WithNamespace(genericapirequest.NewContext(), metav1.NamespaceNone)
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	for _, q := range quotas {
-		_, err := store.Create(ctx, q, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
+		created, err := store.Create(ctx, q, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 		require.NoError(tb, err)
 		v := &configv1alpha1.AccountQuota{}
-		require.NoError(tb, apiserver.Scheme.Convert(q, v, nil))
+		require.NoError(tb, apiserver.Scheme.Convert(created, v, nil))
 		require.NoError(tb, indexer.Add(v))
 	}
 	index := access.New(access.Options{})
@@ -254,4 +255,55 @@ func v1(t *testing.T, q *config.AccountQuota) *configv1alpha1.AccountQuota {
 	out := &configv1alpha1.AccountQuota{}
 	require.NoError(t, apiserver.Scheme.Convert(q, out, context.Background()))
 	return out
+}
+
+// setUsed writes the usage of quota name with a Charger of its own, as the quota controller
+// or another replica would.
+func setUsed(t *testing.T, opts generic.RESTOptions, name string, used corev1.ResourceList) {
+	t.Helper()
+	writer, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, "recount")
+	require.NoError(t, err)
+	defer writer.Destroy()
+	ctx := context.Background()
+	prev, err := writer.Current(ctx, name, true)
+	require.NoError(t, err)
+	q := aqregistry.Quota(prev).DeepCopy()
+	q.Status.Total.Used = used
+	next, err := writer.Next(ctx, name, q)
+	require.NoError(t, err)
+	stored, err := writer.Commit(ctx, raw.Swap{Name: name, Prev: prev, Next: next})
+	require.NoError(t, err)
+	require.True(t, stored)
+}
+
+func TestARefusalRestsOnTheStoredVersion(t *testing.T) {
+	opts := registrytest.RESTOptions(t, "accountquotas")
+	f := newFixture(t, opts, 1, accountQuota("pods", "pods", "1"))
+	h := f.replicas[0]
+	resp, _ := send(t, h, review(t, "team-a", pod("first", ""), false))
+	require.True(t, resp.Allowed)
+	resp, _ = send(t, h, review(t, "team-a", pod("second", ""), false))
+	require.False(t, resp.Allowed)
+	// The first Pod is deleted and a recount lowers the usage behind the replica's back: the
+	// replica's remembered version is full, the stored one is not.
+	setUsed(t, opts, "pods", list("pods", "0"))
+	resp, _ = send(t, h, review(t, "team-a", pod("third", ""), false))
+	assert.True(t, resp.Allowed, "refused on a version that is no longer stored: %v", resp.Result)
+	assert.Equal(t, int64(1), f.quota(t, "pods").Status.Total.Used.Pods().Value())
+}
+
+func TestAChargeDecidedOnAStaleVersionIsDecidedAgain(t *testing.T) {
+	opts := registrytest.RESTOptions(t, "accountquotas")
+	f := newFixture(t, opts, 1, accountQuota("pods", "pods", "2"), accountQuota("cpu", "limits.cpu", "10"))
+	h := f.replicas[0]
+	resp, _ := send(t, h, review(t, "team-a", pod("first", "1"), false))
+	require.True(t, resp.Allowed)
+	// Another replica charges a Pod the first one does not know of.
+	setUsed(t, opts, "pods", list("pods", "2"))
+	resp, _ = send(t, h, review(t, "team-a", pod("second", "1"), false))
+	require.False(t, resp.Allowed, "admitted over the stored usage")
+	assert.Equal(t, "exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2", resp.Result.Message)
+	// Nothing of the refused Pod is left on the other quota.
+	cpu := f.quota(t, "cpu").Status.Total.Used[corev1.ResourceLimitsCPU]
+	assert.Equal(t, "1", cpu.String())
 }

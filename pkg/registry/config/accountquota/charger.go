@@ -2,89 +2,103 @@ package accountquota
 
 import (
 	"context"
-	"path"
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
-	"k8s.io/apiserver/pkg/storage"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 )
 
-// Charger writes the usage of AccountQuotas with compare-and-swap updates straight to their
+// Charger writes the usage of AccountQuotas with compare-and-swap writes straight to their
 // storage, the same keys the API serves. It is the AccountQuota webhook's path: a charge
-// costs one etcd transaction, not a request through the API. Each write starts from the
-// last version this Charger saw, and is decided again on the current version when another
-// writer got there first.
+// costs one etcd transaction, not a request through the API. A write replaces exactly the
+// version it was decided on, so a writer may decide and send the next write on a quota
+// before the previous one is answered; if the previous one lost, so does the next.
 type Charger struct {
-	storage *raw.Storage
-	// Manager names the charges in the quotas' managed fields, with the time of the last.
+	kv *raw.KV
+	// manager names the charges in the quotas' managed fields, with the time of the last.
 	manager string
 	now     func() time.Time
 
 	mu     sync.Mutex
-	latest map[string]*config.AccountQuota
+	latest map[string]*raw.Stored
 }
 
 // NewCharger opens the AccountQuotas' storage for charging. manager names the charges.
 func NewCharger(optsGetter generic.RESTOptionsGetter, manager string) (*Charger, error) {
-	s, err := raw.Open(optsGetter, "accountquotas",
-		func() runtime.Object { return &config.AccountQuota{} },
-		func() runtime.Object { return &config.AccountQuotaList{} })
+	kv, err := raw.OpenKV(optsGetter, "accountquotas", func() runtime.Object { return &config.AccountQuota{} })
 	if err != nil {
 		return nil, err
 	}
-	return &Charger{storage: s, manager: manager, now: time.Now,
-		latest: map[string]*config.AccountQuota{}}, nil
+	return &Charger{kv: kv, manager: manager, now: time.Now, latest: map[string]*raw.Stored{}}, nil
 }
 
 // Destroy closes the storage.
-func (c *Charger) Destroy() { c.storage.Destroy() }
+func (c *Charger) Destroy() { _ = c.kv.Close() }
 
-// Update changes the status of AccountQuota name with change, which gets a copy of the
-// current object and reports whether it changed it. change runs again, on the current
-// object, whenever the write loses a race, so it must decide from its argument alone. The
-// result is the object as stored; a quota that does not exist is a NotFound error.
-func (c *Charger) Update(ctx context.Context, name string, change func(*config.AccountQuota) (bool, error)) (*config.AccountQuota, error) {
-	key := path.Join(c.storage.Prefix, name)
-	c.mu.Lock()
-	var cached runtime.Object
-	if q, ok := c.latest[name]; ok {
-		cached = q.DeepCopy()
+// Quota is the AccountQuota of a version; nil for the absent one. It must not be changed.
+func Quota(v *raw.Stored) *config.AccountQuota {
+	if v == nil {
+		return nil
 	}
-	c.mu.Unlock()
-	out := &config.AccountQuota{}
-	err := c.storage.GuaranteedUpdate(ctx, key, out, false, nil,
-		func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
-			q := input.(*config.AccountQuota).DeepCopy()
-			changed, err := change(q)
-			if err != nil {
-				return nil, nil, err
-			}
-			if !changed {
-				return input, nil, nil
-			}
-			c.touch(q)
-			q.ResourceVersion = ""
-			return q, nil, nil
-		}, cached)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		delete(c.latest, name)
-		if storage.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(config.Resource("accountquotas"), name)
+	return v.Object.(*config.AccountQuota)
+}
+
+// Current is the latest version of quota name that this Charger knows of, read from the
+// storage when it knows of none or when fresh is set; nil when the quota does not exist.
+func (c *Charger) Current(ctx context.Context, name string, fresh bool) (*raw.Stored, error) {
+	if !fresh {
+		c.mu.Lock()
+		v, ok := c.latest[name]
+		c.mu.Unlock()
+		if ok {
+			return v, nil
 		}
+	}
+	v, err := c.kv.Get(ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	c.latest[name] = out.DeepCopy()
-	return out, nil
+	c.remember(name, v)
+	return v, nil
+}
+
+func (c *Charger) remember(name string, v *raw.Stored) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v == nil {
+		delete(c.latest, name)
+		return
+	}
+	c.latest[name] = v
+}
+
+// Next makes q, a changed copy of a version of quota name, the version to write in its
+// place, stamped with the time of the charge. q belongs to the result afterwards.
+func (c *Charger) Next(ctx context.Context, name string, q *config.AccountQuota) (*raw.Stored, error) {
+	c.touch(q)
+	return c.kv.Encode(ctx, name, q)
+}
+
+// Commit stores every Next in place of its Prev, all at once, if every Prev is still what
+// is stored; a Swap without Next only asserts that its quota is unchanged. It reports false,
+// and stores nothing, when another writer changed or deleted one of the quotas first.
+func (c *Charger) Commit(ctx context.Context, swaps ...raw.Swap) (bool, error) {
+	stored, err := c.kv.Swap(ctx, swaps...)
+	for _, s := range swaps {
+		switch {
+		case err != nil || !stored:
+			c.remember(s.Name, nil)
+		case s.Next != nil:
+			c.remember(s.Name, s.Next)
+		}
+	}
+	return stored, err
 }
 
 // touch records the time of the charge in the managed fields of q, as a status update by
