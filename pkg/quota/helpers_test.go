@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"fmt"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,12 +17,33 @@ func usageOf(gr schema.GroupResource, obj *unstructured.Unstructured) (corev1.Re
 }
 
 // covers reports whether a quota with spec applies to obj, of resource gr.
+// covers reports whether a quota with spec covers obj, read from the API and, as the
+// webhook reads it, from its JSON; the two must agree.
 func covers(spec corev1.ResourceQuotaSpec, gr schema.GroupResource, obj *unstructured.Unstructured) (bool, error) {
 	o, err := FromUnstructured(gr, obj)
 	if err != nil {
 		return false, err
 	}
-	return o.CoveredBy(spec)
+	fromAPI, err := o.CoveredBy(spec)
+	if err != nil {
+		return false, err
+	}
+	raw, err := obj.MarshalJSON()
+	if err != nil {
+		return false, err
+	}
+	decoded, err := Decode(gr, raw)
+	if err != nil {
+		return false, err
+	}
+	fromJSON, err := decoded.CoveredBy(spec)
+	if err != nil {
+		return false, err
+	}
+	if fromAPI != fromJSON {
+		return false, fmt.Errorf("covered %v read from the API, %v read from JSON", fromAPI, fromJSON)
+	}
+	return fromAPI, nil
 }
 
 // admit charges obj (created, or updated from old) to quotas one after the other, as the

@@ -32,6 +32,13 @@ func (o *Object) Usage() corev1.ResourceList { return o.usage }
 // Only pods, services and persistent volume claims are decoded into their types: every
 // other kind charges its object count alone.
 func Decode(gr schema.GroupResource, raw []byte) (*Object, error) {
+	if gr == podsResource {
+		p := &quotaPod{}
+		if err := json.Unmarshal(raw, p); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", gr, err)
+		}
+		return FromPod(p.pod()), nil
+	}
 	typed := typedFor(gr)
 	if typed == nil {
 		var meta struct {
@@ -48,6 +55,56 @@ func Decode(gr schema.GroupResource, raw []byte) (*Object, error) {
 		return nil, fmt.Errorf("reading %s: %w", gr, err)
 	}
 	return newObject(gr, typed.(interface{ GetName() string }).GetName(), typed), nil
+}
+
+// quotaPod is the part of a Pod that quota reads: usage, scopes and must-specify. Decoding
+// only it skips the rest of the object (managed fields, environment, volumes, probes)
+// without building it.
+type quotaPod struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		Containers            []quotaContainer             `json:"containers"`
+		InitContainers        []quotaContainer             `json:"initContainers"`
+		Overhead              corev1.ResourceList          `json:"overhead"`
+		Resources             *corev1.ResourceRequirements `json:"resources"`
+		ActiveDeadlineSeconds *int64                       `json:"activeDeadlineSeconds"`
+		PriorityClassName     string                       `json:"priorityClassName"`
+		Affinity              *corev1.Affinity             `json:"affinity"`
+	} `json:"spec"`
+	Status struct {
+		Phase corev1.PodPhase `json:"phase"`
+	} `json:"status"`
+}
+
+type quotaContainer struct {
+	Name          string                         `json:"name"`
+	Resources     corev1.ResourceRequirements    `json:"resources"`
+	RestartPolicy *corev1.ContainerRestartPolicy `json:"restartPolicy"`
+}
+
+func (p *quotaPod) pod() *corev1.Pod {
+	containers := func(in []quotaContainer) []corev1.Container {
+		if in == nil {
+			return nil
+		}
+		out := make([]corev1.Container, len(in))
+		for i, c := range in {
+			out[i] = corev1.Container{Name: c.Name, Resources: c.Resources, RestartPolicy: c.RestartPolicy}
+		}
+		return out
+	}
+	pod := &corev1.Pod{}
+	pod.Name = p.Metadata.Name
+	pod.Spec = corev1.PodSpec{
+		Containers: containers(p.Spec.Containers), InitContainers: containers(p.Spec.InitContainers),
+		Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
+		ActiveDeadlineSeconds: p.Spec.ActiveDeadlineSeconds, PriorityClassName: p.Spec.PriorityClassName,
+		Affinity: p.Spec.Affinity,
+	}
+	pod.Status.Phase = p.Status.Phase
+	return pod
 }
 
 // FromUnstructured reads an object of resource gr.

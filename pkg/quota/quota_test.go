@@ -95,6 +95,21 @@ func TestPodUsage(t *testing.T) {
 		{"extended resources and hugepages", corev1.Pod{Spec: corev1.PodSpec{
 			Containers: []corev1.Container{container("a", list("nvidia.com/gpu", "2", "hugepages-2Mi", "4Mi"), list("nvidia.com/gpu", "2", "hugepages-2Mi", "4Mi"))},
 		}}, list("pods", "1", "count/pods", "1", "requests.nvidia.com/gpu", "2", "requests.hugepages-2Mi", "4Mi")},
+		{"what quota does not read is skipped", corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"},
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}}},
+			Spec: corev1.PodSpec{
+				Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+				Containers: []corev1.Container{{Name: "a", Image: "nginx", Env: []corev1.EnvVar{{Name: "A", Value: "1"}},
+					VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+					Resources:    corev1.ResourceRequirements{Requests: list("cpu", "1")}}},
+			},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"},
+		}, list("pods", "1", "count/pods", "1", "cpu", "1", "requests.cpu", "1")},
+		{"pod-level resources", corev1.Pod{Spec: corev1.PodSpec{
+			Resources:  &corev1.ResourceRequirements{Requests: list("cpu", "2"), Limits: list("cpu", "3")},
+			Containers: []corev1.Container{container("a", list("cpu", "1"), nil)},
+		}}, list("pods", "1", "count/pods", "1", "cpu", "2", "requests.cpu", "2", "limits.cpu", "3")},
 		{"a finished pod charges nothing", corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{container("a", list("cpu", "1"), nil)}},
 			Status: corev1.PodStatus{Phase: corev1.PodSucceeded}}, list()},
 	}
@@ -193,7 +208,9 @@ func TestAdmit(t *testing.T) {
 
 func TestCoversScopes(t *testing.T) {
 	deadline := &corev1.Pod{Spec: corev1.PodSpec{ActiveDeadlineSeconds: ptr.To[int64](60), PriorityClassName: "high",
-		Containers: []corev1.Container{container("a", list("cpu", "1"), nil)}}}
+		Containers: []corev1.Container{container("a", list("cpu", "1"), nil)},
+		Affinity: &corev1.Affinity{PodAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
+			{TopologyKey: "zone", Namespaces: []string{"other"}}}}}}}
 	tests := []struct {
 		name string
 		spec corev1.ResourceQuotaSpec
@@ -205,6 +222,9 @@ func TestCoversScopes(t *testing.T) {
 		{"not best effort", corev1.ResourceQuotaSpec{Scopes: []corev1.ResourceQuotaScope{"NotBestEffort"}}, true},
 		{"priority in", corev1.ResourceQuotaSpec{ScopeSelector: &corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{
 			{ScopeName: "PriorityClass", Operator: "In", Values: []string{"high"}}}}}, true},
+		{"cross-namespace affinity", corev1.ResourceQuotaSpec{ScopeSelector: &corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{
+			{ScopeName: "CrossNamespacePodAffinity", Operator: "Exists"}}}}, true},
+		{"best effort", corev1.ResourceQuotaSpec{Scopes: []corev1.ResourceQuotaScope{"BestEffort"}}, false},
 		{"priority not in", corev1.ResourceQuotaSpec{ScopeSelector: &corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{
 			{ScopeName: "PriorityClass", Operator: "NotIn", Values: []string{"high"}}}}}, false},
 	}

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
@@ -71,7 +72,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	review := &admissionv1.AdmissionReview{}
+	review := &admissionReview{}
 	if err := json.Unmarshal(body, review); err != nil || review.Request == nil {
 		http.Error(w, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
 		return
@@ -113,7 +114,26 @@ func deny(code int32, reason metav1.StatusReason, msg string) *admissionv1.Admis
 		Status: metav1.StatusFailure, Code: code, Reason: reason, Message: msg}}
 }
 
-func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+// admissionReview is the part of an AdmissionReview the webhook reads. The objects stay
+// JSON until quota.Decode reads what quota needs of them, and the rest of the request
+// (the user, the options) is skipped without being decoded.
+type admissionReview struct {
+	metav1.TypeMeta `json:",inline"`
+	Request         *admissionRequest `json:"request"`
+}
+
+type admissionRequest struct {
+	UID         types.UID                   `json:"uid"`
+	Resource    metav1.GroupVersionResource `json:"resource"`
+	SubResource string                      `json:"subResource"`
+	Namespace   string                      `json:"namespace"`
+	Operation   admissionv1.Operation       `json:"operation"`
+	Object      json.RawMessage             `json:"object"`
+	OldObject   json.RawMessage             `json:"oldObject"`
+	DryRun      *bool                       `json:"dryRun"`
+}
+
+func (h *Webhook) admit(ctx context.Context, req *admissionRequest) *admissionv1.AdmissionResponse {
 	if req.SubResource != "" || req.Namespace == "" ||
 		(req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
 		return allow()
@@ -168,19 +188,23 @@ func (h *Webhook) quotasOf(account string) ([]*configv1alpha1.AccountQuota, erro
 
 // chargeOf decodes the request's objects, once, in the caller's goroutine: the batches
 // only add and compare.
-func chargeOf(gr schema.GroupResource, req *admissionv1.AdmissionRequest) (*quota.Charge, error) {
-	obj, err := quota.Decode(gr, req.Object.Raw)
+func chargeOf(gr schema.GroupResource, req *admissionRequest) (*quota.Charge, error) {
+	obj, err := quota.Decode(gr, req.Object)
 	if err != nil {
 		return nil, fmt.Errorf("reading the object: %w", err)
 	}
-	if req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
+	if req.Operation != admissionv1.Update || isNull(req.OldObject) {
 		return quota.NewCharge(obj, nil), nil
 	}
-	old, err := quota.Decode(gr, req.OldObject.Raw)
+	old, err := quota.Decode(gr, req.OldObject)
 	if err != nil {
 		return nil, fmt.Errorf("reading the old object: %w", err)
 	}
 	return quota.NewCharge(obj, old), nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
 }
 
 // pending is one request waiting to be charged.
