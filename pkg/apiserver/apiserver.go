@@ -138,9 +138,13 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	accountquotaadmission.RegisterMetrics()
+	quotaInformer := configInformers.Config().V1alpha1().AccountQuotas().Informer()
+	if err := accountquotaadmission.IndexByAccount(quotaInformer); err != nil {
+		return nil, err
+	}
 	endpoint.Set(&accountquotaadmission.Webhook{
 		Spaces:  feed.index.Spaces(),
-		Quotas:  configInformers.Config().V1alpha1().AccountQuotas().Lister(),
+		Quotas:  quotaInformer.GetIndexer(),
 		Charger: charger,
 	})
 	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -22,12 +21,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 )
@@ -47,8 +46,9 @@ type Webhook struct {
 
 	// Spaces tells which Account a namespace belongs to.
 	Spaces *access.View[*corev1.Namespace]
-	// Quotas finds the quotas of an Account; their usage is read fresh from storage.
-	Quotas configlisters.AccountQuotaLister
+	// Quotas finds the quotas of an Account: the AccountQuota informer's indexer, with the
+	// ByAccount index. Their usage is read from storage.
+	Quotas cache.Indexer
 	// Charger writes the quotas' usage.
 	Charger Charger
 }
@@ -172,18 +172,7 @@ func (h *Webhook) admit(ctx context.Context, req *admissionRequest) *admissionv1
 
 // quotasOf returns the quotas of account, by name.
 func (h *Webhook) quotasOf(account string) ([]*configv1alpha1.AccountQuota, error) {
-	all, err := h.Quotas.List(everything)
-	if err != nil {
-		return nil, err
-	}
-	var out []*configv1alpha1.AccountQuota
-	for _, q := range all {
-		if q.Spec.Account == account {
-			out = append(out, q)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return QuotasOf(h.Quotas, account)
 }
 
 // chargeOf decodes the request's objects, once, in the caller's goroutine: the batches

@@ -28,7 +28,6 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
-	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	aqregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
@@ -50,7 +49,9 @@ func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*confi
 	require.NoError(tb, err)
 	tb.Cleanup(store.Store.DestroyFunc)
 	ctx := genericapirequest.WithNamespace(genericapirequest.NewContext(), metav1.NamespaceNone)
-	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	informer := cache.NewSharedIndexInformer(&cache.ListWatch{}, &configv1alpha1.AccountQuota{}, 0, cache.Indexers{})
+	require.NoError(tb, accountquota.IndexByAccount(informer))
+	indexer := informer.GetIndexer()
 	for _, q := range quotas {
 		created, err := store.Create(ctx, q, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 		require.NoError(tb, err)
@@ -70,7 +71,7 @@ func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*confi
 		require.NoError(tb, err)
 		tb.Cleanup(charger.Destroy)
 		f.replicas = append(f.replicas, &accountquota.Webhook{
-			Spaces: index.Spaces(), Quotas: configlisters.NewAccountQuotaLister(indexer), Charger: charger})
+			Spaces: index.Spaces(), Quotas: indexer, Charger: charger})
 	}
 	return f
 }
@@ -306,4 +307,14 @@ func TestAChargeDecidedOnAStaleVersionIsDecidedAgain(t *testing.T) {
 	// Nothing of the refused Pod is left on the other quota.
 	cpu := f.quota(t, "cpu").Status.Total.Used[corev1.ResourceLimitsCPU]
 	assert.Equal(t, "1", cpu.String())
+}
+
+func TestOnlyTheAccountsOwnQuotasApply(t *testing.T) {
+	other := accountQuota("other-pods", "pods", "0")
+	other.Spec.Account = "other"
+	f := newFixture(t, registrytest.RESTOptions(t, "accountquotas"), 1, other, accountQuota("pods", "pods", "1"))
+	resp, _ := send(t, f.replicas[0], review(t, "team-a", pod("mine", ""), false))
+	assert.True(t, resp.Allowed, "another Account's quota applied: %v", resp.Result)
+	assert.True(t, f.quota(t, "other-pods").Status.Total.Used.Pods().IsZero())
+	assert.Equal(t, int64(1), f.quota(t, "pods").Status.Total.Used.Pods().Value())
 }

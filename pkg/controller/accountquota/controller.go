@@ -52,6 +52,7 @@ type Controller struct {
 	dynamic    dynamic.Interface
 	mapper     meta.RESTMapper
 	quotas     configlisters.AccountQuotaLister
+	byAccount  cache.Indexer
 	namespaces corelisters.NamespaceLister
 	pods       corelisters.PodLister
 	synced     []cache.InformerSynced
@@ -62,7 +63,11 @@ type Controller struct {
 // New returns the controller; Run starts it.
 func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.RESTMapper, quotas configinformers.AccountQuotaInformer,
 	namespaces coreinformers.NamespaceInformer, pods coreinformers.PodInformer) (*Controller, error) {
-	c := &Controller{config: config, dynamic: dyn, mapper: mapper, quotas: quotas.Lister(), namespaces: namespaces.Lister(), pods: pods.Lister(),
+	if err := accountquota.IndexByAccount(quotas.Informer()); err != nil {
+		return nil, err
+	}
+	c := &Controller{config: config, dynamic: dyn, mapper: mapper, quotas: quotas.Lister(), byAccount: quotas.Informer().GetIndexer(),
+		namespaces: namespaces.Lister(), pods: pods.Lister(),
 		synced: []cache.InformerSynced{quotas.Informer().HasSynced, namespaces.Informer().HasSynced, pods.Informer().HasSynced},
 		now:    time.Now}
 	c.queue = controller.NewQueue(Name, c.Sync)
@@ -131,11 +136,9 @@ func (c *Controller) enqueueAccountName(account string, after time.Duration) {
 	if account == "" {
 		return
 	}
-	all, _ := c.quotas.List(labels.Everything())
-	for _, q := range all {
-		if q.Spec.Account == account {
-			c.queue.AddAfter(q.Name, after)
-		}
+	quotas, _ := accountquota.QuotasOf(c.byAccount, account)
+	for _, q := range quotas {
+		c.queue.AddAfter(q.Name, after)
 	}
 }
 
