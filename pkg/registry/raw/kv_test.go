@@ -1,0 +1,148 @@
+package raw_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/etcd3/testserver"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+)
+
+func newAccount() runtime.Object     { return &config.Account{} }
+func newAccountList() runtime.Object { return &config.AccountList{} }
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 that is its own CA and serves
+// both as a server's and a client's, and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "etcd"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile = filepath.Join(dir, "etcd.crt"), filepath.Join(dir, "etcd.key")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return certFile, keyFile
+}
+
+// tlsEtcd starts an etcd that serves clients over TLS only and asks for their
+// certificates, as production etcd does, and returns its URL and the certificate files.
+func tlsEtcd(t *testing.T) (serverURL, certFile, keyFile string) {
+	certFile, keyFile = selfSigned(t, t.TempDir())
+	cfg := testserver.NewTestConfig(t)
+	for i := range cfg.ListenClientUrls {
+		cfg.ListenClientUrls[i].Scheme = "https"
+		cfg.ListenClientUrls[i].Host = "127.0.0.1:" + cfg.ListenClientUrls[i].Port()
+	}
+	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
+	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: certFile, ClientCertAuth: true}
+	testserver.RunEtcd(t, cfg)
+	u := url.URL(cfg.ListenClientUrls[0])
+	return u.String(), certFile, keyFile
+}
+
+func options(serverURL string, tc storagebackend.TransportConfig) generic.RESTOptions {
+	tc.ServerList = []string{serverURL}
+	sc := storagebackend.Config{
+		Type:      storagebackend.StorageTypeETCD3,
+		Prefix:    "/registry",
+		Transport: tc,
+		Codec:     apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion),
+	}
+	return generic.RESTOptions{StorageConfig: sc.ForResource(config.Resource("accounts")),
+		Decorator: generic.UndecoratedStorage, ResourcePrefix: "accounts"}
+}
+
+func TestKVReadsAndSwapsWhatTheStorageWrote(t *testing.T) {
+	getter := registrytest.Getter{Options: registrytest.RESTOptions(t, "accounts")}
+	kvAndStorage(t, getter)
+}
+
+func TestKVSpeaksTLSToEtcd(t *testing.T) {
+	serverURL, certFile, keyFile := tlsEtcd(t)
+	kvAndStorage(t, registrytest.Getter{Options: options(serverURL,
+		storagebackend.TransportConfig{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: certFile})})
+
+	// Without a client certificate etcd answers nothing.
+	kv, err := raw.OpenKV(registrytest.Getter{Options: options(serverURL,
+		storagebackend.TransportConfig{TrustedCAFile: certFile})}, "accounts", newAccount)
+	require.NoError(t, err)
+	defer kv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = kv.Get(ctx, "a")
+	assert.Error(t, err)
+}
+
+// kvAndStorage writes an object through the storage the API uses, then reads and replaces
+// it through a KV, and reads the result back through the storage.
+func kvAndStorage(t *testing.T, getter registrytest.Getter) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := raw.Open(getter, "accounts", newAccount, newAccountList)
+	require.NoError(t, err)
+	defer s.Destroy()
+	in := &config.Account{ObjectMeta: metav1.ObjectMeta{Name: "a"}}
+	require.NoError(t, s.Create(ctx, s.Prefix+"/a", in, &config.Account{}, 0))
+
+	kv, err := raw.OpenKV(getter, "accounts", newAccount)
+	require.NoError(t, err)
+	defer kv.Close()
+	prev, err := kv.Get(ctx, "a")
+	require.NoError(t, err)
+	require.NotNil(t, prev)
+	assert.Equal(t, "a", prev.Object.(*config.Account).Name)
+	assert.NotEmpty(t, prev.Object.(*config.Account).ResourceVersion)
+
+	changed := prev.Object.(*config.Account).DeepCopy()
+	changed.Labels = map[string]string{"written": "by-kv"}
+	next, err := kv.Encode(ctx, "a", changed)
+	require.NoError(t, err)
+	stored, err := kv.Swap(ctx, raw.Swap{Name: "a", Prev: prev, Next: next})
+	require.NoError(t, err)
+	require.True(t, stored)
+	stored, err = kv.Swap(ctx, raw.Swap{Name: "a", Prev: prev, Next: next})
+	require.NoError(t, err)
+	assert.False(t, stored, "a swap from a version no longer stored")
+
+	out := &config.Account{}
+	require.NoError(t, s.Get(ctx, s.Prefix+"/a", storage.GetOptions{}, out))
+	assert.Equal(t, "by-kv", out.Labels["written"])
+	missing, err := kv.Get(ctx, "b")
+	require.NoError(t, err)
+	assert.Nil(t, missing)
+}
