@@ -13,17 +13,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Render resolves the parameters and substitutes them into the manifests, each JSON or YAML,
-// possibly several YAML documents. It returns every object or an error, never a part.
-func Render(templateName string, manifests [][]byte, params []Parameter, given []Value, ctx Context) ([]*unstructured.Unstructured, error) {
-	values, err := Resolve(templateName, params, given, ctx)
-	if err != nil {
-		return nil, err
-	}
-	return values.Render(manifests)
-}
-
-// Render substitutes the values into the manifests.
+// Render substitutes the values into the manifests, each JSON or YAML, possibly several
+// YAML documents. It returns every object or an error, never a part.
 func (v Values) Render(manifests [][]byte) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	size := 0

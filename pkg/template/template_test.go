@@ -104,7 +104,7 @@ func TestResolve(t *testing.T) {
 func TestRenderWalkthroughTemplate(t *testing.T) {
 	manifest := []byte(`{"apiVersion":"v1","kind":"LimitRange","metadata":{"name":"container-limit-range"},
 "spec":{"limits":[{"default":{"cpu":1},"defaultRequest":{"cpu":0.5},"type":"Container"}]}}`)
-	objs, err := Render("space-template", [][]byte{manifest}, nil, nil, ctx)
+	objs, err := render("space-template", [][]byte{manifest}, nil, nil, ctx)
 	require.NoError(t, err)
 	require.Len(t, objs, 1)
 	assert.Equal(t, "LimitRange", objs[0].GetKind())
@@ -132,7 +132,7 @@ data:
   literal: "$${REPLICAS}"
 `)
 	params := []Parameter{{Name: "HARD", Value: "{pods: 10, requests.cpu: '4'}"}, {Name: "REPLICAS", Value: "3"}, {Name: "LABEL", Value: "team"}}
-	objs, err := Render("t", [][]byte{manifest}, params, nil, ctx)
+	objs, err := render("t", [][]byte{manifest}, params, nil, ctx)
 	require.NoError(t, err)
 	require.Len(t, objs, 2)
 	assert.Equal(t, "quota-team-a", objs[0].GetName())
@@ -160,7 +160,7 @@ func TestRenderErrorsNameTheField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render("t", [][]byte{[]byte(tt.manifest)}, nil, nil, ctx)
+			_, err := render("t", [][]byte{[]byte(tt.manifest)}, nil, nil, ctx)
 			var e *Error
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, tt.reason, e.Reason)
@@ -174,7 +174,7 @@ func TestRenderErrorsNameTheField(t *testing.T) {
 	for i := range manifests {
 		manifests[i] = []byte(huge)
 	}
-	_, err := Render("t", manifests, []Parameter{{Name: "BIG", Value: strings.Repeat("x", MaxValueLength)}}, nil, ctx)
+	_, err := render("t", manifests, []Parameter{{Name: "BIG", Value: strings.Repeat("x", MaxValueLength)}}, nil, ctx)
 	assert.Equal(t, ReasonLimitExceeded, reasonOf(t, err), "references multiply a value up to the rendered-size bound")
 }
 
@@ -236,7 +236,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n", "[1, {a: b}]")
 	f.Add(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"${A}":"$${A}"}}`, "{")
 	f.Fuzz(func(t *testing.T, manifest, value string) {
-		objs, err := Render("t", [][]byte{[]byte(manifest)}, []Parameter{{Name: "A", Value: value}}, nil, ctx)
+		objs, err := render("t", [][]byte{[]byte(manifest)}, []Parameter{{Name: "A", Value: value}}, nil, ctx)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Reason == "" {
@@ -274,4 +274,14 @@ func TestSubstituteYAML(t *testing.T) {
 		assert.Equal(t, reason, e.Reason, text)
 		assert.Contains(t, e.Field, "resources.helm.values", text)
 	}
+}
+
+// render resolves the parameters and substitutes them into the manifests, as the
+// TemplateInstance controller does.
+func render(templateName string, manifests [][]byte, params []Parameter, given []Value, ctx Context) ([]*unstructured.Unstructured, error) {
+	values, err := Resolve(templateName, params, given, ctx)
+	if err != nil {
+		return nil, err
+	}
+	return values.Render(manifests)
 }
