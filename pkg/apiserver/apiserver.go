@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -62,6 +63,9 @@ type ExtraConfig struct {
 	WebhookCaller *accountquotaadmission.Caller
 	// Charts renders the Helm charts of Templates; nil renders none.
 	Charts *helm.Renderer
+	// LocalEtcd, when the server runs its own etcd, makes clients that call it inside the
+	// process. The AccountQuota webhook charges through one.
+	LocalEtcd func() *clientv3.Client
 }
 
 // Config is the configuration of tenancy-apiserver.
@@ -133,7 +137,11 @@ func (c completedConfig) New() (*Server, error) {
 	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
-	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, accountquotaadmission.FieldManager)
+	var etcdClient *clientv3.Client
+	if c.ExtraConfig.LocalEtcd != nil {
+		etcdClient = c.ExtraConfig.LocalEtcd()
+	}
+	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, accountquotaadmission.FieldManager, etcdClient)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
 )
@@ -90,6 +92,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 
 // Endpoints are the client URLs of the embedded etcd.
 func (s *Server) Endpoints() []string { return s.endpoints }
+
+// Client returns a client that calls this etcd inside the process, with neither the
+// network nor gRPC on the way.
+func (s *Server) Client() *clientv3.Client { return v3client.New(s.etcd.Server) }
 
 // Stop stops etcd, flushing its data to disk.
 func (s *Server) Stop() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -44,6 +45,13 @@ type fixture struct {
 // "team"; "outside" belongs to none.
 func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*config.AccountQuota) *fixture {
 	tb.Helper()
+	return newFixtureWith(tb, opts, func() *clientv3.Client { return nil }, n, quotas...)
+}
+
+// newFixtureWith is newFixture with each replica's Charger reaching etcd through a client
+// that client makes (nil: over the network).
+func newFixtureWith(tb testing.TB, opts generic.RESTOptions, client func() *clientv3.Client, n int, quotas ...*config.AccountQuota) *fixture {
+	tb.Helper()
 	getter := registrytest.Getter{Options: opts}
 	store, _, err := aqregistry.NewREST(apiserver.Scheme, getter)
 	require.NoError(tb, err)
@@ -67,7 +75,7 @@ func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*confi
 	index.MarkReady()
 	f := &fixture{store: store}
 	for range n {
-		charger, err := aqregistry.NewCharger(getter, accountquota.FieldManager)
+		charger, err := aqregistry.NewCharger(getter, accountquota.FieldManager, client())
 		require.NoError(tb, err)
 		tb.Cleanup(charger.Destroy)
 		f.replicas = append(f.replicas, &accountquota.Webhook{
@@ -142,7 +150,17 @@ func send(tb testing.TB, h http.Handler, body []byte) (*admissionv1.AdmissionRes
 }
 
 func TestConcurrentCreatesThroughTwoReplicasNeverExceedTheQuota(t *testing.T) {
-	f := newFixture(t, registrytest.RESTOptions(t, "accountquotas"), 2, accountQuota("pods", "pods", "10"))
+	// One replica reaches etcd inside the process, as the server's embedded etcd is
+	// reached, the other over the network.
+	etcd := registrytest.StartEtcd(t, false)
+	replica := 0
+	client := func() *clientv3.Client {
+		if replica++; replica == 1 {
+			return etcd.Client()
+		}
+		return nil
+	}
+	f := newFixtureWith(t, etcd.Options("accountquotas"), client, 2, accountQuota("pods", "pods", "10"))
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -239,7 +257,7 @@ func TestChargeOutlivesTheReplicaThatMadeIt(t *testing.T) {
 		require.True(t, resp.Allowed)
 	}
 	// A new replica starts with no memory of the charges: it reads them from storage.
-	charger, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, accountquota.FieldManager)
+	charger, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, accountquota.FieldManager, nil)
 	require.NoError(t, err)
 	t.Cleanup(charger.Destroy)
 	fresh := &accountquota.Webhook{Spaces: f.replicas[0].Spaces, Quotas: f.replicas[0].Quotas, Charger: charger}
@@ -262,7 +280,7 @@ func v1(t *testing.T, q *config.AccountQuota) *configv1alpha1.AccountQuota {
 // or another replica would.
 func setUsed(t *testing.T, opts generic.RESTOptions, name string, used corev1.ResourceList) {
 	t.Helper()
-	writer, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, "recount")
+	writer, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, "recount", nil)
 	require.NoError(t, err)
 	defer writer.Destroy()
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -251,6 +252,7 @@ func (o *Options) Validate() error {
 // it; the returned stop function stops it and must be called once the server has stopped.
 func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error) {
 	stop := func() {}
+	var localEtcd func() *clientv3.Client
 	r := o.Recommended
 	if err := r.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
 		return nil, stop, fmt.Errorf("creating self-signed certificates: %w", err)
@@ -264,6 +266,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		}
 		stop = etcd.Stop
 		r.Etcd.StorageConfig.Transport.ServerList = etcd.Endpoints()
+		localEtcd = etcd.Client
 	}
 
 	spaces := &spaceadmission.Tenancy{}
@@ -296,6 +299,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		LeaderElection:    o.LeaderElection,
 		ControllerWorkers: o.ControllerWorkers,
 		SpaceAdmission:    spaces,
+		LocalEtcd:         localEtcd,
 		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
 	}
 	if o.WebhookClientCAFile != "" {

@@ -48,8 +48,10 @@ func (a *Stored) Same(b *Stored) bool {
 	return bytes.Equal(a.value, b.value)
 }
 
-// OpenKV connects to the storage of config.kiosk.sh resource with its own etcd client.
-func OpenKV(optsGetter generic.RESTOptionsGetter, resource string, newFunc func() runtime.Object) (*KV, error) {
+// OpenKV opens the storage of config.kiosk.sh resource through client, or, when client is
+// nil, through an etcd client of its own made from the storage's transport settings. The KV
+// closes client when it closes.
+func OpenKV(optsGetter generic.RESTOptionsGetter, resource string, newFunc func() runtime.Object, client *clientv3.Client) (*KV, error) {
 	opts, err := optsGetter.GetRESTOptions(config.Resource(resource), newFunc())
 	if err != nil {
 		return nil, fmt.Errorf("%s storage: %w", resource, err)
@@ -72,9 +74,10 @@ func OpenKV(optsGetter generic.RESTOptionsGetter, resource string, newFunc func(
 			return nil, fmt.Errorf("%s storage: %w", resource, err)
 		}
 	}
-	client, err := clientv3.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s storage: %w", resource, err)
+	if client == nil {
+		if client, err = clientv3.New(cfg); err != nil {
+			return nil, fmt.Errorf("%s storage: %w", resource, err)
+		}
 	}
 	transformer := sc.Transformer
 	if transformer == nil {

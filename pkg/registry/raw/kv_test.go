@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -89,17 +90,22 @@ func options(serverURL string, tc storagebackend.TransportConfig) generic.RESTOp
 
 func TestKVReadsAndSwapsWhatTheStorageWrote(t *testing.T) {
 	getter := registrytest.Getter{Options: registrytest.RESTOptions(t, "accounts")}
-	kvAndStorage(t, getter)
+	kvAndStorage(t, getter, nil)
+}
+
+func TestKVThroughAnInProcessClient(t *testing.T) {
+	etcd := registrytest.StartEtcd(t, false)
+	kvAndStorage(t, registrytest.Getter{Options: etcd.Options("accounts")}, etcd.Client())
 }
 
 func TestKVSpeaksTLSToEtcd(t *testing.T) {
 	serverURL, certFile, keyFile := tlsEtcd(t)
 	kvAndStorage(t, registrytest.Getter{Options: options(serverURL,
-		storagebackend.TransportConfig{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: certFile})})
+		storagebackend.TransportConfig{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: certFile})}, nil)
 
 	// Without a client certificate etcd answers nothing.
 	kv, err := raw.OpenKV(registrytest.Getter{Options: options(serverURL,
-		storagebackend.TransportConfig{TrustedCAFile: certFile})}, "accounts", newAccount)
+		storagebackend.TransportConfig{TrustedCAFile: certFile})}, "accounts", newAccount, nil)
 	require.NoError(t, err)
 	defer kv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -110,7 +116,7 @@ func TestKVSpeaksTLSToEtcd(t *testing.T) {
 
 // kvAndStorage writes an object through the storage the API uses, then reads and replaces
 // it through a KV, and reads the result back through the storage.
-func kvAndStorage(t *testing.T, getter registrytest.Getter) {
+func kvAndStorage(t *testing.T, getter registrytest.Getter, client *clientv3.Client) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := raw.Open(getter, "accounts", newAccount, newAccountList)
@@ -119,7 +125,7 @@ func kvAndStorage(t *testing.T, getter registrytest.Getter) {
 	in := &config.Account{ObjectMeta: metav1.ObjectMeta{Name: "a"}}
 	require.NoError(t, s.Create(ctx, s.Prefix+"/a", in, &config.Account{}, 0))
 
-	kv, err := raw.OpenKV(getter, "accounts", newAccount)
+	kv, err := raw.OpenKV(getter, "accounts", newAccount, client)
 	require.NoError(t, err)
 	defer kv.Close()
 	prev, err := kv.Get(ctx, "a")

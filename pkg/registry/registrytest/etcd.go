@@ -3,7 +3,11 @@ package registrytest
 
 import (
 	"testing"
+	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -19,24 +23,43 @@ import (
 // config.kiosk.sh resource there, encoded as v1alpha1 as the server stores it. The etcd
 // skips fsync, which is enough for tests of behaviour.
 func RESTOptions(t testing.TB, resource string) generic.RESTOptions {
-	return restOptions(t, resource, false)
+	return StartEtcd(t, false).Options(resource)
 }
 
-// DurableRESTOptions is RESTOptions on an etcd that syncs every write to disk, as a
-// production etcd does: for benchmarks whose figures include the storage's latency.
-func DurableRESTOptions(t testing.TB, resource string) generic.RESTOptions {
-	return restOptions(t, resource, true)
+// Etcd is a real etcd running in the test's process until the test ends.
+type Etcd struct {
+	etcd *embed.Etcd
 }
 
-func restOptions(t testing.TB, resource string, fsync bool) generic.RESTOptions {
+// StartEtcd starts an etcd for the test. With durable set it syncs every write to disk, as
+// a production etcd does: for benchmarks whose figures include the storage's latency.
+func StartEtcd(t testing.TB, durable bool) *Etcd {
 	t.Helper()
 	cfg := testserver.NewTestConfig(t)
-	cfg.UnsafeNoFsync = !fsync
-	client := testserver.RunEtcd(t, cfg)
+	cfg.UnsafeNoFsync = !durable
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(60 * time.Second):
+		t.Fatal("etcd took too long to start")
+	}
+	return &Etcd{etcd: e}
+}
+
+// Options stores the config.kiosk.sh resource in this etcd, reached over its client URL.
+func (e *Etcd) Options(resource string) generic.RESTOptions {
+	var endpoints []string
+	for _, u := range e.etcd.Clients {
+		endpoints = append(endpoints, "http://"+u.Addr().String())
+	}
 	sc := storagebackend.Config{
 		Type:      storagebackend.StorageTypeETCD3,
 		Prefix:    "/registry",
-		Transport: storagebackend.TransportConfig{ServerList: client.Endpoints()},
+		Transport: storagebackend.TransportConfig{ServerList: endpoints},
 		Codec:     apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion),
 	}
 	return generic.RESTOptions{
@@ -46,6 +69,10 @@ func restOptions(t testing.TB, resource string, fsync bool) generic.RESTOptions 
 		ResourcePrefix:          resource,
 	}
 }
+
+// Client returns a client that calls this etcd inside the process, as the server's
+// embedded etcd is called.
+func (e *Etcd) Client() *clientv3.Client { return v3client.New(e.etcd.Server) }
 
 // Getter hands out the same options for every resource.
 type Getter struct{ Options generic.RESTOptions }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -29,9 +30,10 @@ type Charger struct {
 	latest map[string]*raw.Stored
 }
 
-// NewCharger opens the AccountQuotas' storage for charging. manager names the charges.
-func NewCharger(optsGetter generic.RESTOptionsGetter, manager string) (*Charger, error) {
-	kv, err := raw.OpenKV(optsGetter, "accountquotas", func() runtime.Object { return &config.AccountQuota{} })
+// NewCharger opens the AccountQuotas' storage for charging, through etcd client when it is
+// not nil (see raw.OpenKV). manager names the charges.
+func NewCharger(optsGetter generic.RESTOptionsGetter, manager string, client *clientv3.Client) (*Charger, error) {
+	kv, err := raw.OpenKV(optsGetter, "accountquotas", func() runtime.Object { return &config.AccountQuota{} }, client)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func chargerFixture(t *testing.T) (*accountquota.REST, *accountquota.Charger) {
 		_, err := store.Create(apiCtx(), q, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	charger, err := accountquota.NewCharger(getter, "test")
+	charger, err := accountquota.NewCharger(getter, "test", nil)
 	require.NoError(t, err)
 	t.Cleanup(charger.Destroy)
 	return store, charger
