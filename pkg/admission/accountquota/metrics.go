@@ -26,12 +26,31 @@ var (
 		Help:           "Batches of charges decided again because another writer changed one of the Account's AccountQuotas first.",
 		StabilityLevel: metrics.ALPHA,
 	})
+	// batchRequests is how many requests each batch decides.
+	batchRequests = metrics.NewHistogram(&metrics.HistogramOpts{
+		Namespace:      "tenancy",
+		Subsystem:      "accountquota",
+		Name:           "batch_requests",
+		Help:           "Requests decided together in one batch of an Account's charges.",
+		Buckets:        []float64{1, 2, 5, 10, 25, 50, 100, 250, 500},
+		StabilityLevel: metrics.ALPHA,
+	})
+	// transactionDuration is the time each batch's etcd transaction takes, by result:
+	// stored, lost (another writer came first) or error.
+	transactionDuration = metrics.NewHistogramVec(&metrics.HistogramOpts{
+		Namespace:      "tenancy",
+		Subsystem:      "accountquota",
+		Name:           "transaction_duration_seconds",
+		Help:           "Time the etcd transaction of a batch of charges takes, by result.",
+		Buckets:        []float64{0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"result"})
 	registerOnce sync.Once
 )
 
 // RegisterMetrics adds the webhook's metrics to the server's /metrics.
 func RegisterMetrics() {
 	registerOnce.Do(func() {
-		legacyregistry.MustRegister(admissionDuration, conflicts)
+		legacyregistry.MustRegister(admissionDuration, conflicts, batchRequests, transactionDuration)
 	})
 }

@@ -362,10 +362,20 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 			swaps = append(swaps, raw.Swap{Name: v.q.Name, Prev: v.on})
 		}
 	}
+	batchRequests.Observe(float64(len(batch)))
 	if len(swaps) == 0 {
 		return results, true, nil
 	}
+	start := time.Now()
 	stored, err := h.Charger.Commit(ctx, swaps...)
+	result := "stored"
+	switch {
+	case err != nil:
+		result = "error"
+	case !stored:
+		result = "lost"
+	}
+	transactionDuration.WithLabelValues(result).Observe(time.Since(start).Seconds())
 	return results, stored, err
 }
 

@@ -22,6 +22,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
@@ -335,4 +336,25 @@ func TestOnlyTheAccountsOwnQuotasApply(t *testing.T) {
 	assert.True(t, resp.Allowed, "another Account's quota applied: %v", resp.Result)
 	assert.True(t, f.quota(t, "other-pods").Status.Total.Used.Pods().IsZero())
 	assert.Equal(t, int64(1), f.quota(t, "pods").Status.Total.Used.Pods().Value())
+}
+
+func TestChargesAreMeasured(t *testing.T) {
+	f := newFixture(t, registrytest.RESTOptions(t, "accountquotas"), 1, accountQuota("pods", "pods", "1"))
+	for i := range 2 {
+		send(t, f.replicas[0], review(t, "team-a", pod(fmt.Sprintf("p%d", i), ""), false))
+	}
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	require.NoError(t, err)
+	counts := map[string]uint64{}
+	for _, mf := range families {
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				counts[mf.GetName()] += h.GetSampleCount()
+			}
+		}
+	}
+	for _, name := range []string{"tenancy_accountquota_admission_duration_seconds",
+		"tenancy_accountquota_batch_requests", "tenancy_accountquota_transaction_duration_seconds"} {
+		assert.GreaterOrEqual(t, counts[name], uint64(2), name)
+	}
 }
