@@ -234,16 +234,7 @@ func (d Demand) Fit(name string, hard, used corev1.ResourceList, dryRun bool) er
 
 // Requested is what c adds to the resources hard limits.
 func (c *Charge) Requested(hard corev1.ResourceList) corev1.ResourceList {
-	var out corev1.ResourceList
-	for name := range hard {
-		if q, ok := c.delta[name]; ok && !q.IsZero() {
-			if out == nil {
-				out = corev1.ResourceList{}
-			}
-			out[name] = q
-		}
-	}
-	return out
+	return quotav1.RemoveZeros(quotav1.Mask(c.delta, quotav1.ResourceNames(hard)))
 }
 
 func pretty(list corev1.ResourceList) string {

@@ -28,6 +28,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
+	aqregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 )
 
@@ -307,7 +308,7 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 	views := make([]*view, 0, len(quotas))
 	for _, listed := range quotas {
 		v, err := h.Charger.Current(ctx, listed.Name, false)
-		if err == nil && v != nil && quotaOf(v).Generation < listed.Generation {
+		if err == nil && v != nil && aqregistry.Quota(v).Generation < listed.Generation {
 			// The spec changed since this replica last saw the quota.
 			v, err = h.Charger.Current(ctx, listed.Name, true)
 		}
@@ -318,7 +319,7 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 			// Gone from the storage: it takes and refuses nothing.
 			continue
 		}
-		q := quotaOf(v)
+		q := aqregistry.Quota(v)
 		hard := q.Spec.Quota.Hard
 		views = append(views, &view{on: v, q: q, hard: hard, used: quota.Total(hard, q.Status.Total.Used)})
 	}
@@ -378,8 +379,6 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 	transactionDuration.WithLabelValues(result).Observe(time.Since(start).Seconds())
 	return results, stored, err
 }
-
-func quotaOf(v *raw.Stored) *config.AccountQuota { return v.Object.(*config.AccountQuota) }
 
 // ChargedRecently reports whether the webhook charged q within window: usage counted from
 // the objects may not include what it admitted then.

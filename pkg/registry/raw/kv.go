@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/apiserver/pkg/storage/value/encrypt/identity"
 
@@ -23,8 +24,7 @@ import (
 // KV reads and writes the objects of one config.kiosk.sh resource as etcd values, at the
 // keys, in the encoding and through the encryption the API uses, so that the API, its watch
 // cache and its clients see every write as their own. A write is a compare-and-swap on the
-// stored bytes: it replaces exactly the version it was decided on, which lets a writer send
-// the next write before the one it follows has been answered.
+// stored bytes: it replaces exactly the version it was decided on.
 type KV struct {
 	client      *clientv3.Client
 	prefix      string
@@ -57,25 +57,8 @@ func OpenKV(optsGetter generic.RESTOptionsGetter, resource string, newFunc func(
 		return nil, fmt.Errorf("%s storage: %w", resource, err)
 	}
 	sc := opts.StorageConfig
-	tc := sc.Transport
-	if tc.EgressLookup != nil {
-		return nil, fmt.Errorf("%s storage: an egress selector for etcd is not supported", resource)
-	}
-	cfg := clientv3.Config{
-		Endpoints:            tc.ServerList,
-		DialTimeout:          20 * time.Second,
-		DialKeepAliveTime:    30 * time.Second,
-		DialKeepAliveTimeout: 10 * time.Second,
-		Logger:               zap.NewNop(),
-	}
-	if tc.CertFile != "" || tc.KeyFile != "" || tc.TrustedCAFile != "" {
-		tlsInfo := transport.TLSInfo{CertFile: tc.CertFile, KeyFile: tc.KeyFile, TrustedCAFile: tc.TrustedCAFile}
-		if cfg.TLS, err = tlsInfo.ClientConfig(); err != nil {
-			return nil, fmt.Errorf("%s storage: %w", resource, err)
-		}
-	}
 	if client == nil {
-		if client, err = clientv3.New(cfg); err != nil {
+		if client, err = dial(sc.Transport); err != nil {
 			return nil, fmt.Errorf("%s storage: %w", resource, err)
 		}
 	}
@@ -91,6 +74,28 @@ func OpenKV(optsGetter generic.RESTOptionsGetter, resource string, newFunc func(
 	}
 	return &KV{client: client, prefix: prefix, codec: sc.Codec, transformer: transformer,
 		versioner: storage.APIObjectVersioner{}}, nil
+}
+
+// dial makes an etcd client from the storage's transport settings.
+func dial(tc storagebackend.TransportConfig) (*clientv3.Client, error) {
+	if tc.EgressLookup != nil {
+		return nil, fmt.Errorf("an egress selector for etcd is not supported")
+	}
+	cfg := clientv3.Config{
+		Endpoints:            tc.ServerList,
+		DialTimeout:          20 * time.Second,
+		DialKeepAliveTime:    30 * time.Second,
+		DialKeepAliveTimeout: 10 * time.Second,
+		Logger:               zap.NewNop(),
+	}
+	if tc.CertFile != "" || tc.KeyFile != "" || tc.TrustedCAFile != "" {
+		tlsInfo := transport.TLSInfo{CertFile: tc.CertFile, KeyFile: tc.KeyFile, TrustedCAFile: tc.TrustedCAFile}
+		var err error
+		if cfg.TLS, err = tlsInfo.ClientConfig(); err != nil {
+			return nil, err
+		}
+	}
+	return clientv3.New(cfg)
 }
 
 // Close closes the etcd client.

@@ -18,8 +18,7 @@ import (
 // Charger writes the usage of AccountQuotas with compare-and-swap writes straight to their
 // storage, the same keys the API serves. It is the AccountQuota webhook's path: a charge
 // costs one etcd transaction, not a request through the API. A write replaces exactly the
-// version it was decided on, so a writer may decide and send the next write on a quota
-// before the previous one is answered; if the previous one lost, so does the next.
+// versions it was decided on, or nothing.
 type Charger struct {
 	kv *raw.KV
 	// manager names the charges in the quotas' managed fields, with the time of the last.
