@@ -5,11 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -26,6 +21,8 @@ import (
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/etcd3/testserver"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/keyutil"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -37,26 +34,20 @@ import (
 func newAccount() runtime.Object     { return &config.Account{} }
 func newAccountList() runtime.Object { return &config.AccountList{} }
 
-// selfSigned writes a self-signed certificate for 127.0.0.1 that is its own CA and serves
-// both as a server's and a client's, and its key.
+// selfSigned writes a self-signed CA certificate for localhost, which also serves as the
+// server's and the client's certificate, and its key.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "etcd"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca, err := cert.NewSelfSignedCACert(cert.Config{CommonName: "localhost"}, key)
 	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	certPEM, err := cert.EncodeCertificates(ca)
+	require.NoError(t, err)
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
 	require.NoError(t, err)
 	certFile, keyFile = filepath.Join(dir, "etcd.crt"), filepath.Join(dir, "etcd.key")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	require.NoError(t, os.WriteFile(certFile, certPEM, 0o600))
+	require.NoError(t, os.WriteFile(keyFile, keyPEM, 0o600))
 	return certFile, keyFile
 }
 
@@ -67,7 +58,6 @@ func tlsEtcd(t *testing.T) (serverURL, certFile, keyFile string) {
 	cfg := testserver.NewTestConfig(t)
 	for i := range cfg.ListenClientUrls {
 		cfg.ListenClientUrls[i].Scheme = "https"
-		cfg.ListenClientUrls[i].Host = "127.0.0.1:" + cfg.ListenClientUrls[i].Port()
 	}
 	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
 	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: certFile, ClientCertAuth: true}
