@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 )
@@ -44,8 +45,10 @@ func NewAccount() *Account { return &Account{newBase(admission.Create, admission
 
 // Validate lets a user create a Space only for an Account they are a subject of; a user
 // who may create namespaces cluster-wide may create one for any Account, or for none. On
-// update, a Space keeps its Account, and only a user who may update namespaces cluster-wide
-// changes kiosk.sh/ labels and annotations.
+// update, a Space keeps its Account. Only a user who may create (on update: update)
+// namespaces cluster-wide sets the admin-only labels and annotations (see adminOnly) or
+// changes those the Account's spaceTemplate sets; a name whose service accounts another
+// Account names as subjects is refused to everyone.
 func (p *Account) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	s, ok := spaceOf(a)
 	if !ok {
@@ -68,7 +71,21 @@ func (p *Account) Validate(ctx context.Context, a admission.Attributes, _ admiss
 		if err != nil {
 			return err
 		}
-		if errs := validateUpdate(s, old, admin); len(errs) > 0 {
+		errs := validateMove(s, old)
+		if !admin {
+			var labels, annotations map[string]string
+			if old.Spec.Account != "" {
+				account, err := d.account(ctx, old.Spec.Account)
+				if err != nil && !apierrors.IsNotFound(err) {
+					return err
+				}
+				if account != nil {
+					labels, annotations = account.Spec.Space.SpaceTemplate.Labels, account.Spec.Space.SpaceTemplate.Annotations
+				}
+			}
+			errs = append(errs, validateKeys(s, old, labels, annotations)...)
+		}
+		if len(errs) > 0 {
 			return apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
 		}
 		return nil
@@ -83,28 +100,59 @@ func (p *Account) Validate(ctx context.Context, a admission.Attributes, _ admiss
 		}
 		return nil
 	}
-	return checkSubject(ctx, d, u, s, admin)
+	account, err := checkSubject(ctx, d, u, s, admin)
+	if err != nil {
+		return err
+	}
+	if err := checkServiceAccountNamespace(d, s); err != nil {
+		return err
+	}
+	if !admin {
+		// The Account's spaceTemplate wins over what the create sets; see mergeSpaceTemplate.
+		template := account.Spec.Space.SpaceTemplate
+		if errs := validateKeys(s, nil, template.Labels, template.Annotations); len(errs) > 0 {
+			return apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
+		}
+	}
+	return nil
+}
+
+// checkServiceAccountNamespace refuses a Space named after the namespace of a service
+// account that another Account names as its subject: whoever made that namespace could
+// make the service account and act as that Account's user.
+func checkServiceAccountNamespace(d *Deps, s *tenancy.Space) error {
+	for name, obj := range d.Index.Accounts().Snapshot().All() {
+		a, ok := obj.(*config.Account)
+		if !ok || name == s.Spec.Account {
+			continue
+		}
+		if slices.Contains(serviceAccountNamespaces(a.Spec.Subjects), s.Name) {
+			return apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name, field.Forbidden(field.NewPath("metadata", "name"),
+				fmt.Sprintf("namespace %q holds service accounts that another Account names as subjects; only that Account may have a Space of this name", s.Name)))
+		}
+	}
+	return nil
 }
 
 // checkSubject lets u create Space s for its Account. Callers who are not its subjects
 // learn nothing about whether it exists.
-func checkSubject(ctx context.Context, d *Deps, u user.Info, s *tenancy.Space, admin bool) error {
+func checkSubject(ctx context.Context, d *Deps, u user.Info, s *tenancy.Space, admin bool) (*configv1alpha1.Account, error) {
 	forbidden := apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name,
 		fmt.Errorf("User %q cannot create spaces for account %q: not a subject of the account", u.GetName(), s.Spec.Account))
 	account, err := d.account(ctx, s.Spec.Account)
 	if apierrors.IsNotFound(err) {
 		if admin {
-			return apierrors.NewNotFound(config.Resource("accounts"), s.Spec.Account)
+			return nil, apierrors.NewNotFound(config.Resource("accounts"), s.Spec.Account)
 		}
-		return forbidden
+		return nil, forbidden
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !admin && !tenancyregistry.IsSubject(u, account.Spec.Subjects) {
-		return forbidden
+		return nil, forbidden
 	}
-	return nil
+	return account, nil
 }
 
 // spaceOf returns the Space of a request the plugins decide.
@@ -116,35 +164,10 @@ func spaceOf(a admission.Attributes) (*tenancy.Space, bool) {
 	return s, ok
 }
 
-func validateUpdate(s, old *tenancy.Space, admin bool) field.ErrorList {
-	var errs field.ErrorList
+// validateMove keeps a Space in its Account.
+func validateMove(s, old *tenancy.Space) field.ErrorList {
 	if s.Spec.Account != old.Spec.Account {
-		errs = append(errs, field.Forbidden(field.NewPath("spec", "account"), "a Space cannot move to another Account"))
+		return field.ErrorList{field.Forbidden(field.NewPath("spec", "account"), "a Space cannot move to another Account")}
 	}
-	if admin {
-		return errs
-	}
-	for _, m := range []struct {
-		path     *field.Path
-		new, old map[string]string
-	}{
-		{field.NewPath("metadata", "labels"), s.Labels, old.Labels},
-		{field.NewPath("metadata", "annotations"), s.Annotations, old.Annotations},
-	} {
-		for k, v := range m.new {
-			if isKiosk(k) && m.old[k] != v {
-				errs = append(errs, field.Forbidden(m.path.Key(k), "kiosk.sh/ keys are set by admins only"))
-			}
-		}
-		for k := range m.old {
-			if _, kept := m.new[k]; isKiosk(k) && !kept {
-				errs = append(errs, field.Forbidden(m.path.Key(k), "kiosk.sh/ keys are set by admins only"))
-			}
-		}
-	}
-	return errs
-}
-
-func isKiosk(key string) bool {
-	return strings.HasPrefix(key, "kiosk.sh/") || strings.Contains(key, ".kiosk.sh/")
+	return nil
 }

@@ -3,6 +3,7 @@ package space
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -155,22 +156,18 @@ func (r *REST) release(account, name string) {
 	}
 }
 
-// mergeSpaceTemplate adds the Account's spaceTemplate labels and annotations to a new namespace.
+// mergeSpaceTemplate sets the Account's spaceTemplate labels and annotations on a new
+// namespace. The Account's values win over those of the Space.
 func mergeSpaceTemplate(ns *corev1.Namespace, account *configv1alpha1.Account) {
 	meta := account.Spec.Space.SpaceTemplate.ObjectMeta
-	for k, v := range meta.Labels {
-		if _, set := ns.Labels[k]; !set {
-			ns.Labels[k] = v
-		}
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
 	}
+	maps.Copy(ns.Labels, meta.Labels)
 	if len(meta.Annotations) > 0 && ns.Annotations == nil {
 		ns.Annotations = map[string]string{}
 	}
-	for k, v := range meta.Annotations {
-		if _, set := ns.Annotations[k]; !set {
-			ns.Annotations[k] = v
-		}
-	}
+	maps.Copy(ns.Annotations, meta.Annotations)
 	ns.Labels[configv1alpha1.AccountLabel] = account.Name
 }
 

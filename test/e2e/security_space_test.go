@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
+)
+
+// spaceWithMeta is a Space of account with the given metadata lines (labels, annotations).
+func spaceWithMeta(name, account, meta string) string {
+	return fmt.Sprintf("apiVersion: tenancy.kiosk.sh/v1alpha1\nkind: Space\nmetadata:\n  name: %s\n%sspec:\n  account: %s\n", name, meta, account)
+}
+
+// A tenant cannot weaken what the Account's spaceTemplate sets, nor set the Pod Security,
+// scheduling or kiosk.sh/ keys of a Space, at create or at update: the attack that made a
+// Space privileged, or faked the labels that other tenants' NetworkPolicies select on.
+func TestHoleSpaceLabelsOverrideTheAccount(t *testing.T) {
+	acct, me := framework.UniqueName("hole-labels"), framework.UniqueName("hole-labels-me")
+	admin, tenant := cluster.Admin(), cluster.As(me)
+	admin.Apply(t, fmt.Sprintf(`apiVersion: config.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: %[1]s
+spec:
+  space:
+    spaceTemplate:
+      metadata:
+        labels:
+          pod-security.kubernetes.io/enforce: restricted
+          team: %[1]s
+        annotations:
+          owner: platform
+  subjects:
+  - kind: User
+    name: %[2]s
+    apiGroup: rbac.authorization.k8s.io
+`, acct, me)).Success(t)
+	grantKioskEdit(t, cluster.AdminClients(t), acct, me)
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account="+acct, "--wait=false")
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found")
+	})
+
+	// The Account's values win over those of the create.
+	forged := acct + "-forged"
+	tenant.Apply(t, spaceWithMeta(forged, acct, `  labels:
+    pod-security.kubernetes.io/enforce: privileged
+    team: someone-else
+  annotations:
+    owner: me
+`)).Success(t)
+	labels := admin.Run(t, "get", "namespace", forged, "-o",
+		`jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce} {.metadata.labels.team} {.metadata.annotations.owner}`).Success(t).Stdout
+	assert.Equal(t, "restricted "+acct+" platform", labels)
+	r := tenant.RunWithInput(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: privileged
+spec:
+  containers:
+  - name: c
+    image: nginx
+    securityContext:
+      privileged: true
+`, "create", "-n", forged, "-f", "-").Failure(t)
+	assert.Contains(t, r.Stderr, `violates PodSecurity "restricted:latest"`)
+
+	// Keys the spaceTemplate does not set, but that only admins may set.
+	for key, want := range map[string]string{
+		"pod-security.kubernetes.io/warn":             "metadata.labels[pod-security.kubernetes.io/warn]: Forbidden: pod-security.kubernetes.io/ keys are set by admins only",
+		"team.kiosk.sh/tier":                          "metadata.labels[team.kiosk.sh/tier]: Forbidden: kiosk.sh/ keys are set by admins only",
+		"scheduler.alpha.kubernetes.io/node-selector": "metadata.annotations[scheduler.alpha.kubernetes.io/node-selector]: Forbidden: scheduler.alpha.kubernetes.io/ keys are set by admins only",
+	} {
+		meta := "  labels:\n    " + key + ": privileged\n"
+		if key == "scheduler.alpha.kubernetes.io/node-selector" {
+			meta = "  annotations:\n    " + key + ": anywhere=true\n"
+		}
+		name := framework.UniqueName("hole-labels-key")
+		r := tenant.Apply(t, spaceWithMeta(name, acct, meta)).Failure(t)
+		assert.Contains(t, r.Stderr, want)
+		admin.Run(t, "get", "namespace", name).Failure(t)
+	}
+
+	// At update, with a role that may update the namespace.
+	admin.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: %[1]s-updater
+rules:
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [update, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: updater
+  namespace: %[2]s
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: %[1]s-updater
+subjects:
+- kind: User
+  name: %[3]s
+  apiGroup: rbac.authorization.k8s.io
+`, acct, forged, me)).Success(t)
+	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", acct+"-updater", "--ignore-not-found") })
+	r = tenant.Run(t, "label", "space", forged, "pod-security.kubernetes.io/enforce-").Failure(t)
+	assert.Contains(t, r.Stderr, "metadata.labels[pod-security.kubernetes.io/enforce]: Forbidden: pod-security.kubernetes.io/ keys are set by admins only")
+	r = tenant.Run(t, "label", "space", forged, "team=someone-else", "--overwrite").Failure(t)
+	assert.Contains(t, r.Stderr, "metadata.labels[team]: Forbidden: team is set by the Account's spec.space.spaceTemplate")
+	r = tenant.Run(t, "annotate", "space", forged, "owner-").Failure(t)
+	assert.Contains(t, r.Stderr, "metadata.annotations[owner]: Forbidden: owner is set by the Account's spec.space.spaceTemplate")
+	tenant.Run(t, "label", "space", forged, "tier=gold").Success(t)
+	labels = admin.Run(t, "get", "namespace", forged, "-o",
+		`jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce} {.metadata.labels.team} {.metadata.labels.tier}`).Success(t).Stdout
+	assert.Equal(t, "restricted "+acct+" gold", labels)
+	// An admin still can.
+	admin.Run(t, "label", "space", forged, "pod-security.kubernetes.io/warn=baseline").Success(t)
+}
+
+// A tenant cannot take over another Account by creating the namespace of a service account
+// that Account names as its subject, then that service account, and using its token.
+func TestHoleServiceAccountNamespaceTakeover(t *testing.T) {
+	victim, attacker := framework.UniqueName("hole-sa-victim"), framework.UniqueName("hole-sa-attacker")
+	victimUser, attackerUser := framework.UniqueName("hole-sa-v"), framework.UniqueName("hole-sa-a")
+	saNS, groupNS, userNS := victim+"-ci", victim+"-bots", victim+"-deploy"
+	admin := cluster.Admin()
+	admin.Apply(t, fmt.Sprintf(`apiVersion: config.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: %[1]s
+spec:
+  subjects:
+  - kind: User
+    name: %[2]s
+    apiGroup: rbac.authorization.k8s.io
+  - kind: ServiceAccount
+    name: deployer
+    namespace: %[3]s
+  - kind: Group
+    name: system:serviceaccounts:%[4]s
+    apiGroup: rbac.authorization.k8s.io
+  - kind: User
+    name: system:serviceaccount:%[5]s:pipeline
+    apiGroup: rbac.authorization.k8s.io
+`, victim, victimUser, saNS, groupNS, userNS)).Success(t)
+	admin.Apply(t, accountYAML(attacker, attackerUser, "")).Success(t)
+	grantKioskEdit(t, cluster.AdminClients(t), victim, victimUser)
+	grantKioskEdit(t, cluster.AdminClients(t), attacker, attackerUser)
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in ("+victim+","+attacker+")", "--wait=false")
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", victim, attacker, "--ignore-not-found")
+	})
+	for _, ns := range []string{saNS, groupNS, userNS} {
+		r := cluster.As(attackerUser).Apply(t, space(ns, attacker)).Failure(t)
+		assert.Contains(t, r.Stderr, fmt.Sprintf(`metadata.name: Forbidden: namespace %q holds service accounts that another Account names as subjects`, ns))
+		admin.Run(t, "get", "namespace", ns).Failure(t)
+	}
+	// The Account that names them may have such a Space.
+	cluster.As(victimUser).Apply(t, space(saNS, victim)).Success(t)
+}
