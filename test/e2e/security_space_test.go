@@ -85,30 +85,7 @@ spec:
 	}
 
 	// At update, with a role that may update the namespace.
-	admin.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: %[1]s-updater
-rules:
-- apiGroups: [""]
-  resources: [namespaces]
-  verbs: [update, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: updater
-  namespace: %[2]s
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: %[1]s-updater
-subjects:
-- kind: User
-  name: %[3]s
-  apiGroup: rbac.authorization.k8s.io
-`, acct, forged, me)).Success(t)
-	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", acct+"-updater", "--ignore-not-found") })
+	grantNamespaceUpdate(t, acct+"-updater", forged, me)
 	r = tenant.Run(t, "label", "space", forged, "pod-security.kubernetes.io/enforce-").Failure(t)
 	assert.Contains(t, r.Stderr, "metadata.labels[pod-security.kubernetes.io/enforce]: Forbidden: pod-security.kubernetes.io/ keys are set by admins only")
 	r = tenant.Run(t, "label", "space", forged, "team=someone-else", "--overwrite").Failure(t)

@@ -89,31 +89,7 @@ func TestSpaceAccountAdmission(t *testing.T) {
 	}
 
 	tenant.Apply(t, space(mine+"-a", mine)).Success(t)
-	// Updating a Space needs update on its namespace, which the default admin role lacks.
-	admin.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: %[1]s-updater
-rules:
-- apiGroups: [""]
-  resources: [namespaces]
-  verbs: [update, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: updater
-  namespace: %[1]s-a
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: %[1]s-updater
-subjects:
-- kind: User
-  name: %[2]s
-  apiGroup: rbac.authorization.k8s.io
-`, mine, me)).Success(t)
-	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", mine+"-updater", "--ignore-not-found") })
+	grantNamespaceUpdate(t, mine+"-updater", mine+"-a", me)
 	r = tenant.Run(t, "patch", "space", mine+"-a", "--type=merge", "-p", `{"spec":{"account":"`+theirs+`"}}`).Failure(t)
 	assert.Contains(t, r.Stderr, "spec.account: Forbidden: a Space cannot move to another Account")
 	r = tenant.Run(t, "label", "space", mine+"-a", "kiosk.sh/account="+theirs, "--overwrite").Failure(t)
@@ -174,4 +150,36 @@ func TestSpaceCreateNeedsTheSpaceAdmissionPlugins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grantNamespaceUpdate lets user update and patch namespace, which the default admin role of
+// a Space does not, through ClusterRole role bound in that namespace; the role is deleted
+// when the test ends.
+func grantNamespaceUpdate(t *testing.T, role, namespace, user string) {
+	t.Helper()
+	admin := cluster.Admin()
+	admin.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: %[1]s
+rules:
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [update, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: updater
+  namespace: %[2]s
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: %[1]s
+subjects:
+- kind: User
+  name: %[3]s
+  apiGroup: rbac.authorization.k8s.io
+`, role, namespace, user)).Success(t)
+	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", role, "--ignore-not-found") })
 }
