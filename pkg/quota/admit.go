@@ -154,23 +154,27 @@ func mustSpecify(hard corev1.ResourceList, pod *corev1.Pod) error {
 
 // Charge is one request as admission charges it: the object, and what it adds to usage.
 type Charge struct {
-	obj   *Object
+	obj *Object
+	// old is the object before an update, nil for creates.
+	old   *Object
 	delta corev1.ResourceList
 	// create is set for creates: must-specify applies to the pods they make.
 	create bool
 }
 
 // NewCharge is the charge of creating obj, or of updating old to obj. Updates charge only
-// pods, services and persistent volume claims, by the difference in what they use.
+// pods, services and persistent volume claims, by what they use more than before: admission
+// never gives usage back (a lower usage is credited only by the quota controller's recount),
+// so that no AdmissionReview can lower a quota's usage.
 func NewCharge(obj, old *Object) *Charge {
 	if old == nil {
 		return &Charge{obj: obj, delta: obj.Usage(), create: true}
 	}
 	switch obj.GR {
 	case podsResource, servicesResource, claimsResource:
-		return &Charge{obj: obj, delta: quotav1.Subtract(obj.Usage(), old.Usage())}
+		return &Charge{obj: obj, old: old, delta: quotav1.SubtractWithNonNegativeResult(obj.Usage(), old.Usage())}
 	}
-	return &Charge{obj: obj}
+	return &Charge{obj: obj, old: old}
 }
 
 // Demand is what one charge asks of one quota, decided from the quota's spec alone: whether
@@ -185,14 +189,25 @@ type Demand struct {
 
 // DemandOf is what c asks of quota name with spec.
 func (c *Charge) DemandOf(name string, spec corev1.ResourceQuotaSpec) Demand {
-	if len(c.delta) == 0 {
-		return Demand{}
-	}
 	covers, err := c.obj.CoveredBy(spec)
 	if err != nil {
 		return Demand{Err: err}
 	}
 	if !covers {
+		return Demand{}
+	}
+	if c.old != nil && c.obj.GR == podsResource {
+		// An update that moves the object into the quota's scope is charged in full, as
+		// Kubernetes' ResourceQuota charges it.
+		coveredBefore, err := c.old.CoveredBy(spec)
+		if err != nil {
+			return Demand{Err: err}
+		}
+		if !coveredBefore {
+			return Demand{Requested: quotav1.RemoveZeros(quotav1.Mask(c.obj.Usage(), quotav1.ResourceNames(spec.Hard)))}
+		}
+	}
+	if len(c.delta) == 0 {
 		return Demand{}
 	}
 	if c.create && c.obj.pod != nil {

@@ -135,7 +135,12 @@ type admissionRequest struct {
 }
 
 func (h *Webhook) admit(ctx context.Context, req *admissionRequest) *admissionv1.AdmissionResponse {
-	if req.SubResource != "" || req.Namespace == "" ||
+	// pods/resize changes a Pod's resources and is charged as an update of the Pod. Other
+	// subresources change no usage: ephemeral containers carry no resources in Kubernetes,
+	// so pods/ephemeralcontainers is not charged either.
+	resize := req.SubResource == "resize" && req.Resource.Group == "" && req.Resource.Resource == "pods" &&
+		req.Operation == admissionv1.Update
+	if (req.SubResource != "" && !resize) || req.Namespace == "" ||
 		(req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
 		return allow()
 	}
