@@ -35,6 +35,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/mandatory"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -129,8 +130,9 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	spaceadmission.RegisterAccount(plugins)
 	spaceadmission.RegisterLimit(plugins)
 	templateuse.Register(plugins)
+	mandatory.Register(plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
-		spaceadmission.AccountPluginName, spaceadmission.LimitPluginName, templateuse.PluginName)
+		spaceadmission.AccountPluginName, spaceadmission.LimitPluginName, templateuse.PluginName, mandatory.PluginName)
 	o.Recommended.SecureServing.BindPort = 8443
 	return o
 }
