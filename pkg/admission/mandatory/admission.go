@@ -22,16 +22,18 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 )
 
 // PluginName is the name of the plugin in --enable-admission-plugins.
 const PluginName = "MandatoryTemplateInstance"
 
-// Annotation marks a TemplateInstance an Account requires in each of its Spaces.
-const Annotation = "templateinstance.config.kiosk.sh/mandatory"
-
-// AccountLabel names the Account of a mandatory TemplateInstance.
-const AccountLabel = "kiosk.sh/account"
+const (
+	// Annotation marks a TemplateInstance an Account requires in each of its Spaces.
+	Annotation = configv1alpha1.MandatoryAnnotation
+	// AccountLabel names the Account of a mandatory TemplateInstance.
+	AccountLabel = configv1alpha1.AccountLabel
+)
 
 // Register adds the plugin to plugins.
 func Register(plugins *admission.Plugins) {

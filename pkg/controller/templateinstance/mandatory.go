@@ -16,8 +16,7 @@ import (
 )
 
 // MandatoryAnnotation marks a TemplateInstance an Account requires in each of its Spaces.
-// Such instances need no `use` permission on their Template.
-const MandatoryAnnotation = "templateinstance.config.kiosk.sh/mandatory"
+const MandatoryAnnotation = configv1alpha1.MandatoryAnnotation
 
 // Mandatory returns the TemplateInstances an Account requires in namespace.
 func Mandatory(account *configv1alpha1.Account, namespace string) []*configv1alpha1.TemplateInstance {

@@ -7,6 +7,11 @@ import (
 // NoOwnerAnnotation on a TemplateInstance keeps the objects it created when it is deleted.
 const NoOwnerAnnotation = "templateinstance.config.kiosk.sh/no-owner"
 
+// MandatoryAnnotation marks a TemplateInstance an Account requires in each of its Spaces.
+// Such instances need no `use` permission on their Template, and only admins of the
+// Account change or delete them.
+const MandatoryAnnotation = "templateinstance.config.kiosk.sh/mandatory"
+
 // +genclient
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
