@@ -228,6 +228,7 @@ func (c *Controller) syncMandatory(ctx context.Context, account *configv1alpha1.
 		case apierrors.IsNotFound(err):
 			err = templateinstance.CreateMandatory(ctx, c.config, want)
 		case err != nil:
+			// Reported below, and retried.
 		case have.DeletionTimestamp != nil:
 			// Its delete event queues the Account again.
 		default:
