@@ -207,7 +207,8 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	accounts, err := accountcontroller.New(kube, configClient,
 		configInformers.Config().V1alpha1().Accounts(),
 		kubeInformers.Core().V1().Namespaces(),
-		kubeInformers.Rbac().V1().RoleBindings())
+		kubeInformers.Rbac().V1().RoleBindings(),
+		configInformers.Config().V1alpha1().TemplateInstances())
 	if err != nil {
 		return err
 	}

@@ -147,10 +147,12 @@ func TestHelmChartAsMandatoryTemplate(t *testing.T) {
 	})
 	assert.Equal(t, 1, repository.Downloads(), "the pinned chart is downloaded once, then cached")
 
+	// The chart's objects go with the instance; the Account's controller then creates the
+	// mandatory instance again, which makes new ones.
 	admin.Run(t, "delete", "templateinstance", tmpl, "-n", ns).Success(t)
-	eventually(t, "the chart's objects go with the instance", func(ctx context.Context) bool {
-		_, err := clients.Kube.CoreV1().ConfigMaps(ns).Get(ctx, tmpl+"-settings", metav1.GetOptions{})
-		return apierrors.IsNotFound(err)
+	eventually(t, "the chart's objects go with the instance, and come back with it", func(ctx context.Context) bool {
+		cm, err := clients.Kube.CoreV1().ConfigMaps(ns).Get(ctx, tmpl+"-settings", metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || (err == nil && cm.UID != settings.UID)
 	})
 }
 

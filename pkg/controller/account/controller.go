@@ -4,6 +4,11 @@
 // Namespaces labelled kiosk.sh/account by other means than a Space create (GitOps, a kiosk
 // installation) are adopted the same way. Deleting an Account removes its users' access to
 // its Spaces; the namespaces themselves stay.
+//
+// The Account's mandatory TemplateInstances are kept in every live Space as the Account sets
+// them: one deleted (by an admin, or by any other path) is created again as soon as it is
+// gone, and one whose spec, kiosk.sh/account label or mandatory annotation was changed is set
+// back. Spaces being deleted are left alone.
 package account
 
 import (
@@ -25,6 +30,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
@@ -44,20 +50,24 @@ type Controller struct {
 	accounts   configlisters.AccountLister
 	namespaces corelisters.NamespaceLister
 	bindings   rbaclisters.RoleBindingLister
+	instances  configlisters.TemplateInstanceLister
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
 }
 
 // New returns the controller; Run starts it.
 func New(kube kubernetes.Interface, config versioned.Interface, accounts configinformers.AccountInformer,
-	namespaces coreinformers.NamespaceInformer, bindings rbacinformers.RoleBindingInformer) (*Controller, error) {
+	namespaces coreinformers.NamespaceInformer, bindings rbacinformers.RoleBindingInformer,
+	instances configinformers.TemplateInstanceInformer) (*Controller, error) {
 	c := &Controller{
 		kube:       kube,
 		config:     config,
 		accounts:   accounts.Lister(),
 		namespaces: namespaces.Lister(),
 		bindings:   bindings.Lister(),
-		synced:     []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced, bindings.Informer().HasSynced},
+		instances:  instances.Lister(),
+		synced: []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced,
+			bindings.Informer().HasSynced, instances.Informer().HasSynced},
 	}
 	c.queue = controller.NewQueue(Name, c.Sync)
 	if _, err := accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -81,7 +91,58 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 	if _, err := bindings.Informer().AddEventHandler(byLabel); err != nil {
 		return nil, err
 	}
+	if _, err := instances.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: c.instanceUpdated,
+		DeleteFunc: c.instanceDeleted,
+	}); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// instanceDeleted queues the Account of the Space a mandatory TemplateInstance was deleted
+// from, so that it is created again.
+func (c *Controller) instanceDeleted(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if ti, ok := obj.(*configv1alpha1.TemplateInstance); ok && isMandatory(ti) {
+		c.enqueueSpace(ti.Namespace)
+	}
+}
+
+// instanceUpdated queues the Account of the Space of a mandatory TemplateInstance whose spec,
+// kiosk.sh/account label or mandatory annotation changed, so that it is set back.
+func (c *Controller) instanceUpdated(oldObj, obj interface{}) {
+	old, ok1 := oldObj.(*configv1alpha1.TemplateInstance)
+	ti, ok2 := obj.(*configv1alpha1.TemplateInstance)
+	if !ok1 || !ok2 || (!isMandatory(old) && !isMandatory(ti)) {
+		return
+	}
+	if templateinstance.MandatoryDrift(ti, old) != "" {
+		c.enqueueSpace(ti.Namespace)
+	}
+}
+
+func isMandatory(ti *configv1alpha1.TemplateInstance) bool {
+	return ti.Annotations[templateinstance.MandatoryAnnotation] == "true"
+}
+
+// enqueueSpace queues the Account of namespace, when it is a live Space: a namespace being
+// deleted takes its instances with it.
+func (c *Controller) enqueueSpace(namespace string) {
+	ns, err := c.namespaces.Get(namespace)
+	if err != nil || !live(ns) {
+		return
+	}
+	if name := ns.Labels[configv1alpha1.AccountLabel]; name != "" {
+		c.queue.Add(name)
+	}
+}
+
+// live reports whether a Space is not being deleted.
+func live(ns *corev1.Namespace) bool {
+	return ns.DeletionTimestamp == nil && ns.Status.Phase != corev1.NamespaceTerminating
 }
 
 func (c *Controller) enqueueObject(obj interface{}) {
@@ -129,11 +190,11 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 	var errs []error
 	var unbound []string
 	for _, ns := range spaces {
-		if ns.Status.Phase == corev1.NamespaceTerminating {
+		if !live(ns) {
 			continue
 		}
 		// Mandatory templates go in before the Account's users are bound.
-		err := templateinstance.EnsureMandatory(ctx, c.config, account, ns.Name)
+		err := c.syncMandatory(ctx, account, ns.Name)
 		if err == nil {
 			err = c.syncBinding(ctx, account, ns.Name)
 		}
@@ -153,6 +214,33 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 	}
 	if err := c.syncStatus(ctx, account, spaces, bound); err != nil {
 		errs = append(errs, err)
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// syncMandatory creates the Account's mandatory TemplateInstances missing in namespace and
+// sets back those that differ from the Account. One being deleted is created again once gone.
+func (c *Controller) syncMandatory(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
+	var errs []error
+	for _, want := range templateinstance.Mandatory(account, namespace) {
+		have, err := c.instances.TemplateInstances(namespace).Get(want.Name)
+		switch {
+		case apierrors.IsNotFound(err):
+			err = templateinstance.CreateMandatory(ctx, c.config, want)
+		case err != nil:
+			// Reported below, and retried.
+		case have.DeletionTimestamp != nil:
+			// Its delete event queues the Account again.
+		default:
+			if drift := templateinstance.MandatoryDrift(have, want); drift != "" {
+				klog.FromContext(ctx).Info("Setting back a mandatory template instance", "templateInstance", klog.KObj(have),
+					"account", account.Name, "field", drift)
+				err = templateinstance.ResetMandatory(ctx, c.config, have, want)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return utilerrors.NewAggregate(errs)
 }

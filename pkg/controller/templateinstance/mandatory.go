@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -45,13 +46,80 @@ func Mandatory(account *configv1alpha1.Account, namespace string) []*configv1alp
 // exist yet.
 func EnsureMandatory(ctx context.Context, config versioned.Interface, account *configv1alpha1.Account, namespace string) error {
 	for _, ti := range Mandatory(account, namespace) {
-		_, err := config.ConfigV1alpha1().TemplateInstances(namespace).Create(ctx, ti, metav1.CreateOptions{FieldManager: FieldManager})
-		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-			return nil // the Space is going away
+		if err := CreateMandatory(ctx, config, ti); err != nil {
+			return err
 		}
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating mandatory template instance %s/%s: %w", namespace, ti.Name, err)
+	}
+	return nil
+}
+
+// CreateMandatory creates ti, one of Mandatory's instances, unless it exists already or its
+// namespace is being deleted.
+func CreateMandatory(ctx context.Context, config versioned.Interface, ti *configv1alpha1.TemplateInstance) error {
+	_, err := config.ConfigV1alpha1().TemplateInstances(ti.Namespace).Create(ctx, ti, metav1.CreateOptions{FieldManager: FieldManager})
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return nil // the Space is going away
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating mandatory template instance %s/%s: %w", ti.Namespace, ti.Name, err)
+	}
+	return nil
+}
+
+// MandatoryDrift names the first field in which have, an instance in a Space, differs from
+// want, the instance its Account requires there (one of Mandatory's); "" when they agree.
+func MandatoryDrift(have, want *configv1alpha1.TemplateInstance) string {
+	switch {
+	case have.Spec.Template != want.Spec.Template:
+		return "spec.template"
+	case !equality.Semantic.DeepEqual(have.Spec.Parameters, want.Spec.Parameters) &&
+		(len(have.Spec.Parameters) != 0 || len(want.Spec.Parameters) != 0):
+		return "spec.parameters"
+	case have.Spec.Sync != want.Spec.Sync:
+		return "spec.sync"
+	case have.Labels[configv1alpha1.AccountLabel] != want.Labels[configv1alpha1.AccountLabel]:
+		return "metadata.labels[" + configv1alpha1.AccountLabel + "]"
+	case have.Annotations[MandatoryAnnotation] != want.Annotations[MandatoryAnnotation]:
+		return "metadata.annotations[" + MandatoryAnnotation + "]"
+	}
+	return ""
+}
+
+// ResetMandatory sets have, a mandatory instance that MandatoryDrift finds different from
+// want, back to want. spec.template cannot change, so an instance of another Template is
+// deleted, to be created again once it is gone. Otherwise its parameters, sync, Account label
+// and mandatory annotation are set back, and a deployed instance is marked Pending, so that
+// its objects are applied again with the Account's parameters.
+func ResetMandatory(ctx context.Context, config versioned.Interface, have, want *configv1alpha1.TemplateInstance) error {
+	client := config.ConfigV1alpha1().TemplateInstances(have.Namespace)
+	if have.Spec.Template != want.Spec.Template {
+		err := client.Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting mandatory template instance %s/%s of another template: %w", have.Namespace, have.Name, err)
 		}
+		return nil
+	}
+	ti := have.DeepCopy()
+	ti.Spec.Parameters, ti.Spec.Sync = want.Spec.Parameters, want.Spec.Sync
+	if ti.Labels == nil {
+		ti.Labels = map[string]string{}
+	}
+	ti.Labels[configv1alpha1.AccountLabel] = want.Labels[configv1alpha1.AccountLabel]
+	if ti.Annotations == nil {
+		ti.Annotations = map[string]string{}
+	}
+	ti.Annotations[MandatoryAnnotation] = want.Annotations[MandatoryAnnotation]
+	ti, err := client.Update(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("resetting mandatory template instance %s/%s: %w", have.Namespace, have.Name, err)
+	}
+	if ti.Status.Status != configv1alpha1.TemplateInstanceStatusDeployed {
+		return nil // not deployed yet, or failed and retried: the next attempt uses the new spec
+	}
+	ti.Status.Status, ti.Status.Reason = configv1alpha1.TemplateInstanceStatusPending, "SpecReset"
+	ti.Status.Message = "spec reset to the Account's spec.space.templateInstances"
+	if _, err := client.UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("marking reset mandatory template instance %s/%s for apply: %w", have.Namespace, have.Name, err)
 	}
 	return nil
 }
