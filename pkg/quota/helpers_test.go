@@ -62,17 +62,20 @@ func admit(quotas []Quota, gr schema.GroupResource, obj, old *unstructured.Unstr
 		}
 	}
 	c := NewCharge(o, before)
-	out := make([]corev1.ResourceList, len(quotas))
+	ledgers := make([]*Ledger, len(quotas))
+	demands := make([]Demand, len(quotas))
 	for i, q := range quotas {
-		d := c.DemandOf(q.Name, q.Spec)
-		if d.Err == nil && len(d.Requested) == 0 {
-			continue
+		ledgers[i] = &Ledger{Name: q.Name, Hard: q.Spec.Hard, Used: Total(q.Spec.Hard, q.Used)}
+		demands[i] = c.DemandOf(q.Name, q.Spec)
+	}
+	if err := Take(ledgers, demands, false); err != nil {
+		return nil, err
+	}
+	out := make([]corev1.ResourceList, len(quotas))
+	for i, l := range ledgers {
+		if l.Changed {
+			out[i] = l.Used
 		}
-		used := Total(q.Spec.Hard, q.Used)
-		if err := d.Fit(q.Name, q.Spec.Hard, used, false); err != nil {
-			return nil, err
-		}
-		out[i] = used
 	}
 	return out, nil
 }

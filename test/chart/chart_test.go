@@ -259,6 +259,32 @@ func TestWebhookFailurePolicy(t *testing.T) {
 	refused(t, "/webhook/failurePolicy", "--set", "webhook.failurePolicy=Sometimes")
 }
 
+// webhook.callerAuth makes the webhook answer only the named client certificate, and gives
+// the server the certificate for its own webhook calls; it is off by default, since only
+// those who run kube-apiserver can give it a certificate, and needs its Secret.
+func TestWebhookCallerAuth(t *testing.T) {
+	objs := Objects(t, Template(t, release, namespace))
+	for _, obj := range objs {
+		assert.NotEqual(t, release+"-webhook-caller", obj.GetName(), "%s rendered without webhook.callerAuth", obj.GetKind())
+	}
+
+	objs = Objects(t, Template(t, release, namespace, "--values", filepath.Join(Dir(), "ci", "external-values.yaml")))
+	deploy := &appsv1.Deployment{}
+	decodeInto(t, Find(t, objs, "Deployment", release), deploy)
+	pod := deploy.Spec.Template.Spec
+	args := pod.Containers[0].Args
+	assert.Equal(t, "/var/run/tenancy-apiserver/webhook-caller/ca.crt", argValue(t, args, "--accountquota-webhook-client-ca-file"))
+	assert.Equal(t, "tenancy-accountquota-webhook-caller", argValue(t, args, "--accountquota-webhook-client-name"))
+	assert.Equal(t, "/var/run/tenancy-apiserver/webhook-caller-config/admission.yaml", argValue(t, args, "--admission-control-config-file"))
+	assert.Equal(t, "tenancy-apiserver-webhook-caller", volume(t, pod, "webhook-caller").Secret.SecretName)
+	config := &corev1.ConfigMap{}
+	decodeInto(t, Find(t, objs, "ConfigMap", release+"-webhook-caller"), config)
+	assert.Contains(t, config.Data["admission.yaml"], "kubeConfigFile: /var/run/tenancy-apiserver/webhook-caller-config/webhook.kubeconfig")
+	assert.Contains(t, config.Data["webhook.kubeconfig"], "client-certificate: /var/run/tenancy-apiserver/webhook-caller/tls.crt")
+
+	refused(t, "webhook.callerAuth.secretName: required with webhook.callerAuth.enabled", "--set", "webhook.callerAuth.enabled=true")
+}
+
 // kiosk-view is bound to system:authenticated only while rbac.viewForAuthenticated is on.
 func TestViewForAuthenticated(t *testing.T) {
 	objs := Objects(t, Template(t, release, namespace))

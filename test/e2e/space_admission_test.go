@@ -157,6 +157,14 @@ func TestSpaceCreateNeedsTheSpaceAdmissionPlugins(t *testing.T) {
 // when the test ends.
 func grantNamespaceUpdate(t *testing.T, role, namespace, user string) {
 	t.Helper()
+	grantInNamespace(t, role, namespace, user, "[namespaces]", "[update, patch]")
+}
+
+// grantInNamespace lets user take verbs on resources (YAML lists) in namespace, through
+// ClusterRole role bound there by a RoleBinding of the same name; the role is deleted when
+// the test ends.
+func grantInNamespace(t *testing.T, role, namespace, user, resources, verbs string) {
+	t.Helper()
 	admin := cluster.Admin()
 	admin.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -164,13 +172,13 @@ metadata:
   name: %[1]s
 rules:
 - apiGroups: [""]
-  resources: [namespaces]
-  verbs: [update, patch]
+  resources: %[4]s
+  verbs: %[5]s
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
-  name: updater
+  name: %[1]s
   namespace: %[2]s
 roleRef:
   apiGroup: rbac.authorization.k8s.io
@@ -180,6 +188,6 @@ subjects:
 - kind: User
   name: %[3]s
   apiGroup: rbac.authorization.k8s.io
-`, role, namespace, user)).Success(t)
+`, role, namespace, user, resources, verbs)).Success(t)
 	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", role, "--ignore-not-found") })
 }

@@ -142,23 +142,7 @@ spec:
 `
 
 // podYAML is a Pod with cpu requests and limits, in namespace.
-func podYAML(name, namespace string) string {
-	return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ` + name + `
-  namespace: ` + namespace + `
-spec:
-  containers:
-  - name: app
-    image: nginx
-    resources:
-      requests:
-        cpu: 100m
-      limits:
-        cpu: 100m
-`
-}
+func podYAML(name, namespace string) string { return cpuPodYAML(name, namespace, "100m", "") }
 
 // withLimit is an Account manifest of the walkthrough with spec.space.limit: 2 added (steps 11 and 12).
 func withLimit(account string) string {

@@ -49,33 +49,15 @@ spec:
 			admin.Run(t, "get", "accountquota", account, "-o", "jsonpath={.status.total.hard.pods}").Stdout == "1"
 	})
 
-	pki := filepath.Join(cluster.Dir, "pki")
-	ca, err := os.ReadFile(filepath.Join(pki, "serving-ca.crt"))
-	require.NoError(t, err)
-	roots := x509.NewCertPool()
-	require.True(t, roots.AppendCertsFromPEM(ca))
-	client := func(certs ...tls.Certificate) *http.Client {
-		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs, MinVersion: tls.VersionTLS12}}}
-	}
-	adminCert, err := tls.LoadX509KeyPair(filepath.Join(pki, "admin.crt"), filepath.Join(pki, "admin.key"))
-	require.NoError(t, err)
 	review := []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"fake",
 "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
 "namespace":%q,"operation":"CREATE","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"fake"},
 "spec":{"containers":[{"name":"c","image":"nginx"}]}}}}`, account))
-	post := func(c *http.Client) (int, string) {
-		resp, err := c.Post(cluster.Replica(0).URL+accountquota.Path, "application/json", bytes.NewReader(review))
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
 	for range 3 {
-		code, body := post(client())
+		code, body := postReview(t, webhookClient(t, ""), review)
 		assert.Equal(t, http.StatusUnauthorized, code, body)
 		assert.Contains(t, body, "needs a client certificate")
-		code, body = post(client(adminCert))
+		code, body = postReview(t, webhookClient(t, "admin"), review)
 		assert.Equal(t, http.StatusForbidden, code, body)
 		assert.Contains(t, body, `"kubernetes-admin" may not call the AccountQuota webhook`)
 	}
@@ -85,4 +67,35 @@ spec:
 	admin.Apply(t, podYAML("first", account)).Success(t)
 	r := admin.Apply(t, podYAML("second", account)).Failure(t)
 	assert.Contains(t, r.Stderr, "exceeded quota: "+account+", requested: pods=1, used: pods=1, limited: pods=1")
+}
+
+// webhookClient reaches the AccountQuota webhook of the local control plane straight, past
+// kube-apiserver, with the client certificate cert of the local PKI ("admin",
+// "accountquota-webhook-client"), or with none when cert is empty.
+func webhookClient(t *testing.T, cert string) *http.Client {
+	t.Helper()
+	pki := filepath.Join(cluster.Dir, "pki")
+	ca, err := os.ReadFile(filepath.Join(pki, "serving-ca.crt"))
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(ca))
+	var certs []tls.Certificate
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(pki, cert+".crt"), filepath.Join(pki, cert+".key"))
+		require.NoError(t, err)
+		certs = append(certs, pair)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs, MinVersion: tls.VersionTLS12}}}
+}
+
+// postReview posts the AdmissionReview review to replica 0's webhook with c, and returns the
+// answer's status and body.
+func postReview(t *testing.T, c *http.Client, review []byte) (int, string) {
+	t.Helper()
+	resp, err := c.Post(cluster.Replica(0).URL+accountquota.Path, "application/json", bytes.NewReader(review))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }

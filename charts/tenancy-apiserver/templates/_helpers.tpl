@@ -143,4 +143,7 @@ certManager (cainjector fills it) and selfSigned. */}}
 {{- if and (eq .Values.tls.mode "secret") (or (empty .Values.tls.secret.name) (empty .Values.tls.secret.caBundle)) -}}
 {{- fail "tls.secret.name and tls.secret.caBundle: both required with tls.mode secret" -}}
 {{- end -}}
+{{- if and .Values.webhook.callerAuth.enabled (empty .Values.webhook.callerAuth.secretName) -}}
+{{- fail "webhook.callerAuth.secretName: required with webhook.callerAuth.enabled" -}}
+{{- end -}}
 {{- end -}}

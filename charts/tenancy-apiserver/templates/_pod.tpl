@@ -78,6 +78,11 @@ spec:
     - --leader-elect-renew-deadline={{ .Values.leaderElection.renewDeadline }}
     - --leader-elect-retry-period={{ .Values.leaderElection.retryPeriod }}
     {{- end }}
+    {{- if .Values.webhook.callerAuth.enabled }}
+    - --accountquota-webhook-client-ca-file=/var/run/tenancy-apiserver/webhook-caller/ca.crt
+    - --accountquota-webhook-client-name={{ .Values.webhook.callerAuth.clientName }}
+    - --admission-control-config-file=/var/run/tenancy-apiserver/webhook-caller-config/admission.yaml
+    {{- end }}
     - --v={{ .Values.logLevel }}
     {{- range .Values.extraArgs }}
     - {{ . | quote }}
@@ -130,6 +135,14 @@ spec:
       mountPath: /var/run/tenancy-apiserver/etcd-client
       readOnly: true
     {{- end }}
+    {{- if .Values.webhook.callerAuth.enabled }}
+    - name: webhook-caller
+      mountPath: /var/run/tenancy-apiserver/webhook-caller
+      readOnly: true
+    - name: webhook-caller-config
+      mountPath: /var/run/tenancy-apiserver/webhook-caller-config
+      readOnly: true
+    {{- end }}
     - name: tmp
       mountPath: /tmp
   volumes:
@@ -144,6 +157,14 @@ spec:
   - name: etcd-client
     secret:
       secretName: {{ .Values.storage.external.tls.secretName }}
+  {{- end }}
+  {{- if .Values.webhook.callerAuth.enabled }}
+  - name: webhook-caller
+    secret:
+      secretName: {{ .Values.webhook.callerAuth.secretName }}
+  - name: webhook-caller-config
+    configMap:
+      name: {{ include "tenancy-apiserver.fullname" . }}-webhook-caller
   {{- end }}
   - name: tmp
     emptyDir: {}

@@ -304,13 +304,12 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 		return nil, false, err
 	}
 	type view struct {
-		on         *raw.Stored
-		q          *config.AccountQuota
-		hard, used corev1.ResourceList
-		// asked is whether a decision rests on the quota's usage; changed whether it takes.
-		asked, changed bool
+		on *raw.Stored
+		q  *config.AccountQuota
+		*quota.Ledger
 	}
 	views := make([]*view, 0, len(quotas))
+	ledgers := make([]*quota.Ledger, 0, len(quotas))
 	for _, listed := range quotas {
 		v, err := h.Charger.Current(ctx, listed.Name, false)
 		if err == nil && v != nil && aqregistry.Quota(v).Generation < listed.Generation {
@@ -326,45 +325,30 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 		}
 		q := aqregistry.Quota(v)
 		hard := q.Spec.Quota.Hard
-		views = append(views, &view{on: v, q: q, hard: hard, used: quota.Total(hard, q.Status.Total.Used)})
+		l := &quota.Ledger{Name: q.Name, Hard: hard, Used: quota.Total(hard, q.Status.Total.Used)}
+		views = append(views, &view{on: v, q: q, Ledger: l})
+		ledgers = append(ledgers, l)
 	}
 	results := make([]error, len(batch))
 	demands := make([]quota.Demand, len(views))
 	for i, p := range batch {
 		for j, v := range views {
-			d := p.demandOf(v.q)
-			demands[j] = d
-			if d.Err == nil && len(d.Requested) == 0 {
-				continue
-			}
-			v.asked = true
-			if err := d.Fit(v.q.Name, v.hard, v.used, true); err != nil {
-				results[i] = err
-				break
-			}
+			demands[j] = p.demandOf(v.q)
 		}
-		if results[i] != nil || p.dryRun {
-			continue
-		}
-		for j, v := range views {
-			if d := demands[j]; len(d.Requested) > 0 {
-				_ = d.Fit(v.q.Name, v.hard, v.used, false)
-				v.changed = true
-			}
-		}
+		results[i] = quota.Take(ledgers, demands, p.dryRun)
 	}
 	var swaps []raw.Swap
 	for _, v := range views {
 		switch {
-		case v.changed:
+		case v.Changed:
 			q := v.q.DeepCopy()
-			q.Status.Total.Hard, q.Status.Total.Used = v.hard, v.used
+			q.Status.Total.Hard, q.Status.Total.Used = v.Hard, v.Used
 			next, err := h.Charger.Next(ctx, q.Name, q)
 			if err != nil {
 				return nil, false, fmt.Errorf("encoding AccountQuota %s: %w", q.Name, err)
 			}
 			swaps = append(swaps, raw.Swap{Name: q.Name, Prev: v.on, Next: next})
-		case v.asked:
+		case v.Asked:
 			swaps = append(swaps, raw.Swap{Name: v.q.Name, Prev: v.on})
 		}
 	}

@@ -180,9 +180,8 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 			Namespace: ns.Name, Status: corev1.ResourceQuotaStatus{Hard: hard, Used: used}})
 	}
 	recent := accountquota.ChargedRecently(q, chargeWindow, c.now())
+	total = recounted(hard, total, q.Status.Total.Used, recent)
 	if recent {
-		// Charges the objects do not show yet stay until the window has passed.
-		total = quotav1.Max(total, quota.Total(hard, q.Status.Total.Used))
 		c.queue.AddAfter(name, chargeWindow)
 	} else {
 		c.queue.AddAfter(name, resync)
@@ -208,9 +207,7 @@ func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, n
 				return nil, fmt.Errorf("listing pods in %s: %w", namespace, err)
 			}
 			for _, pod := range pods {
-				if u, ok := chargeOf(spec, quota.FromPod(pod)); ok {
-					used = quotav1.Add(used, u)
-				}
+				used = count(spec, used, quota.FromPod(pod))
 			}
 			continue
 		}
@@ -227,21 +224,29 @@ func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, n
 			if err != nil {
 				continue
 			}
-			if u, ok := chargeOf(spec, obj); ok {
-				used = quotav1.Add(used, u)
-			}
+			used = count(spec, used, obj)
 		}
 	}
 	return used, nil
 }
 
-// chargeOf is what obj uses of what spec limits, when spec covers it.
-func chargeOf(spec corev1.ResourceQuotaSpec, obj *quota.Object) (corev1.ResourceList, bool) {
+// count adds to used what obj uses of what spec limits, when spec covers it.
+func count(spec corev1.ResourceQuotaSpec, used corev1.ResourceList, obj *quota.Object) corev1.ResourceList {
 	covers, err := obj.CoveredBy(spec)
 	if err != nil || !covers {
-		return nil, false
+		return used
 	}
-	return quotav1.Mask(obj.Usage(), quotav1.ResourceNames(spec.Hard)), true
+	return quotav1.Add(used, quotav1.Mask(obj.Usage(), quotav1.ResourceNames(spec.Hard)))
+}
+
+// recounted is the usage the recount writes: what the objects use (counted), or, while the
+// webhook charged recently, at least what it charged (stored), since the objects it admitted
+// may not be seen yet.
+func recounted(hard, counted, stored corev1.ResourceList, recent bool) corev1.ResourceList {
+	if !recent {
+		return counted
+	}
+	return quotav1.Max(counted, quota.Total(hard, stored))
 }
 
 // resourcesFor are the kinds of object whose usage the hard limits name.
