@@ -142,7 +142,9 @@ func TestRequesterRecorded(t *testing.T) {
 	}
 	recorded := created.Annotations[configv1alpha1.RequesterAnnotation]
 	for name, s := range map[string]rest.Updater{"resource": store, "status": statusStore} {
-		_, err = update(s, func(ti *config.TemplateInstance) { ti.Annotations[configv1alpha1.RequesterAnnotation] = `{"username":"admin"}` })
+		_, err = update(s, func(ti *config.TemplateInstance) {
+			ti.Annotations[configv1alpha1.RequesterAnnotation] = `{"username":"admin"}`
+		})
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), forbidden, name)
 		// An update that leaves it out, as kubectl replace of an old manifest does, keeps it.
