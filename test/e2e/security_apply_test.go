@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -194,4 +195,20 @@ func TestHoleTemplateBindsServerRole(t *testing.T) {
 	// The allow-list names that role only.
 	_, err = clients.Kube.RbacV1().RoleBindings(ns).Get(ctx, serverAccount+"-"+tenant, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the server's ClusterRole is still not bound: %v", err)
+}
+
+// The server's ClusterRole updates namespaces, which RBAC cannot narrow to some labels: with
+// the server's identity, an update that moves a namespace to another Account is refused by
+// kube-apiserver's ValidatingAdmissionPolicy, and other label changes go through.
+func TestServerCannotMoveNamespaces(t *testing.T) {
+	_, _, ns := tenantSpace(t, "server-move", "")
+	server := cluster.As(serverUser)
+	nsYAML := server.Run(t, "get", "namespace", ns, "-o", "yaml").Success(t).Stdout
+	require.Contains(t, nsYAML, "    kiosk.sh/account: ")
+	moved := regexp.MustCompile(`(?m)^    kiosk\.sh/account: .*$`).ReplaceAllString(nsYAML, "    kiosk.sh/account: someone-else")
+	r := server.RunWithInput(t, moved, "replace", "-f", "-").Failure(t)
+	assert.Contains(t, r.Stderr, "ValidatingAdmissionPolicy 'tenancy-apiserver-namespaces' with binding 'tenancy-apiserver-namespaces' denied request: "+
+		"tenancy-apiserver never moves a namespace to another Account: its kiosk.sh/account label stays server-move-")
+	relabelled := strings.Replace(nsYAML, "  labels:\n", "  labels:\n    tier: gold\n", 1)
+	server.RunWithInput(t, relabelled, "replace", "-f", "-").Success(t)
 }
