@@ -169,9 +169,9 @@ func TestHoleTemplateBindsServerRole(t *testing.T) {
 	forged := strings.Replace(instanceYAML("forged", ns, tmpl, false, "ROLE", serverAccount, "USER", tenant),
 		"  namespace: "+ns+"\n", "  namespace: "+ns+"\n  annotations:\n    "+requester+": '{\"username\":\"admin\",\"groups\":[\"system:masters\"]}'\n", 1)
 	r = as.Apply(t, forged).Failure(t)
-	assert.Contains(t, r.Stderr, "metadata.annotations["+requester+"]: Forbidden: set by the server to the user who creates the template instance")
+	assert.Contains(t, r.Stderr, "metadata.annotations["+requester+"]: Forbidden: set by the server to the user who creates the template instance or changes its spec")
 	r = as.Run(t, "annotate", "templateinstance", "escalate", "-n", ns, "--overwrite", requester+`={"username":"admin"}`).Failure(t)
-	assert.Contains(t, r.Stderr, "metadata.annotations["+requester+"]: Forbidden: set by the server to the user who creates the template instance")
+	assert.Contains(t, r.Stderr, "metadata.annotations["+requester+"]: Forbidden: set by the server to the user who creates the template instance or changes its spec")
 	recorded := admin.Run(t, "get", "templateinstance", "escalate", "-n", ns, "-o", "jsonpath={.metadata.annotations.templateinstance\\.config\\.kiosk\\.sh/requester}").Success(t).Stdout
 	assert.Contains(t, recorded, `"username":"`+tenant+`"`)
 

@@ -8,6 +8,7 @@ package templateinstance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -351,7 +352,48 @@ func (c *Controller) apply(ctx context.Context, ti *configv1alpha1.TemplateInsta
 			return nil, conflict(obj, owners)
 		}
 	}
+	if err := c.adoptLegacyManager(ctx, ti, r, live); err != nil {
+		return nil, err
+	}
 	return r.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: InstanceFieldManager(ti), Force: true})
+}
+
+// adoptLegacyManager makes the fields that earlier versions applied with the one manager
+// for every instance ti's own, before ti applies: so a field the Template has dropped since
+// is removed, as for any object ti applied itself. ti owns live (no other instance does).
+func (c *Controller) adoptLegacyManager(ctx context.Context, ti *configv1alpha1.TemplateInstance, r dynamic.ResourceInterface, live *unstructured.Unstructured) error {
+	if live == nil {
+		return nil
+	}
+	own := InstanceFieldManager(ti)
+	fields := live.GetManagedFields()
+	adopted := make([]metav1.ManagedFieldsEntry, 0, len(fields))
+	legacy, owned := false, false
+	for _, f := range fields {
+		if f.Operation == metav1.ManagedFieldsOperationApply && f.Manager == own {
+			owned = true
+		}
+	}
+	for _, f := range fields {
+		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
+			legacy = true
+			if owned {
+				continue // ti has applied since: its own set is the one to keep
+			}
+			f.Manager = own
+		}
+		adopted = append(adopted, f)
+	}
+	if !legacy {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
+		"managedFields": adopted, "resourceVersion": live.GetResourceVersion()}})
+	if err != nil {
+		return err
+	}
+	_, err = r.Patch(ctx, live.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: own})
+	return err
 }
 
 // delete deletes an object ti applied, unless it was replaced since or another instance

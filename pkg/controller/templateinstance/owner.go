@@ -78,13 +78,18 @@ func indexByApplied(obj interface{}) ([]string, error) {
 // otherOwners names, as namespace/name, the TemplateInstances other than ti that own live:
 // those whose field manager manages some of its fields, and those that list it among their
 // applied objects (which finds the objects earlier versions applied with one manager for
-// every instance). An instance being deleted still owns what it applied.
+// every instance). An instance being deleted still owns what it applied. For a mandatory
+// instance only other mandatory instances count: the Account's guard rails take their
+// objects back from a tenant's instance, such as one that took them over before instances
+// had managers of their own.
 func (c *Controller) otherOwners(ti *configv1alpha1.TemplateInstance, live *unstructured.Unstructured) []string {
 	owners := map[string]bool{}
 	add := func(obj interface{}) {
-		if o, ok := obj.(*configv1alpha1.TemplateInstance); ok && o.UID != ti.UID {
-			owners[o.Namespace+"/"+o.Name] = true
+		o, ok := obj.(*configv1alpha1.TemplateInstance)
+		if !ok || o.UID == ti.UID || (isMandatory(ti) && !isMandatory(o)) {
+			return
 		}
+		owners[o.Namespace+"/"+o.Name] = true
 	}
 	for _, m := range live.GetManagedFields() {
 		uid := instanceUID(m.Manager)
@@ -151,4 +156,8 @@ func (c *Controller) live(ctx context.Context, gvk schema.GroupVersionKind, name
 		return nil, nil
 	}
 	return obj, err
+}
+
+func isMandatory(ti *configv1alpha1.TemplateInstance) bool {
+	return ti.Annotations[MandatoryAnnotation] == "true"
 }

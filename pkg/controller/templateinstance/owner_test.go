@@ -63,6 +63,12 @@ func TestOtherOwners(t *testing.T) {
 	for _, ti := range []*configv1alpha1.TemplateInstance{mine, mandatory, earlier} {
 		require.NoError(t, indexer.Add(ti))
 	}
+	guard := instance("space", "guard", "uid-guard")
+	guard.Annotations = map[string]string{MandatoryAnnotation: "true"}
+	otherGuard := instance("space", "other-guard", "uid-other-guard")
+	otherGuard.Annotations = map[string]string{MandatoryAnnotation: "true"}
+	require.NoError(t, indexer.Add(guard))
+	require.NoError(t, indexer.Add(otherGuard))
 	c := &Controller{indexer: indexer}
 
 	for _, tc := range []struct {
@@ -78,6 +84,8 @@ func TestOtherOwners(t *testing.T) {
 		{"a manager of an instance that is gone", mine, quota("uid-new", "tenancy-apiserver/space/gone/uid-gone"), []string{}},
 		{"listed with another UID: an object since replaced", mine, quota("uid-new"), []string{}},
 		{"both ways", earlier, quota("uid-q", InstanceFieldManager(mine)), []string{"space/limits", "space/mine"}},
+		{"a mandatory instance takes over from a tenant's", guard, quota("uid-q", InstanceFieldManager(mine)), []string{}},
+		{"but not from another mandatory instance", guard, quota("uid-q", InstanceFieldManager(mine), InstanceFieldManager(otherGuard)), []string{"space/other-guard"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, c.otherOwners(tc.ti, tc.live))

@@ -30,7 +30,7 @@ const maxRuleChecks = 2000
 // AllowedRolesAnnotation names are the Template author's choice: both pass.
 func (c *Controller) authorizeRBAC(ctx context.Context, ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template, obj *unstructured.Unstructured) error {
 	gvk := obj.GroupVersionKind()
-	if gvk.Group != rbacv1.GroupName || ti.Annotations[MandatoryAnnotation] == "true" {
+	if gvk.Group != rbacv1.GroupName || isMandatory(ti) {
 		return nil
 	}
 	allowed := allowedRoles(tmpl.Annotations[configv1alpha1.AllowedRolesAnnotation])

@@ -92,29 +92,37 @@ func (s Strategy[T]) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	o.SetGeneration(1)
 }
 
-// PrepareForUpdate keeps the stored status and server annotations, and grows the
+// PrepareForUpdate keeps the stored status, sets the server's annotations and grows the
 // generation when the spec changes.
-func (s Strategy[T]) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+func (s Strategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	o, prev := obj.(T), old.(T)
 	if s.kind.KeepStatus != nil {
 		s.kind.KeepStatus(o, prev)
 	}
-	s.keepServerAnnotations(o, prev)
+	s.prepareServerAnnotations(ctx, o, prev)
 	if s.kind.SpecChanged(o, prev) {
 		o.SetGeneration(prev.GetGeneration() + 1)
 	}
 }
 
-func (s Strategy[T]) keepServerAnnotations(obj, old T) {
+func (s Strategy[T]) prepareServerAnnotations(ctx context.Context, obj, old T) {
+	if len(s.kind.ServerAnnotations) == 0 {
+		return
+	}
+	changed := s.kind.SpecChanged(obj, old)
 	for _, a := range s.kind.ServerAnnotations {
-		a.prepareUpdate(obj, old)
+		a.prepareUpdate(ctx, obj, old, changed)
 	}
 }
 
-func (s Strategy[T]) validateServerAnnotations(obj, old T) field.ErrorList {
+func (s Strategy[T]) validateServerAnnotations(ctx context.Context, obj, old T) field.ErrorList {
+	if len(s.kind.ServerAnnotations) == 0 {
+		return nil
+	}
+	changed := s.kind.SpecChanged(obj, old)
 	var errs field.ErrorList
 	for _, a := range s.kind.ServerAnnotations {
-		errs = append(errs, a.validateUpdate(obj, old)...)
+		errs = append(errs, a.validateUpdate(ctx, obj, old, changed)...)
 	}
 	return errs
 }
@@ -142,9 +150,9 @@ func (Strategy[T]) AllowUnconditionalUpdate(context.Context) bool { return true 
 func (Strategy[T]) Canonicalize(runtime.Object) {}
 
 // ValidateUpdate checks an update.
-func (s Strategy[T]) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+func (s Strategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	o, prev := obj.(T), old.(T)
-	return append(s.kind.ValidateUpdate(o, prev), s.validateServerAnnotations(o, prev)...)
+	return append(s.kind.ValidateUpdate(o, prev), s.validateServerAnnotations(ctx, o, prev)...)
 }
 
 // WarningsOnUpdate returns no warnings.
@@ -158,16 +166,16 @@ func (StatusStrategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Se
 }
 
 // PrepareForUpdate keeps the stored spec and server annotations.
-func (s StatusStrategy[T]) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+func (s StatusStrategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	o, prev := obj.(T), old.(T)
 	s.kind.KeepSpec(o, prev)
-	s.keepServerAnnotations(o, prev)
+	s.prepareServerAnnotations(ctx, o, prev)
 }
 
 // ValidateUpdate checks a status update.
-func (s StatusStrategy[T]) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+func (s StatusStrategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	o, prev := obj.(T), old.(T)
-	return append(s.kind.ValidateStatusUpdate(o, prev), s.validateServerAnnotations(o, prev)...)
+	return append(s.kind.ValidateStatusUpdate(o, prev), s.validateServerAnnotations(ctx, o, prev)...)
 }
 
 // GetAttrs returns the labels and fields of an object for selectors.

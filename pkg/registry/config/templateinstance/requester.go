@@ -11,12 +11,15 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 )
 
-// requester records who creates an instance: the controller applies the roles and bindings
-// of its Template only if that user could create them.
+// requester records who set an instance's spec, at create and at every change of the spec
+// after: the controller applies the roles and bindings of its Template only if that user
+// could create them, so nobody edits the parameters of an instance someone else created to
+// borrow that user's permissions.
 var requester = resource.ServerAnnotation{
-	Key:    configv1alpha1.RequesterAnnotation,
-	Value:  Requester,
-	Detail: "set by the server to the user who creates the template instance",
+	Key:     configv1alpha1.RequesterAnnotation,
+	Value:   Requester,
+	PerSpec: true,
+	Detail:  "set by the server to the user who creates the template instance or changes its spec",
 }
 
 // Requester returns the annotation value that records the user of ctx: the JSON of an

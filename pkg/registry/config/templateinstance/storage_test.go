@@ -104,7 +104,7 @@ func TestRequesterRecorded(t *testing.T) {
 	t.Cleanup(store.Store.DestroyFunc)
 	tenant := &user.DefaultInfo{Name: "dev", UID: "42", Groups: []string{"team", "system:authenticated"}, Extra: map[string][]string{"scopes": {"a"}}}
 	ctx := genericapirequest.WithUser(genericregistrytest.NewNamespaceScopeContext(store.Store, metav1.NamespaceDefault), tenant)
-	const forbidden = "metadata.annotations[" + configv1alpha1.RequesterAnnotation + "]: Forbidden: set by the server to the user who creates the template instance"
+	const forbidden = "metadata.annotations[" + configv1alpha1.RequesterAnnotation + "]: Forbidden: set by the server to the user who creates the template instance or changes its spec"
 
 	forged := validInstance()
 	forged.Name = "forged"
@@ -152,6 +152,24 @@ func TestRequesterRecorded(t *testing.T) {
 		require.NoError(t, err, name)
 		assert.Equal(t, recorded, kept.Annotations[configv1alpha1.RequesterAnnotation], name)
 	}
+
+	// Whoever changes the spec is the requester from then on; other writes keep it.
+	other := genericapirequest.WithUser(genericregistrytest.NewNamespaceScopeContext(store.Store, metav1.NamespaceDefault), &user.DefaultInfo{Name: "ops"})
+	updateAs := func(ctx context.Context, s rest.Updater, change func(ti *config.TemplateInstance)) *config.TemplateInstance {
+		obj, _, err := s.Update(ctx, created.Name, rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
+			ti := old.(*config.TemplateInstance).DeepCopy()
+			change(ti)
+			return ti, nil
+		}), rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
+		require.NoError(t, err)
+		return obj.(*config.TemplateInstance)
+	}
+	labelled := updateAs(other, store, func(ti *config.TemplateInstance) { ti.Labels["team"] = "ops" })
+	assert.Equal(t, recorded, labelled.Annotations[configv1alpha1.RequesterAnnotation], "a metadata change keeps the requester")
+	statusWritten := updateAs(other, statusStore, func(ti *config.TemplateInstance) { ti.Status.Reason = "Written" })
+	assert.Equal(t, recorded, statusWritten.Annotations[configv1alpha1.RequesterAnnotation], "a status write keeps the requester")
+	synced := updateAs(other, store, func(ti *config.TemplateInstance) { ti.Spec.Sync = true })
+	assert.JSONEq(t, `{"username":"ops"}`, synced.Annotations[configv1alpha1.RequesterAnnotation], "a spec change records its author")
 
 	// Without a user nothing is recorded, and nothing may be given.
 	anonymous := genericregistrytest.NewNamespaceScopeContext(store.Store, metav1.NamespaceDefault)
