@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,6 +72,7 @@ type Controller struct {
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
 	events     events.EventBroadcaster
+	recording  sync.Once
 	recorder   events.EventRecorder
 	locks      objectLocks
 	now        func() time.Time
@@ -150,11 +152,14 @@ func (c *Controller) enqueue(obj interface{}) {
 }
 
 // Run reconciles with workers until ctx is done.
+// Events are sent from the first run on, for the life of the process: a replica that leads
+// again keeps recording with the same broadcaster.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	if err := c.events.StartRecordingToSinkWithContext(ctx); err != nil {
-		klog.FromContext(ctx).Error(err, "Recording events of template instances")
-	}
-	defer c.events.Shutdown()
+	c.recording.Do(func() {
+		if err := c.events.StartRecordingToSinkWithContext(context.WithoutCancel(ctx)); err != nil {
+			klog.FromContext(ctx).Error(err, "Recording events of template instances")
+		}
+	})
 	c.queue.Run(ctx, workers, c.synced...)
 }
 
