@@ -213,8 +213,8 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 		return err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery()))
-	instances, err := templateinstancecontroller.New(configClient, c.ExtraConfig.KubeDynamic, mapper,
-		kube.CoreV1(), c.ExtraConfig.Charts,
+	instances, err := templateinstancecontroller.New(configClient, kube, c.ExtraConfig.KubeDynamic, mapper,
+		c.ExtraConfig.Charts,
 		configInformers.Config().V1alpha1().TemplateInstances(),
 		configInformers.Config().V1alpha1().Templates(),
 		configInformers.Config().V1alpha1().Accounts(),

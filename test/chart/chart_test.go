@@ -424,7 +424,8 @@ func decodeInto(t *testing.T, obj *unstructured.Unstructured, into runtime.Objec
 
 func namespaced(obj *unstructured.Unstructured) bool {
 	switch obj.GetKind() {
-	case "Namespace", "ClusterRole", "ClusterRoleBinding", "APIService", "ValidatingWebhookConfiguration":
+	case "Namespace", "ClusterRole", "ClusterRoleBinding", "APIService", "ValidatingWebhookConfiguration",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		return false
 	}
 	return true

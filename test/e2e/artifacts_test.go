@@ -24,6 +24,8 @@ func TestDeployManifestsApply(t *testing.T) {
 		"serviceaccount/tenancy-apiserver",
 		"clusterrolebinding.rbac.authorization.k8s.io/tenancy-apiserver:system:auth-delegator",
 		"rolebinding.rbac.authorization.k8s.io/tenancy-apiserver-auth-reader",
+		"validatingadmissionpolicy.admissionregistration.k8s.io/tenancy-apiserver-namespaces",
+		"validatingadmissionpolicybinding.admissionregistration.k8s.io/tenancy-apiserver-namespaces",
 		"clusterrole.rbac.authorization.k8s.io/kiosk-edit",
 		"clusterrole.rbac.authorization.k8s.io/kiosk-view",
 		"clusterrolebinding.rbac.authorization.k8s.io/kiosk-view",

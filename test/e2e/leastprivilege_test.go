@@ -90,6 +90,7 @@ func TestServerServiceAccountIsLeastPrivilege(t *testing.T) {
 		{"patch", "networkpolicies.networking.k8s.io", "-n", "default"},
 		{"update", "leases.coordination.k8s.io/tenancy-apiserver", "-n", "tenancy-system"},
 		{"create", "subjectaccessreviews.authorization.k8s.io"},
+		{"create", "events.events.k8s.io", "-n", "default"},
 	} {
 		assert.True(t, canI(allowed...), "the server may %v", allowed)
 	}

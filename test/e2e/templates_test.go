@@ -178,7 +178,6 @@ func TestTemplateUseNeedsPermission(t *testing.T) {
 	t.Cleanup(func() {
 		admin.Run(t, "delete", "namespace", ns, "--wait=false")
 		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
-		admin.Run(t, "delete", "clusterrole,clusterrolebinding", tmpl+"-use", "--ignore-not-found")
 	})
 	admin.Apply(t, strings.ReplaceAll(guardRailsTemplate, "TEMPLATE", tmpl)).Success(t)
 	admin.Run(t, "create", "namespace", ns).Success(t)
@@ -191,6 +190,19 @@ func TestTemplateUseNeedsPermission(t *testing.T) {
 	r := as.Apply(t, instance).Failure(t)
 	assert.Contains(t, r.Stderr, `cannot use template "`+tmpl+`"`)
 
+	grantTemplateUse(t, tmpl, tenant)
+	eventually(t, "the tenant may use the template", func(context.Context) bool { return as.Apply(t, instance).Err == nil })
+	for _, obj := range []string{"networkpolicy/default-deny", "resourcequota/quota", "rolebinding/team-view"} {
+		eventually(t, obj+" is applied", func(context.Context) bool { return admin.Run(t, "get", obj, "-n", ns).Err == nil })
+	}
+}
+
+// grantTemplateUse lets user use the Template tmpl, through a ClusterRole and a
+// ClusterRoleBinding named tmpl-use, deleted when the test ends.
+func grantTemplateUse(t *testing.T, tmpl, user string) {
+	t.Helper()
+	admin := cluster.Admin()
+	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole,clusterrolebinding", tmpl+"-use", "--ignore-not-found") })
 	// kubectl create clusterrole knows "use" only for PodSecurityPolicies: write the role out.
 	admin.Apply(t, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -202,9 +214,5 @@ rules:
   resourceNames: [`+tmpl+`]
   verbs: [use]
 `).Success(t)
-	admin.Run(t, "create", "clusterrolebinding", tmpl+"-use", "--clusterrole="+tmpl+"-use", "--user="+tenant).Success(t)
-	eventually(t, "the tenant may use the template", func(context.Context) bool { return as.Apply(t, instance).Err == nil })
-	for _, obj := range []string{"networkpolicy/default-deny", "resourcequota/quota", "rolebinding/team-view"} {
-		eventually(t, obj+" is applied", func(context.Context) bool { return admin.Run(t, "get", obj, "-n", ns).Err == nil })
-	}
+	admin.Run(t, "create", "clusterrolebinding", tmpl+"-use", "--clusterrole="+tmpl+"-use", "--user="+user).Success(t)
 }

@@ -36,7 +36,7 @@ const (
 	// Name is the controller's name in logs and metrics.
 	Name = "accountquota"
 	// FieldManager names the controller's status writes.
-	FieldManager = "tenancy-apiserver"
+	FieldManager = configv1alpha1.FieldManager
 	// chargeWindow is how long a webhook charge is trusted over a recount that does not
 	// show it yet: the admitted object may still be on its way to storage.
 	chargeWindow = 10 * time.Second

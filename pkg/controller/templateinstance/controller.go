@@ -1,15 +1,20 @@
 // Package templateinstance applies Templates: it renders each TemplateInstance's Template
 // into the instance's namespace with server-side apply, records what it applied, follows
 // Template changes for instances with spec.sync, retries failures with backoff, and deletes
-// what an instance created when the instance goes.
+// what an instance created when the instance goes. Each instance applies with its own field
+// manager and never takes over, or deletes, an object another instance owns; roles and
+// bindings are applied only if the instance's requester could create them.
 package templateinstance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,14 +23,17 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/scheme"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template"
@@ -35,8 +43,14 @@ import (
 const (
 	// Name is the controller's name in logs and metrics.
 	Name = "templateinstance"
-	// FieldManager owns the fields of applied objects.
-	FieldManager = "tenancy-apiserver"
+	// FieldManager names the controller's writes of TemplateInstances; the objects an
+	// instance applies carry InstanceFieldManager.
+	FieldManager = configv1alpha1.FieldManager
+	// ReasonConflict is the failure of an instance whose object another instance owns.
+	ReasonConflict = "Conflict"
+	// ReasonForbidden is the failure of an instance whose role or binding its requester
+	// could not create.
+	ReasonForbidden = "Forbidden"
 	// Finalizer holds an instance until the objects it created are deleted.
 	Finalizer  = "config.kiosk.sh/templateinstance-cleanup"
 	byTemplate = "spec.template"
@@ -45,6 +59,7 @@ const (
 // Controller reconciles TemplateInstances.
 type Controller struct {
 	config     versioned.Interface
+	kube       kubernetes.Interface
 	dynamic    dynamic.Interface
 	mapper     meta.ResettableRESTMapper
 	instances  configlisters.TemplateInstanceLister
@@ -56,17 +71,32 @@ type Controller struct {
 	charts     *helm.Renderer
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
+	events     events.EventBroadcaster
+	recording  sync.Once
+	recorder   events.EventRecorder
+	locks      objectLocks
 	now        func() time.Time
 }
 
-// New returns the controller; Run starts it. secrets reads the repository credentials of
-// Helm charts, which charts renders; without charts, Templates with a chart fail.
-func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.ResettableRESTMapper,
-	secrets corev1client.SecretsGetter, charts *helm.Renderer,
+// refusal is a decision not to apply an object: the instance fails with its reason.
+type refusal struct {
+	Reason, Message string
+}
+
+func (r *refusal) Error() string { return r.Reason + ": " + r.Message }
+
+// New returns the controller; Run starts it. kube reads the repository credentials of Helm
+// charts, which charts renders (without charts, Templates with a chart fail), reads roles,
+// asks access reviews and records events.
+func New(config versioned.Interface, kube kubernetes.Interface, dyn dynamic.Interface, mapper meta.ResettableRESTMapper,
+	charts *helm.Renderer,
 	instances configinformers.TemplateInstanceInformer, templates configinformers.TemplateInformer,
 	accounts configinformers.AccountInformer, namespaces coreinformers.NamespaceInformer) (*Controller, error) {
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: kube.EventsV1()})
 	c := &Controller{
-		config: config, dynamic: dyn, mapper: mapper, secrets: secrets, charts: charts,
+		config: config, kube: kube, dynamic: dyn, mapper: mapper, secrets: kube.CoreV1(), charts: charts,
+		events:     broadcaster,
+		recorder:   broadcaster.NewRecorder(scheme.Scheme, configv1alpha1.FieldManager),
 		instances:  instances.Lister(),
 		indexer:    instances.Informer().GetIndexer(),
 		templates:  templates.Lister(),
@@ -83,7 +113,7 @@ func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.Resettab
 			return nil, nil
 		}
 		return []string{ti.Spec.Template}, nil
-	}}); err != nil {
+	}, byUID: indexByUID, byApplied: indexByApplied}); err != nil {
 		return nil, err
 	}
 	if _, err := instances.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -122,7 +152,16 @@ func (c *Controller) enqueue(obj interface{}) {
 }
 
 // Run reconciles with workers until ctx is done.
-func (c *Controller) Run(ctx context.Context, workers int) { c.queue.Run(ctx, workers, c.synced...) }
+// Events are sent from the first run on, for the life of the process: a replica that leads
+// again keeps recording with the same broadcaster.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	c.recording.Do(func() {
+		if err := c.events.StartRecordingToSinkWithContext(context.WithoutCancel(ctx)); err != nil {
+			klog.FromContext(ctx).Error(err, "Recording events of template instances")
+		}
+	})
+	c.queue.Run(ctx, workers, c.synced...)
+}
 
 // Sync reconciles one TemplateInstance, given as namespace/name.
 func (c *Controller) Sync(ctx context.Context, key string) error {
@@ -181,7 +220,11 @@ func (c *Controller) deploy(ctx context.Context, ti *configv1alpha1.TemplateInst
 	}
 	applied := make([]configv1alpha1.AppliedObject, 0, len(objs))
 	for _, obj := range objs {
-		out, err := c.apply(ctx, obj)
+		out, err := c.apply(ctx, ti, tmpl, obj)
+		var refused *refusal
+		if errors.As(err, &refused) {
+			return c.fail(ctx, ti, refused.Reason, refused.Message)
+		}
 		if err != nil {
 			return c.fail(ctx, ti, "ApplyFailed", fmt.Sprintf("applying %s %s: %v", obj.GetKind(), obj.GetName(), err))
 		}
@@ -191,7 +234,7 @@ func (c *Controller) deploy(ctx context.Context, ti *configv1alpha1.TemplateInst
 	// Objects the Template no longer has go, so that a synced instance follows its Template.
 	for _, old := range ti.Status.AppliedObjects {
 		if !containsObject(applied, old) {
-			if err := c.delete(ctx, old); err != nil {
+			if err := c.delete(ctx, ti, old); err != nil {
 				return c.fail(ctx, ti, "PruneFailed", fmt.Sprintf("deleting %s %s: %v", old.Kind, old.Name, err))
 			}
 		}
@@ -291,25 +334,96 @@ func (c *Controller) resource(gvk schema.GroupVersionKind, namespace string) (dy
 	return c.dynamic.Resource(m.Resource), nil
 }
 
-func (c *Controller) apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	r, err := c.resource(obj.GroupVersionKind(), obj.GetNamespace())
+// apply applies one object of ti's Template with ti's field manager. It refuses an object
+// that another instance owns, and a role or binding that ti's requester could not create.
+// Force takes the fields over from every other manager: the tenant's own edits, and the one
+// manager that earlier versions applied every instance with.
+func (c *Controller) apply(ctx context.Context, ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	if err := c.authorizeRBAC(ctx, ti, tmpl, obj); err != nil {
+		return nil, err
+	}
+	gvk := obj.GroupVersionKind()
+	r, err := c.resource(gvk, obj.GetNamespace())
 	if err != nil {
 		return nil, err
 	}
-	return r.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	defer c.locks.lock(objectKey(gvk, obj.GetNamespace(), obj.GetName()))()
+	live, err := c.live(ctx, gvk, obj.GetNamespace(), obj.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if live != nil {
+		if owners := c.otherOwners(ti, live); len(owners) > 0 {
+			return nil, conflict(obj, owners)
+		}
+	}
+	if err := c.adoptLegacyManager(ctx, ti, r, live); err != nil {
+		return nil, err
+	}
+	return r.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: InstanceFieldManager(ti), Force: true})
 }
 
-func (c *Controller) delete(ctx context.Context, o configv1alpha1.AppliedObject) error {
-	r, err := c.resource(schema.FromAPIVersionAndKind(o.APIVersion, o.Kind), o.Namespace)
+// adoptLegacyManager makes the fields that earlier versions applied with the one manager
+// for every instance ti's own, before ti applies: so a field the Template has dropped since
+// is removed, as for any object ti applied itself. ti owns live (no other instance does).
+func (c *Controller) adoptLegacyManager(ctx context.Context, ti *configv1alpha1.TemplateInstance, r dynamic.ResourceInterface, live *unstructured.Unstructured) error {
+	if live == nil {
+		return nil
+	}
+	own := InstanceFieldManager(ti)
+	fields := live.GetManagedFields()
+	adopted := make([]metav1.ManagedFieldsEntry, 0, len(fields))
+	legacy, owned := false, false
+	for _, f := range fields {
+		if f.Operation == metav1.ManagedFieldsOperationApply && f.Manager == own {
+			owned = true
+		}
+	}
+	for _, f := range fields {
+		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
+			legacy = true
+			if owned {
+				continue // ti has applied since: its own set is the one to keep
+			}
+			f.Manager = own
+		}
+		adopted = append(adopted, f)
+	}
+	if !legacy {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
+		"managedFields": adopted, "resourceVersion": live.GetResourceVersion()}})
 	if err != nil {
 		return err
 	}
-	opts := metav1.DeleteOptions{}
-	if o.UID != "" {
-		uid := types.UID(o.UID)
-		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+	_, err = r.Patch(ctx, live.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: own})
+	return err
+}
+
+// delete deletes an object ti applied, unless it was replaced since or another instance
+// owns it now.
+func (c *Controller) delete(ctx context.Context, ti *configv1alpha1.TemplateInstance, o configv1alpha1.AppliedObject) error {
+	gvk := schema.FromAPIVersionAndKind(o.APIVersion, o.Kind)
+	r, err := c.resource(gvk, o.Namespace)
+	if err != nil {
+		return err
 	}
-	err = r.Delete(ctx, o.Name, opts)
+	defer c.locks.lock(objectKey(gvk, o.Namespace, o.Name))()
+	live, err := c.live(ctx, gvk, o.Namespace, o.Name)
+	if err != nil || live == nil {
+		return err
+	}
+	if o.UID != "" && types.UID(o.UID) != live.GetUID() {
+		return nil // replaced by an object this instance did not make
+	}
+	if owners := c.otherOwners(ti, live); len(owners) > 0 {
+		klog.FromContext(ctx).Info("Keeping an object another template instance owns", "templateInstance", klog.KObj(ti),
+			"kind", o.Kind, "object", klog.KRef(o.Namespace, o.Name), "owners", owners)
+		return nil
+	}
+	uid := live.GetUID()
+	err = r.Delete(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil // gone, or replaced by an object this instance did not make
 	}
@@ -324,7 +438,7 @@ func (c *Controller) cleanUp(ctx context.Context, ti *configv1alpha1.TemplateIns
 	}
 	if ti.Annotations[configv1alpha1.NoOwnerAnnotation] != "true" {
 		for _, o := range ti.Status.AppliedObjects {
-			if err := c.delete(ctx, o); err != nil {
+			if err := c.delete(ctx, ti, o); err != nil {
 				return fmt.Errorf("deleting %s %s of template instance %s/%s: %w", o.Kind, o.Name, ti.Namespace, ti.Name, err)
 			}
 		}
@@ -344,14 +458,15 @@ func (c *Controller) cleanUp(ctx context.Context, ti *configv1alpha1.TemplateIns
 	return err
 }
 
-// fail records a failure and returns an error, so that the instance is retried with
-// backoff.
+// fail records a failure in the instance's status and in a Warning event, and returns an
+// error, so that the instance is retried with backoff.
 func (c *Controller) fail(ctx context.Context, ti *configv1alpha1.TemplateInstance, reason, message string) error {
 	status := ti.Status.DeepCopy()
 	status.Status, status.Reason, status.Message = configv1alpha1.TemplateInstanceStatusFailed, reason, message
 	if err := c.writeStatus(ctx, ti, *status); err != nil {
 		return err
 	}
+	c.recorder.Eventf(ti, nil, corev1.EventTypeWarning, reason, "Apply", "%s", message)
 	klog.FromContext(ctx).Info("Template instance failed", "templateInstance", klog.KObj(ti), "reason", reason, "message", message)
 	return fmt.Errorf("%s: %s", reason, message)
 }

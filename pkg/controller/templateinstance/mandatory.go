@@ -194,13 +194,13 @@ func WaitDeployed(ctx context.Context, config versioned.Interface, namespace str
 }
 
 // permanent reports whether a failure cannot go away by retrying: the Template or its
-// parameters are wrong for this Space.
+// parameters are wrong for this Space. A Conflict may: the other instance may be going.
 func permanent(reason string) bool {
 	if helm.Transient(reason) {
 		return false
 	}
 	switch reason {
-	case "ApplyFailed", "PruneFailed", "TemplateNotFound":
+	case "ApplyFailed", "PruneFailed", "TemplateNotFound", ReasonConflict:
 		return false
 	}
 	return true

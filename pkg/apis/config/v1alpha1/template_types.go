@@ -5,6 +5,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
+// AllowedRolesAnnotation on a Template lists, comma-separated, the roles its RoleBindings
+// and ClusterRoleBindings may bind, and the Roles and ClusterRoles it may create, for any
+// user who may use it: "ClusterRole/<name>", "Role/<name>", or a bare name for either kind.
+// Other roles are applied only if the TemplateInstance's requester could create them.
+const AllowedRolesAnnotation = "template.config.kiosk.sh/allowed-roles"
+
 // +genclient
 // +genclient:nonNamespaced
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -12,6 +12,12 @@ const NoOwnerAnnotation = "templateinstance.config.kiosk.sh/no-owner"
 // Account change or delete them.
 const MandatoryAnnotation = "templateinstance.config.kiosk.sh/mandatory"
 
+// RequesterAnnotation records the user who created a TemplateInstance, or changed its spec
+// last, as the JSON of an authentication.k8s.io/v1 UserInfo (username, uid, groups, extra).
+// The server sets it; no client sets or changes it. Roles and bindings of the instance's
+// Template are applied only if this user could create them.
+const RequesterAnnotation = "templateinstance.config.kiosk.sh/requester"
+
 // +genclient
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

@@ -41,6 +41,9 @@ type Kind[T Object] struct {
 	ValidateStatusUpdate func(obj, old T) field.ErrorList
 	// Fields are the selectable fields besides metadata.name and metadata.namespace.
 	Fields func(obj T) fields.Set
+	// ServerAnnotations are set by the server at create, from the request, and never by a
+	// client, through the resource or its status.
+	ServerAnnotations []ServerAnnotation
 }
 
 // Strategy is the create, update and delete strategy of a kind.
@@ -76,29 +79,62 @@ func (s Strategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return map[fieldpath.APIVersion]*fieldpath.Set{v1alpha1: fieldpath.NewSet(fieldpath.MakePathOrDie("status"))}
 }
 
-// PrepareForCreate resets status and starts the generation at 1.
-func (s Strategy[T]) PrepareForCreate(_ context.Context, obj runtime.Object) {
+// PrepareForCreate resets status, sets the server's annotations and starts the generation
+// at 1.
+func (s Strategy[T]) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	o := obj.(T)
 	if s.kind.PrepareForCreate != nil {
 		s.kind.PrepareForCreate(o)
 	}
+	for _, a := range s.kind.ServerAnnotations {
+		a.prepareCreate(ctx, o)
+	}
 	o.SetGeneration(1)
 }
 
-// PrepareForUpdate keeps the stored status and grows the generation when the spec changes.
-func (s Strategy[T]) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+// PrepareForUpdate keeps the stored status, sets the server's annotations and grows the
+// generation when the spec changes.
+func (s Strategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	o, prev := obj.(T), old.(T)
 	if s.kind.KeepStatus != nil {
 		s.kind.KeepStatus(o, prev)
 	}
+	s.prepareServerAnnotations(ctx, o, prev)
 	if s.kind.SpecChanged(o, prev) {
 		o.SetGeneration(prev.GetGeneration() + 1)
 	}
 }
 
+func (s Strategy[T]) prepareServerAnnotations(ctx context.Context, obj, old T) {
+	if len(s.kind.ServerAnnotations) == 0 {
+		return
+	}
+	changed := s.kind.SpecChanged(obj, old)
+	for _, a := range s.kind.ServerAnnotations {
+		a.prepareUpdate(ctx, obj, old, changed)
+	}
+}
+
+func (s Strategy[T]) validateServerAnnotations(ctx context.Context, obj, old T) field.ErrorList {
+	if len(s.kind.ServerAnnotations) == 0 {
+		return nil
+	}
+	changed := s.kind.SpecChanged(obj, old)
+	var errs field.ErrorList
+	for _, a := range s.kind.ServerAnnotations {
+		errs = append(errs, a.validateUpdate(ctx, obj, old, changed)...)
+	}
+	return errs
+}
+
 // Validate checks a new object.
-func (s Strategy[T]) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return s.kind.Validate(obj.(T))
+func (s Strategy[T]) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	o := obj.(T)
+	errs := s.kind.Validate(o)
+	for _, a := range s.kind.ServerAnnotations {
+		errs = append(errs, a.validateCreate(ctx, o)...)
+	}
+	return errs
 }
 
 // WarningsOnCreate returns no warnings.
@@ -114,8 +150,9 @@ func (Strategy[T]) AllowUnconditionalUpdate(context.Context) bool { return true 
 func (Strategy[T]) Canonicalize(runtime.Object) {}
 
 // ValidateUpdate checks an update.
-func (s Strategy[T]) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return s.kind.ValidateUpdate(obj.(T), old.(T))
+func (s Strategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	o, prev := obj.(T), old.(T)
+	return append(s.kind.ValidateUpdate(o, prev), s.validateServerAnnotations(ctx, o, prev)...)
 }
 
 // WarningsOnUpdate returns no warnings.
@@ -128,14 +165,17 @@ func (StatusStrategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Se
 	return map[fieldpath.APIVersion]*fieldpath.Set{v1alpha1: fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))}
 }
 
-// PrepareForUpdate keeps the stored spec.
-func (s StatusStrategy[T]) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	s.kind.KeepSpec(obj.(T), old.(T))
+// PrepareForUpdate keeps the stored spec and server annotations.
+func (s StatusStrategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	o, prev := obj.(T), old.(T)
+	s.kind.KeepSpec(o, prev)
+	s.prepareServerAnnotations(ctx, o, prev)
 }
 
 // ValidateUpdate checks a status update.
-func (s StatusStrategy[T]) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return s.kind.ValidateStatusUpdate(obj.(T), old.(T))
+func (s StatusStrategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	o, prev := obj.(T), old.(T)
+	return append(s.kind.ValidateStatusUpdate(o, prev), s.validateServerAnnotations(ctx, o, prev)...)
 }
 
 // GetAttrs returns the labels and fields of an object for selectors.

@@ -11,7 +11,8 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/resource"
 )
 
-// kind says how TemplateInstances are written. A new instance is Pending.
+// kind says how TemplateInstances are written. A new instance is Pending and records its
+// requester.
 var kind = resource.Kind[*config.TemplateInstance]{
 	Namespaced: true,
 	PrepareForCreate: func(ti *config.TemplateInstance) {
@@ -24,6 +25,7 @@ var kind = resource.Kind[*config.TemplateInstance]{
 	ValidateUpdate:       validation.ValidateTemplateInstanceUpdate,
 	ValidateStatusUpdate: validation.ValidateTemplateInstanceStatusUpdate,
 	Fields:               func(ti *config.TemplateInstance) fields.Set { return fields.Set{"spec.template": ti.Spec.Template} },
+	ServerAnnotations:    []resource.ServerAnnotation{requester},
 }
 
 // NewStrategy returns the strategy for writes of TemplateInstances.

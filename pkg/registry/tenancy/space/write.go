@@ -30,7 +30,7 @@ import (
 )
 
 // fieldManager names this server in the managed fields of what it writes.
-const fieldManager = "tenancy-apiserver"
+const fieldManager = configv1alpha1.FieldManager
 
 // readyTimeout bounds how long a create waits for its caller to be able to use the Space.
 const readyTimeout = 10 * time.Second
