@@ -278,7 +278,7 @@ func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Ac
 	case want == nil:
 		return ignoreNotFound(rbs.Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}}))
 	case have == nil:
-		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: "tenancy-apiserver"})
+		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 		if apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("RoleBinding %s/%s exists but is not in the cache yet", namespace, want.Name)
 		}
@@ -288,7 +288,7 @@ func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Ac
 		if err := ignoreNotFound(rbs.Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})); err != nil {
 			return err
 		}
-		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: "tenancy-apiserver"})
+		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err
 	case !equality.Semantic.DeepEqual(have.Subjects, want.Subjects) || have.Labels[configv1alpha1.AccountLabel] != account.Name:
 		updated := have.DeepCopy()
@@ -297,7 +297,7 @@ func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Ac
 			updated.Labels = map[string]string{}
 		}
 		updated.Labels[configv1alpha1.AccountLabel] = account.Name
-		_, err := rbs.Update(ctx, updated, metav1.UpdateOptions{FieldManager: "tenancy-apiserver"})
+		_, err := rbs.Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err
 	}
 	return nil
@@ -341,7 +341,7 @@ func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Acc
 		return nil
 	}
 	updated.Status.Namespaces = want
-	_, err := c.config.ConfigV1alpha1().Accounts().UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: "tenancy-apiserver"})
+	_, err := c.config.ConfigV1alpha1().Accounts().UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	return err
 }
 
