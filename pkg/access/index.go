@@ -125,6 +125,18 @@ func (x *Index) change(spacesRV, accountsRV string, fn func()) {
 	x.accounts.commit(parseRevision(accountsRV))
 }
 
+// clusterChange runs fn as a change of cluster-wide RBAC. The generation moves before the
+// change is published, so no answer cached before it is used after; then every watch that
+// sees everything by other means is asked again.
+func (x *Index) clusterChange(rv string, fn func()) {
+	x.change(rv, "", func() {
+		fn()
+		x.clusterGeneration.Add(1)
+	})
+	x.spaces.recheckEverything()
+	x.accounts.recheckEverything()
+}
+
 // UpsertSpace adds or replaces a namespace that is a Space. The caller decides which
 // namespaces are Spaces, and calls DeleteSpace for one that stops being one.
 func (x *Index) UpsertSpace(ns *corev1.Namespace) {
@@ -167,16 +179,14 @@ func roleID(namespace, name string) string { return "Role/" + namespace + "/" + 
 
 // UpsertClusterRole adds or replaces a ClusterRole.
 func (x *Index) UpsertClusterRole(cr *rbacv1.ClusterRole) {
-	defer x.clusterGeneration.Add(1)
-	x.change(cr.ResourceVersion, "", func() {
+	x.clusterChange(cr.ResourceVersion, func() {
 		x.setRole(clusterRoleID(cr.Name), x.clusterRoles, cr.Name, cr.Rules)
 	})
 }
 
 // DeleteClusterRole removes a ClusterRole: what its bindings granted is revoked.
 func (x *Index) DeleteClusterRole(name, rv string) {
-	defer x.clusterGeneration.Add(1)
-	x.change(rv, "", func() { x.deleteRole(clusterRoleID(name), x.clusterRoles, name) })
+	x.clusterChange(rv, func() { x.deleteRole(clusterRoleID(name), x.clusterRoles, name) })
 }
 
 // UpsertRole adds or replaces a Role.
@@ -218,8 +228,7 @@ func (x *Index) reapply(role string) {
 
 // UpsertClusterRoleBinding adds or replaces a ClusterRoleBinding.
 func (x *Index) UpsertClusterRoleBinding(b *rbacv1.ClusterRoleBinding) {
-	defer x.clusterGeneration.Add(1)
-	x.change(b.ResourceVersion, "", func() {
+	x.clusterChange(b.ResourceVersion, func() {
 		role := ""
 		if b.RoleRef.Kind == "ClusterRole" {
 			role = clusterRoleID(b.RoleRef.Name)
@@ -230,8 +239,7 @@ func (x *Index) UpsertClusterRoleBinding(b *rbacv1.ClusterRoleBinding) {
 
 // DeleteClusterRoleBinding removes a ClusterRoleBinding: what it granted is revoked.
 func (x *Index) DeleteClusterRoleBinding(name, rv string) {
-	defer x.clusterGeneration.Add(1)
-	x.change(rv, "", func() { x.deleteBinding("ClusterRoleBinding/" + name) })
+	x.clusterChange(rv, func() { x.deleteBinding("ClusterRoleBinding/" + name) })
 }
 
 // UpsertRoleBinding adds or replaces a RoleBinding.
