@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -28,6 +29,10 @@ import (
 type Options struct {
 	// HistorySize is how many changes each view keeps for watches that resume.
 	HistorySize int
+	// RecheckAfter is how long after the last change of cluster-wide RBAC the watches that
+	// see everything by other means are asked once more, besides at once: the authorizer
+	// that answers them may see a change a moment after the index does. Zero asks once.
+	RecheckAfter time.Duration
 }
 
 // Index is the access index. Its methods are safe for concurrent use; writers are
@@ -45,6 +50,8 @@ type Index struct {
 
 	ready             atomic.Bool
 	clusterGeneration atomic.Uint64
+	recheckAfter      time.Duration
+	recheckTimer      *time.Timer // guarded by mu
 }
 
 // roleGrants is what one role allows that the index cares about.
@@ -81,6 +88,7 @@ func New(opts Options) *Index {
 		bindings:     map[string]*binding{},
 		referrers:    map[string]map[string]struct{}{},
 		accountKeys:  map[string][]string{},
+		recheckAfter: opts.RecheckAfter,
 	}
 }
 
@@ -127,12 +135,23 @@ func (x *Index) change(spacesRV, accountsRV string, fn func()) {
 
 // clusterChange runs fn as a change of cluster-wide RBAC. The generation moves before the
 // change is published, so no answer cached before it is used after; then every watch that
-// sees everything by other means is asked again.
+// sees everything by other means is asked again, at once and RecheckAfter later.
 func (x *Index) clusterChange(rv string, fn func()) {
 	x.change(rv, "", func() {
 		fn()
 		x.clusterGeneration.Add(1)
+		if x.recheckAfter > 0 {
+			if x.recheckTimer == nil {
+				x.recheckTimer = time.AfterFunc(x.recheckAfter, x.recheckEverything)
+			} else {
+				x.recheckTimer.Reset(x.recheckAfter)
+			}
+		}
 	})
+	x.recheckEverything()
+}
+
+func (x *Index) recheckEverything() {
 	x.spaces.recheckEverything()
 	x.accounts.recheckEverything()
 }

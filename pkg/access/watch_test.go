@@ -342,3 +342,23 @@ func TestWatchEndsWhenRecheckFails(t *testing.T) {
 	defer own.mu.Unlock()
 	assert.Zero(t, own.asked)
 }
+
+// An authorizer that sees a cluster-wide revocation after the index does still says yes
+// when first asked; the watch asks once more RecheckAfter later, and then reports DELETED.
+func TestWatchAsksAgainAfterClusterRBACChanges(t *testing.T) {
+	x := New(Options{HistorySize: 8, RecheckAfter: 300 * time.Millisecond})
+	x.UpsertSpace(namespace("a", "2"))
+	means := &otherMeans{allowed: true}
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"},
+		Everything: true, Recheck: means.decide, SendInitial: true}, DefaultWatchConfig)
+	assert.Equal(t, got{watch.Added, "a", 2}, next(t, w))
+	x.UpsertClusterRole(clusterRole("other", "3", getRule("namespaces", "b")))
+	none(t, w)
+	means.set(false, nil) // the authorizer has now seen the change
+	// The ClusterRole grants nothing bound, so the view publishes no new revision: the
+	// event carries the current one.
+	assert.Equal(t, got{watch.Deleted, "a", 2}, next(t, w))
+	means.mu.Lock()
+	defer means.mu.Unlock()
+	assert.GreaterOrEqual(t, means.asked, 3, "at the start, at the change, and once more after it")
+}

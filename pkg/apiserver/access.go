@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -52,8 +53,13 @@ func handler[T metav1.Object](upsert func(T), remove func(T)) cache.ResourceEven
 	}
 }
 
+// clusterRecheckAfter is how long after a change of cluster-wide RBAC the cluster-wide
+// decisions of open watches are taken once more, and until when no such decision is cached:
+// kube-apiserver's authorizer may see the change a moment after the access index.
+const clusterRecheckAfter = 500 * time.Millisecond
+
 func newAccessFeed(kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
-	x := access.New(access.Options{})
+	x := access.New(access.Options{RecheckAfter: clusterRecheckAfter})
 	f := &accessFeed{index: x}
 	add := func(informer cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
 		reg, err := informer.AddEventHandler(h)
