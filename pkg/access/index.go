@@ -29,10 +29,10 @@ import (
 type Options struct {
 	// HistorySize is how many changes each view keeps for watches that resume.
 	HistorySize int
-	// RecheckAfter is how long after the last change of cluster-wide RBAC the watches that
-	// see everything by other means are asked once more, besides at once: the authorizer
-	// that answers them may see a change a moment after the index does. Zero asks once.
-	RecheckAfter time.Duration
+	// RecheckAfter are the delays after the last change of cluster-wide RBAC at which the
+	// watches that see everything by other means are asked once more, besides at once: the
+	// authorizer that answers them may see a change a moment after the index does.
+	RecheckAfter []time.Duration
 }
 
 // Index is the access index. Its methods are safe for concurrent use; writers are
@@ -50,8 +50,8 @@ type Index struct {
 
 	ready             atomic.Bool
 	clusterGeneration atomic.Uint64
-	recheckAfter      time.Duration
-	recheckTimer      *time.Timer // guarded by mu
+	recheckAfter      []time.Duration
+	recheckTimers     []*time.Timer // guarded by mu
 }
 
 // roleGrants is what one role allows that the index cares about.
@@ -135,17 +135,19 @@ func (x *Index) change(spacesRV, accountsRV string, fn func()) {
 
 // clusterChange runs fn as a change of cluster-wide RBAC. The generation moves before the
 // change is published, so no answer cached before it is used after; then every watch that
-// sees everything by other means is asked again, at once and RecheckAfter later.
+// sees everything by other means is asked again, at once and after each of RecheckAfter.
 func (x *Index) clusterChange(rv string, fn func()) {
 	x.change(rv, "", func() {
 		fn()
 		x.clusterGeneration.Add(1)
-		if x.recheckAfter > 0 {
-			if x.recheckTimer == nil {
-				x.recheckTimer = time.AfterFunc(x.recheckAfter, x.recheckEverything)
-			} else {
-				x.recheckTimer.Reset(x.recheckAfter)
+		if x.recheckTimers == nil {
+			for _, d := range x.recheckAfter {
+				x.recheckTimers = append(x.recheckTimers, time.AfterFunc(d, x.recheckEverything))
 			}
+			return
+		}
+		for i, t := range x.recheckTimers {
+			t.Reset(x.recheckAfter[i])
 		}
 	})
 	x.recheckEverything()

@@ -346,7 +346,7 @@ func TestWatchEndsWhenRecheckFails(t *testing.T) {
 // An authorizer that sees a cluster-wide revocation after the index does still says yes
 // when first asked; the watch asks once more RecheckAfter later, and then reports DELETED.
 func TestWatchAsksAgainAfterClusterRBACChanges(t *testing.T) {
-	x := New(Options{HistorySize: 8, RecheckAfter: 300 * time.Millisecond})
+	x := New(Options{HistorySize: 8, RecheckAfter: []time.Duration{300 * time.Millisecond, time.Hour}})
 	x.UpsertSpace(namespace("a", "2"))
 	means := &otherMeans{allowed: true}
 	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"},

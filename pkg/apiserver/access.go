@@ -53,10 +53,13 @@ func handler[T metav1.Object](upsert func(T), remove func(T)) cache.ResourceEven
 	}
 }
 
-// clusterRecheckAfter is how long after a change of cluster-wide RBAC the cluster-wide
-// decisions of open watches are taken once more, and until when no such decision is cached:
-// kube-apiserver's authorizer may see the change a moment after the access index.
-const clusterRecheckAfter = 500 * time.Millisecond
+// After a change of cluster-wide RBAC, the cluster-wide decisions of open watches are taken
+// at once and again after each of clusterRecheckAfter, and none is cached for
+// clusterSettle: kube-apiserver's authorizer may see the change a moment after the access
+// index.
+var clusterRecheckAfter = []time.Duration{50 * time.Millisecond, clusterSettle}
+
+const clusterSettle = 500 * time.Millisecond
 
 func newAccessFeed(kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
 	x := access.New(access.Options{RecheckAfter: clusterRecheckAfter})

@@ -149,10 +149,11 @@ func TestHoleForgedContinueToken(t *testing.T) {
 	assert.Equal(t, now, listed, "kubectl get spaces --chunk-size=1")
 }
 
-// A user whom a ClusterRoleBinding lets list namespaces (and so see every Space) watches
-// Spaces; the ClusterRoleBinding is deleted; the open watch reports DELETED for every
-// Space the user no longer sees, as quickly as a RoleBinding revocation, and goes on
-// following the Space they still see through their own Account.
+// A user whom a ClusterRoleBinding lets list namespaces (and so see every Space), or list
+// Accounts (and so see every Account), watches them; the ClusterRoleBinding is deleted; the
+// open watch reports DELETED for every object the user no longer sees, as quickly as a
+// RoleBinding revocation, and goes on following what they still see through their own
+// Account.
 func TestHoleWatchAfterClusterGrantRevoked(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -163,11 +164,73 @@ func TestHoleWatchAfterClusterGrantRevoked(t *testing.T) {
 		// The access index knows this one too.
 		{name: "get-list", verbs: []string{"get", "list", "watch"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) { watchAfterClusterGrantRevoked(t, tc.verbs) })
+		t.Run("spaces-"+tc.name, func(t *testing.T) { spacesWatchAfterClusterGrantRevoked(t, tc.verbs) })
+		t.Run("accounts-"+tc.name, func(t *testing.T) { accountsWatchAfterClusterGrantRevoked(t, tc.verbs) })
 	}
 }
 
-func watchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
+// clusterGrant gives user verbs on resource in group through a ClusterRole and a
+// ClusterRoleBinding named name, deleted when the test ends, and returns a function that
+// deletes the binding.
+func clusterGrant(t *testing.T, admin framework.Clients, name, user, group, resource string, verbs []string) func() {
+	t.Helper()
+	ctx := context.Background()
+	clusterRoles := admin.Kube.RbacV1().ClusterRoles()
+	_, err := clusterRoles.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Rules: []rbacv1.PolicyRule{{Verbs: verbs, APIGroups: []string{group}, Resources: []string{resource}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = clusterRoles.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	bindings := admin.Kube.RbacV1().ClusterRoleBindings()
+	_, err = bindings.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = bindings.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	return func() { require.NoError(t, bindings.Delete(ctx, name, metav1.DeleteOptions{})) }
+}
+
+// containsAll reports whether names holds every one of want.
+func containsAll(names, want []string) bool {
+	return !slices.ContainsFunc(want, func(n string) bool { return !slices.Contains(names, n) })
+}
+
+// revokeUnderWatch runs revoke and reads the watch until it reported DELETED for every one
+// of gone, within a second each; it fails at a DELETED of stay.
+func revokeUnderWatch(t *testing.T, w watch.Interface, revoke func(), gone []string, stay string) {
+	t.Helper()
+	start := time.Now()
+	revoke()
+	at := map[string]time.Duration{}
+	timeout := time.After(10 * time.Second)
+	for len(at) < len(gone) {
+		select {
+		case ev, ok := <-w.ResultChan():
+			require.True(t, ok, "the watch ended")
+			name := eventName(t, ev)
+			if ev.Type == watch.Deleted {
+				require.NotEqual(t, stay, name, "what the user sees through their own Account is deleted from the watch")
+				if slices.Contains(gone, name) {
+					at[name] = time.Since(start)
+				}
+			}
+		case <-timeout:
+			t.Fatalf("no DELETED for %v within 10s of the ClusterRoleBinding's deletion; got %v", gone, at)
+		}
+	}
+	for name, elapsed := range at {
+		t.Logf("DELETED %s after %s", name, elapsed)
+		assert.Less(t, elapsed, time.Second, "DELETED %s", name)
+	}
+}
+
+func eventName(t *testing.T, ev watch.Event) string {
+	t.Helper()
+	m, ok := ev.Object.(metav1.Object)
+	require.True(t, ok, "event %v", ev)
+	return m.GetName()
+}
+
+func spacesWatchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	admin := cluster.AdminClients(t)
@@ -180,64 +243,27 @@ func watchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 		cluster.Admin().Run(t, "delete", "namespace", own, "--wait=false", "--ignore-not-found")
 		cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found")
 	})
-	tenant := cluster.As(me)
-	tenant.Apply(t, space(own, acct)).Success(t)
+	cluster.As(me).Apply(t, space(own, acct)).Success(t)
 	labelledNamespaces(t, admin, "someone-else", others...)
-
-	clusterRoles := admin.Kube.RbacV1().ClusterRoles()
-	_, err := clusterRoles.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: acct},
-		Rules: []rbacv1.PolicyRule{{Verbs: verbs, APIGroups: []string{""}, Resources: []string{"namespaces"}}}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = clusterRoles.Delete(context.Background(), acct, metav1.DeleteOptions{}) })
-	bindings := admin.Kube.RbacV1().ClusterRoleBindings()
-	_, err = bindings.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: acct},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: acct},
-		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: me}}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = bindings.Delete(context.Background(), acct, metav1.DeleteOptions{}) })
+	revoke := clusterGrant(t, admin, acct, me, "", "namespaces", verbs)
 
 	spaces := cluster.ClientsAs(t, me).Kiosk.TenancyV1alpha1().Spaces()
-	mine := append([]string{own}, others...)
 	var list *tenancyv1alpha1.SpaceList
 	eventually(t, "the user sees every Space", func(ctx context.Context) bool {
-		list, err = spaces.List(ctx, metav1.ListOptions{})
-		if err != nil {
+		var err error
+		if list, err = spaces.List(ctx, metav1.ListOptions{}); err != nil {
 			return false
 		}
 		var names []string
 		for _, s := range list.Items {
 			names = append(names, s.Name)
 		}
-		return !slices.ContainsFunc(mine, func(n string) bool { return !slices.Contains(names, n) })
+		return containsAll(names, append([]string{own}, others...))
 	})
 	w, err := spaces.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
 	require.NoError(t, err)
 	defer w.Stop()
-
-	start := time.Now()
-	require.NoError(t, bindings.Delete(ctx, acct, metav1.DeleteOptions{}))
-	gone := map[string]time.Duration{}
-	timeout := time.After(10 * time.Second)
-	for len(gone) < len(others) {
-		select {
-		case ev, ok := <-w.ResultChan():
-			require.True(t, ok, "the watch ended")
-			s, isSpace := ev.Object.(*tenancyv1alpha1.Space)
-			require.True(t, isSpace, "event %v", ev)
-			if ev.Type == watch.Deleted {
-				require.NotEqual(t, own, s.Name, "the Space of the user's own Account is deleted from the watch")
-				if slices.Contains(others, s.Name) {
-					gone[s.Name] = time.Since(start)
-				}
-			}
-		case <-timeout:
-			t.Fatalf("no DELETED for %v within 10s of the ClusterRoleBinding's deletion; got %v", others, gone)
-		}
-	}
-	for name, elapsed := range gone {
-		t.Logf("DELETED %s after %s", name, elapsed)
-		assert.Less(t, elapsed, time.Second, "DELETED %s", name)
-	}
+	revokeUnderWatch(t, w, revoke, others, own)
 
 	// The watch goes on, follows the user's own Space, and reports the revocation of a
 	// RoleBinding as it reported the ClusterRoleBinding's.
@@ -249,7 +275,7 @@ func watchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 	_, err = rbac.Create(ctx, viewBinding("watcher", me), metav1.CreateOptions{})
 	require.NoError(t, err)
 	until(t, w, others[0], watch.Added, nil)
-	start = time.Now()
+	start := time.Now()
 	require.NoError(t, rbac.Delete(ctx, "watcher", metav1.DeleteOptions{}))
 	until(t, w, others[0], watch.Deleted, nil)
 	elapsed := time.Since(start)
@@ -257,21 +283,59 @@ func watchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 	assert.Less(t, elapsed, time.Second, "DELETED %s by a RoleBinding's deletion", others[0])
 }
 
-// until reads the watch until it reports typ for the Space name. It fails on the way at
-// any other DELETED of name, or an ADDED of one of revoked.
+func accountsWatchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	admin := cluster.AdminClients(t)
+	me, own := framework.UniqueName("hole-watch-me"), framework.UniqueName("hole-watch")
+	others := []string{own + "-x", own + "-y"}
+	for _, a := range append([]string{own}, others...) {
+		subject := "someone-else"
+		if a == own {
+			subject = me
+		}
+		cluster.Admin().Apply(t, accountYAML(a, subject, "")).Success(t)
+		t.Cleanup(func() { cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", a, "--ignore-not-found") })
+	}
+	revoke := clusterGrant(t, admin, own, me, "config.kiosk.sh", "accounts", verbs)
+
+	accounts := cluster.ClientsAs(t, me).Kiosk.TenancyV1alpha1().Accounts()
+	var list *tenancyv1alpha1.AccountList
+	eventually(t, "the user sees every Account", func(ctx context.Context) bool {
+		var err error
+		if list, err = accounts.List(ctx, metav1.ListOptions{}); err != nil {
+			return false
+		}
+		var names []string
+		for _, a := range list.Items {
+			names = append(names, a.Name)
+		}
+		return containsAll(names, append([]string{own}, others...))
+	})
+	w, err := accounts.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	require.NoError(t, err)
+	defer w.Stop()
+	revokeUnderWatch(t, w, revoke, others, own)
+
+	// The watch goes on, and follows the user's own Account.
+	cluster.Admin().Run(t, "label", "accounts.config.kiosk.sh", own, "followed=yes").Success(t)
+	until(t, w, own, watch.Modified, others)
+}
+
+// until reads the watch until it reports typ for name. It fails on the way at any other
+// DELETED of name, or an ADDED of one of revoked.
 func until(t *testing.T, w watch.Interface, name string, typ watch.EventType, revoked []string) {
 	t.Helper()
 	for {
 		select {
 		case ev, ok := <-w.ResultChan():
 			require.True(t, ok, "the watch ended")
-			s, isSpace := ev.Object.(*tenancyv1alpha1.Space)
-			require.True(t, isSpace, "event %v", ev)
-			if ev.Type == typ && s.Name == name {
+			got := eventName(t, ev)
+			if ev.Type == typ && got == name {
 				return
 			}
-			require.False(t, ev.Type == watch.Deleted && s.Name == name, "%s is deleted from the watch", name)
-			require.False(t, ev.Type == watch.Added && slices.Contains(revoked, s.Name), "a revoked Space comes back: %s", s.Name)
+			require.False(t, ev.Type == watch.Deleted && got == name, "%s is deleted from the watch", name)
+			require.False(t, ev.Type == watch.Added && slices.Contains(revoked, got), "a revoked object comes back: %s", got)
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no %s for %s", typ, name)
 		}
