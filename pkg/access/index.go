@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -28,6 +29,10 @@ import (
 type Options struct {
 	// HistorySize is how many changes each view keeps for watches that resume.
 	HistorySize int
+	// RecheckAfter are the delays after the last change of cluster-wide RBAC at which the
+	// watches that see everything by other means are asked once more, besides at once: the
+	// authorizer that answers them may see a change a moment after the index does.
+	RecheckAfter []time.Duration
 }
 
 // Index is the access index. Its methods are safe for concurrent use; writers are
@@ -45,6 +50,8 @@ type Index struct {
 
 	ready             atomic.Bool
 	clusterGeneration atomic.Uint64
+	recheckAfter      []time.Duration
+	recheckTimers     []*time.Timer // guarded by mu
 }
 
 // roleGrants is what one role allows that the index cares about.
@@ -81,6 +88,7 @@ func New(opts Options) *Index {
 		bindings:     map[string]*binding{},
 		referrers:    map[string]map[string]struct{}{},
 		accountKeys:  map[string][]string{},
+		recheckAfter: opts.RecheckAfter,
 	}
 }
 
@@ -125,6 +133,31 @@ func (x *Index) change(spacesRV, accountsRV string, fn func()) {
 	x.accounts.commit(parseRevision(accountsRV))
 }
 
+// clusterChange runs fn as a change of cluster-wide RBAC. The generation moves before the
+// change is published, so no answer cached before it is used after; then every watch that
+// sees everything by other means is asked again, at once and after each of RecheckAfter.
+func (x *Index) clusterChange(rv string, fn func()) {
+	x.change(rv, "", func() {
+		fn()
+		x.clusterGeneration.Add(1)
+		if x.recheckTimers == nil {
+			for _, d := range x.recheckAfter {
+				x.recheckTimers = append(x.recheckTimers, time.AfterFunc(d, x.recheckEverything))
+			}
+			return
+		}
+		for i, t := range x.recheckTimers {
+			t.Reset(x.recheckAfter[i])
+		}
+	})
+	x.recheckEverything()
+}
+
+func (x *Index) recheckEverything() {
+	x.spaces.recheckEverything()
+	x.accounts.recheckEverything()
+}
+
 // UpsertSpace adds or replaces a namespace that is a Space. The caller decides which
 // namespaces are Spaces, and calls DeleteSpace for one that stops being one.
 func (x *Index) UpsertSpace(ns *corev1.Namespace) {
@@ -167,16 +200,14 @@ func roleID(namespace, name string) string { return "Role/" + namespace + "/" + 
 
 // UpsertClusterRole adds or replaces a ClusterRole.
 func (x *Index) UpsertClusterRole(cr *rbacv1.ClusterRole) {
-	defer x.clusterGeneration.Add(1)
-	x.change(cr.ResourceVersion, "", func() {
+	x.clusterChange(cr.ResourceVersion, func() {
 		x.setRole(clusterRoleID(cr.Name), x.clusterRoles, cr.Name, cr.Rules)
 	})
 }
 
 // DeleteClusterRole removes a ClusterRole: what its bindings granted is revoked.
 func (x *Index) DeleteClusterRole(name, rv string) {
-	defer x.clusterGeneration.Add(1)
-	x.change(rv, "", func() { x.deleteRole(clusterRoleID(name), x.clusterRoles, name) })
+	x.clusterChange(rv, func() { x.deleteRole(clusterRoleID(name), x.clusterRoles, name) })
 }
 
 // UpsertRole adds or replaces a Role.
@@ -218,8 +249,7 @@ func (x *Index) reapply(role string) {
 
 // UpsertClusterRoleBinding adds or replaces a ClusterRoleBinding.
 func (x *Index) UpsertClusterRoleBinding(b *rbacv1.ClusterRoleBinding) {
-	defer x.clusterGeneration.Add(1)
-	x.change(b.ResourceVersion, "", func() {
+	x.clusterChange(b.ResourceVersion, func() {
 		role := ""
 		if b.RoleRef.Kind == "ClusterRole" {
 			role = clusterRoleID(b.RoleRef.Name)
@@ -230,8 +260,7 @@ func (x *Index) UpsertClusterRoleBinding(b *rbacv1.ClusterRoleBinding) {
 
 // DeleteClusterRoleBinding removes a ClusterRoleBinding: what it granted is revoked.
 func (x *Index) DeleteClusterRoleBinding(name, rv string) {
-	defer x.clusterGeneration.Add(1)
-	x.change(rv, "", func() { x.deleteBinding("ClusterRoleBinding/" + name) })
+	x.clusterChange(rv, func() { x.deleteBinding("ClusterRoleBinding/" + name) })
 }
 
 // UpsertRoleBinding adds or replaces a RoleBinding.

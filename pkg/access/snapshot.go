@@ -89,5 +89,21 @@ func (s *Snapshot[T]) Names(subject Subject, everything bool) []string {
 	return slices.Compact(names)
 }
 
+// Granted returns, in their order, the names that the subject's grants in this snapshot
+// cover, whether or not an object of that name exists. It costs O(len(names)).
+func (s *Snapshot[T]) Granted(subject Subject, names []string) []string {
+	keys := subject.keys()
+	if s.seesEverything(keys) {
+		return names
+	}
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		if s.sees(keys, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // All yields every object with its name, in no particular order.
 func (s *Snapshot[T]) All() iter.Seq2[string, T] { return s.objects.all() }

@@ -28,6 +28,9 @@ type step[T comparable] struct {
 	grants map[string][]string
 	// everything are the keys that gained or lost the right to see every object.
 	everything []string
+	// revokesEverything marks a step made for one watcher that no longer sees every
+	// object by other means; prev and next are then the same snapshot.
+	revokesEverything bool
 }
 
 func (st *step[T]) rev() uint64 { return st.next.rev }
@@ -306,25 +309,29 @@ func (v *View[T]) forgetHistory() {
 }
 
 func (v *View[T]) register(w *watcher[T]) {
-	if w.everything {
+	if w.allSeeing {
 		v.allSeeing[w] = struct{}{}
 	} else {
-		for _, k := range w.keys {
-			set := v.byKey[k]
-			if set == nil {
-				set = map[*watcher[T]]struct{}{}
-				v.byKey[k] = set
-			}
-			set[w] = struct{}{}
-		}
+		v.registerKeys(w)
 	}
 	v.nWatchers.Add(1)
+}
+
+func (v *View[T]) registerKeys(w *watcher[T]) {
+	for _, k := range w.keys {
+		set := v.byKey[k]
+		if set == nil {
+			set = map[*watcher[T]]struct{}{}
+			v.byKey[k] = set
+		}
+		set[w] = struct{}{}
+	}
 }
 
 func (v *View[T]) unregister(w *watcher[T]) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if w.everything {
+	if w.allSeeing {
 		delete(v.allSeeing, w)
 	} else {
 		for _, k := range w.keys {
@@ -335,6 +342,19 @@ func (v *View[T]) unregister(w *watcher[T]) {
 		}
 	}
 	v.nWatchers.Add(-1)
+}
+
+// recheckEverything asks every watcher that sees every object by other means to ask
+// again. It never blocks: a watcher already asked once more asks once.
+func (v *View[T]) recheckEverything() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for w := range v.allSeeing {
+		select {
+		case w.recheck <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func revisionError(err error, requested, have uint64) error {

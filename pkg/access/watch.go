@@ -16,6 +16,12 @@ type WatchOptions[T comparable] struct {
 	Subject Subject
 	// Everything is set for a caller that may see every object by other means.
 	Everything bool
+	// Recheck, when set with Everything, answers again whether the caller still sees every
+	// object by other means. The watch asks it when it starts and whenever cluster-wide
+	// RBAC changes; once it answers false, the watch reports DELETED for every object the
+	// caller no longer sees and follows the caller's own grants from then on. An error ends
+	// the watch.
+	Recheck func(context.Context) (bool, error)
 	// Filter, when set, limits the watch to the objects it accepts (label and field
 	// selectors). An object that stops matching is reported DELETED, one that starts ADDED.
 	Filter func(T) bool
@@ -38,11 +44,18 @@ type WatchOptions[T comparable] struct {
 // own goroutine works out its events and sends them at the client's pace. A watcher whose
 // backlog fills is closed, so that one slow client never holds up the view or the others.
 type watcher[T comparable] struct {
-	view       *View[T]
-	keys       []string
+	view *View[T]
+	keys []string
+	// everything is what the watcher's events are worked out with; only its goroutine
+	// uses it. allSeeing is whether the view hands it steps as a watcher that sees
+	// everything; the view's mutex guards it.
 	everything bool
+	allSeeing  bool
+	recheck    chan struct{}
 	opts       WatchOptions[T]
 	interval   time.Duration
+	// recheckTimeout bounds how long asking Recheck may take.
+	recheckTimeout time.Duration
 
 	backlog  chan *step[T]
 	lagged   chan struct{}
@@ -86,15 +99,18 @@ func (v *View[T]) Watch(ctx context.Context, opts WatchOptions[T], cfg WatchConf
 		}
 	}
 	w := &watcher[T]{
-		view:       v,
-		keys:       opts.Subject.keys(),
-		everything: opts.Everything,
-		opts:       opts,
-		interval:   cfg.BookmarkInterval,
-		backlog:    make(chan *step[T], cfg.Backlog),
-		lagged:     make(chan struct{}),
-		stopped:    make(chan struct{}),
-		result:     make(chan watch.Event),
+		view:           v,
+		keys:           opts.Subject.keys(),
+		everything:     opts.Everything,
+		allSeeing:      opts.Everything,
+		recheck:        make(chan struct{}, 1),
+		opts:           opts,
+		interval:       cfg.BookmarkInterval,
+		recheckTimeout: cfg.RecheckTimeout,
+		backlog:        make(chan *step[T], cfg.Backlog),
+		lagged:         make(chan struct{}),
+		stopped:        make(chan struct{}),
+		result:         make(chan watch.Event),
 	}
 	v.mu.Lock()
 	start := v.current.Load()
@@ -113,6 +129,10 @@ func (v *View[T]) Watch(ctx context.Context, opts WatchOptions[T], cfg WatchConf
 	}
 	v.register(w)
 	v.mu.Unlock()
+	if w.everything && opts.Recheck != nil {
+		// Cluster-wide RBAC may have changed between the caller's decision and now.
+		w.recheck <- struct{}{}
+	}
 	go w.run(ctx, start, replay)
 	return w, nil
 }
@@ -150,6 +170,10 @@ func (w *watcher[T]) run(ctx context.Context, start *Snapshot[T], replay []*step
 			}
 		case <-tick:
 			if !w.bookmark() {
+				return
+			}
+		case <-w.recheck:
+			if !w.reassess(ctx) {
 				return
 			}
 		case <-w.lagged:
@@ -203,25 +227,62 @@ func (w *watcher[T]) send(ev watch.Event) bool {
 	return false
 }
 
-// apply sends the events a step means for this watcher.
-func (w *watcher[T]) apply(st *step[T]) bool {
-	if st.rev() <= w.lastRev {
+// reassess asks again whether a watcher that sees everything by other means still does.
+// One that no longer does is handed to the view as a watcher of its own keys, and gets, in
+// order with every other step, a step that revokes its right to see everything: from that
+// step on its events follow its grants, as after a RoleBinding revocation.
+func (w *watcher[T]) reassess(ctx context.Context) bool {
+	if w.opts.Recheck == nil {
 		return true
 	}
-	for _, name := range w.candidates(st) {
-		if ev, ok := w.event(st, name); ok && !w.send(ev) {
+	if w.recheckTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.recheckTimeout)
+		defer cancel()
+	}
+	still, err := w.opts.Recheck(ctx)
+	if err != nil {
+		return false
+	}
+	if still {
+		return true
+	}
+	v := w.view
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if w.allSeeing {
+		delete(v.allSeeing, w)
+		w.allSeeing = false
+		v.registerKeys(w)
+		cur := v.current.Load()
+		w.deliver(&step[T]{prev: cur, next: cur, revokesEverything: true})
+	}
+	return true
+}
+
+// apply sends the events a step means for this watcher.
+func (w *watcher[T]) apply(st *step[T]) bool {
+	if st.rev() <= w.lastRev && !st.revokesEverything {
+		return true
+	}
+	was := w.everything
+	if st.revokesEverything {
+		w.everything = false
+	}
+	for _, name := range w.candidates(st, was) {
+		if ev, ok := w.event(st, name, was); ok && !w.send(ev) {
 			return false
 		}
 	}
-	w.lastRev = st.rev()
+	w.lastRev = max(w.lastRev, st.rev())
 	return true
 }
 
 // candidates are the names whose visibility or object a step may have changed for the
-// watcher, sorted.
-func (w *watcher[T]) candidates(st *step[T]) []string {
+// watcher, sorted. was is whether the watcher saw everything before the step.
+func (w *watcher[T]) candidates(st *step[T], was bool) []string {
 	var names []string
-	full := false
+	full := was != w.everything
 	if !w.everything {
 		for _, k := range st.everything {
 			if slices.Contains(w.keys, k) {
@@ -249,9 +310,9 @@ func (w *watcher[T]) candidates(st *step[T]) []string {
 	return slices.Compact(names)
 }
 
-func (w *watcher[T]) visibleIn(s *Snapshot[T], name string) (T, bool) {
+func (w *watcher[T]) visibleIn(s *Snapshot[T], name string, everything bool) (T, bool) {
 	obj, ok := s.objects.get(name)
-	if !ok || !(w.everything || s.sees(w.keys, name)) {
+	if !ok || !(everything || s.sees(w.keys, name)) {
 		return obj, false
 	}
 	if w.opts.Filter != nil && !w.opts.Filter(obj) {
@@ -260,20 +321,22 @@ func (w *watcher[T]) visibleIn(s *Snapshot[T], name string) (T, bool) {
 	return obj, true
 }
 
-func (w *watcher[T]) event(st *step[T], name string) (watch.Event, bool) {
-	before, was := w.visibleIn(st.prev, name)
-	after, is := w.visibleIn(st.next, name)
+// event is what a step means for one name: was is whether the watcher saw everything
+// before the step, w.everything whether it does after.
+func (w *watcher[T]) event(st *step[T], name string, was bool) (watch.Event, bool) {
+	before, wasVisible := w.visibleIn(st.prev, name, was)
+	after, is := w.visibleIn(st.next, name, w.everything)
 	rev := st.rev()
 	switch {
-	case !was && is:
+	case !wasVisible && is:
 		return watch.Event{Type: watch.Added, Object: w.opts.Convert(after, rev)}, true
-	case was && !is:
+	case wasVisible && !is:
 		last := before
 		if current, exists := st.next.objects.get(name); exists {
 			last = current
 		}
 		return watch.Event{Type: watch.Deleted, Object: w.opts.Convert(last, rev)}, true
-	case was && is && before != after:
+	case wasVisible && is && before != after:
 		return watch.Event{Type: watch.Modified, Object: w.opts.Convert(after, rev)}, true
 	}
 	return watch.Event{}, false
@@ -287,7 +350,11 @@ type WatchConfig struct {
 	BookmarkInterval time.Duration
 	// TooLargeWait is how long a watch from a revision ahead of the view waits for it.
 	TooLargeWait time.Duration
+	// RecheckTimeout is how long a watch waits for WatchOptions.Recheck to answer before
+	// it ends.
+	RecheckTimeout time.Duration
 }
 
 // DefaultWatchConfig is what the server uses.
-var DefaultWatchConfig = WatchConfig{Backlog: 256, BookmarkInterval: 10 * time.Second, TooLargeWait: 3 * time.Second}
+var DefaultWatchConfig = WatchConfig{Backlog: 256, BookmarkInterval: 10 * time.Second, TooLargeWait: 3 * time.Second,
+	RecheckTimeout: 10 * time.Second}

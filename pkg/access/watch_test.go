@@ -262,3 +262,103 @@ func TestNoWatchResumesFromBeforeReady(t *testing.T) {
 	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "a"}, Revision: filling}, DefaultWatchConfig)
 	none(t, w)
 }
+
+// otherMeans is an authorizer outside the index that lets a caller see everything until
+// it is revoked, as kube-apiserver answers a SubjectAccessReview.
+type otherMeans struct {
+	mu      sync.Mutex
+	allowed bool
+	err     error
+	asked   int
+}
+
+func (o *otherMeans) decide(context.Context) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.asked++
+	return o.allowed, o.err
+}
+
+func (o *otherMeans) set(allowed bool, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.allowed, o.err = allowed, err
+}
+
+// A watcher who sees everything by other means is asked again when cluster-wide RBAC
+// changes. Once the answer is no, it gets DELETED for each Space it no longer sees, keeps
+// those its own grants cover, and follows those grants from then on.
+func TestWatchLosesEverythingWhenClusterRBACChanges(t *testing.T) {
+	x := seeded()
+	x.UpsertRoleBinding(roleBinding("a", "alice", "4", "ClusterRole", "viewer", user("alice")))
+	means := &otherMeans{allowed: true}
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"},
+		Everything: true, Recheck: means.decide, SendInitial: true}, DefaultWatchConfig)
+	assert.Equal(t, got{watch.Added, "a", 4}, next(t, w))
+	assert.Equal(t, got{watch.Added, "b", 4}, next(t, w))
+
+	x.UpsertClusterRoleBinding(clusterRoleBinding("unrelated", "5", "viewer", user("bob")))
+	none(t, w)
+	x.UpsertSpace(namespace("c", "6"))
+	assert.Equal(t, got{watch.Added, "c", 6}, next(t, w), "still sees everything")
+
+	means.set(false, nil)
+	start := time.Now()
+	x.DeleteClusterRoleBinding("unrelated", "7")
+	assert.Equal(t, got{watch.Deleted, "b", 7}, next(t, w))
+	assert.Equal(t, got{watch.Deleted, "c", 7}, next(t, w))
+	elapsed := time.Since(start)
+	assert.Less(t, elapsed, 100*time.Millisecond, "a cluster-wide revocation is as quick as a RoleBinding one")
+	none(t, w)
+
+	x.UpsertSpace(namespace("d", "8"))
+	x.UpsertSpace(namespace("a", "9"))
+	assert.Equal(t, got{watch.Modified, "a", 9}, next(t, w), "a Space the own grants cover is still followed")
+	x.DeleteRoleBinding("a", "alice", "10")
+	assert.Equal(t, got{watch.Deleted, "a", 10}, next(t, w), "and revoked as any other")
+	x.UpsertRoleBinding(roleBinding("d", "alice", "11", "ClusterRole", "viewer", user("alice")))
+	assert.Equal(t, got{watch.Added, "d", 11}, next(t, w), "and granted as any other")
+	none(t, w)
+}
+
+// A watcher whose cluster-wide decision cannot be taken again is ended, never left seeing
+// everything; a watcher that never saw everything is never asked.
+func TestWatchEndsWhenRecheckFails(t *testing.T) {
+	x := seeded()
+	means := &otherMeans{allowed: true}
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"},
+		Everything: true, Recheck: means.decide}, DefaultWatchConfig)
+	own := &otherMeans{}
+	spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "bob"}, Recheck: own.decide}, DefaultWatchConfig)
+	means.set(true, fmt.Errorf("kube-apiserver is unreachable"))
+	x.UpsertClusterRole(clusterRole("other", "5", getRule("namespaces", "a")))
+	select {
+	case _, ok := <-w.ResultChan():
+		assert.False(t, ok, "the watch ends")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watch goes on")
+	}
+	own.mu.Lock()
+	defer own.mu.Unlock()
+	assert.Zero(t, own.asked)
+}
+
+// An authorizer that sees a cluster-wide revocation after the index does still says yes
+// when first asked; the watch asks once more RecheckAfter later, and then reports DELETED.
+func TestWatchAsksAgainAfterClusterRBACChanges(t *testing.T) {
+	x := New(Options{HistorySize: 8, RecheckAfter: []time.Duration{300 * time.Millisecond, time.Hour}})
+	x.UpsertSpace(namespace("a", "2"))
+	means := &otherMeans{allowed: true}
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: Subject{User: "alice"},
+		Everything: true, Recheck: means.decide, SendInitial: true}, DefaultWatchConfig)
+	assert.Equal(t, got{watch.Added, "a", 2}, next(t, w))
+	x.UpsertClusterRole(clusterRole("other", "3", getRule("namespaces", "b")))
+	none(t, w)
+	means.set(false, nil) // the authorizer has now seen the change
+	// The ClusterRole grants nothing bound, so the view publishes no new revision: the
+	// event carries the current one.
+	assert.Equal(t, got{watch.Deleted, "a", 2}, next(t, w))
+	means.mu.Lock()
+	defer means.mu.Unlock()
+	assert.GreaterOrEqual(t, means.asked, 3, "at the start, at the change, and once more after it")
+}

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -52,8 +53,16 @@ func handler[T metav1.Object](upsert func(T), remove func(T)) cache.ResourceEven
 	}
 }
 
+// After a change of cluster-wide RBAC, the cluster-wide decisions of open watches are taken
+// at once and again after each of clusterRecheckAfter, and none is cached for
+// clusterSettle: kube-apiserver's authorizer may see the change a moment after the access
+// index.
+var clusterRecheckAfter = []time.Duration{50 * time.Millisecond, clusterSettle}
+
+const clusterSettle = 500 * time.Millisecond
+
 func newAccessFeed(kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
-	x := access.New(access.Options{})
+	x := access.New(access.Options{RecheckAfter: clusterRecheckAfter})
 	f := &accessFeed{index: x}
 	add := func(informer cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
 		reg, err := informer.AddEventHandler(h)

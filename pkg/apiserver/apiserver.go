@@ -169,6 +169,7 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 			Kube:       c.ExtraConfig.KubeClient,
 			Generation: feed.index.ClusterRBACGeneration,
 			TTL:        5 * time.Second,
+			Settle:     clusterSettle,
 		},
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,10 +28,7 @@ func TestSpaceInformerFollowsGrantsAndRevocations(t *testing.T) {
 	defer cancel()
 	user, ns := framework.UniqueName("watcher"), framework.UniqueName("watched")
 	admin := cluster.AdminClients(t)
-	_, err := admin.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: ns, Labels: map[string]string{"kiosk.sh/account": "nobody"}}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	labelledNamespaces(t, admin, "nobody", ns)
 
 	spaces := cluster.ClientsAs(t, user).Kiosk.TenancyV1alpha1().Spaces()
 	var lists, watches atomic.Int32
@@ -48,7 +44,7 @@ func TestSpaceInformerFollowsGrantsAndRevocations(t *testing.T) {
 	}
 	events := make(chan string, 16)
 	informer := cache.NewSharedIndexInformer(lw, &tenancyv1alpha1.Space{}, 0, cache.Indexers{})
-	_, err = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) { events <- "ADDED " + obj.(*tenancyv1alpha1.Space).Name },
 		DeleteFunc: func(obj interface{}) {
 			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -78,9 +74,7 @@ func TestSpaceInformerFollowsGrantsAndRevocations(t *testing.T) {
 	}
 	rbac := admin.Kube.RbacV1().RoleBindings(ns)
 	expect("ADDED "+ns, func() {
-		_, err := rbac.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "watcher"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
-			Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{})
+		_, err := rbac.Create(ctx, viewBinding("watcher", user), metav1.CreateOptions{})
 		require.NoError(t, err)
 	})
 	expect("DELETED "+ns, func() { require.NoError(t, rbac.Delete(ctx, "watcher", metav1.DeleteOptions{})) })

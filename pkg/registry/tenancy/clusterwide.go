@@ -17,16 +17,25 @@ import (
 // ClusterWide answers "may this user list namespaces (or Accounts) cluster-wide?" with a
 // SubjectAccessReview to kube-apiserver, which asks every authorizer it has, not only RBAC.
 // Answers are cached briefly, and dropped as soon as a ClusterRole or ClusterRoleBinding
-// changes, so that revoking such a permission hides the Spaces at once.
+// changes, so that revoking such a permission hides the Spaces at once. For Settle after a
+// change no answer is kept: kube-apiserver's authorizer may see the change a moment after
+// this server, and an answer it gave before must not outlive that moment.
 type ClusterWide struct {
 	Kube kubernetes.Interface
 	// Generation changes whenever cluster-wide RBAC changes.
 	Generation func() uint64
 	// TTL is how long an answer is kept.
 	TTL time.Duration
+	// Settle is how long after a change of Generation answers are not kept.
+	Settle time.Duration
 
 	mu      sync.Mutex
 	answers map[string]answer
+	// seen is the last generation asked about, and since when.
+	seen   uint64
+	seenAt time.Time
+	// now is the clock, time.Now when nil.
+	now func() time.Time
 }
 
 type answer struct {
@@ -44,7 +53,14 @@ func (c *ClusterWide) Allowed(ctx context.Context, u user.Info, verb, group, res
 	key := strings.Join([]string{verb, group, resource, u.GetName(), u.GetUID(), strings.Join(groups, "\x00")}, "\x01")
 	generation := c.Generation()
 	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
 	c.mu.Lock()
+	if generation != c.seen {
+		c.seen, c.seenAt = generation, now
+	}
+	keep := now.Sub(c.seenAt) >= c.Settle
 	if a, ok := c.answers[key]; ok && a.generation == generation && now.Before(a.expires) {
 		c.mu.Unlock()
 		return a.allowed, nil
@@ -62,6 +78,9 @@ func (c *ClusterWide) Allowed(ctx context.Context, u user.Info, verb, group, res
 	out, err := c.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 	if err != nil {
 		return false, fmt.Errorf("asking whether %q may %s %s: %w", u.GetName(), verb, resource, err)
+	}
+	if !keep {
+		return out.Status.Allowed, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

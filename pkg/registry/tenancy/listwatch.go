@@ -1,6 +1,8 @@
 package tenancy
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,11 +22,41 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 )
 
-// continueToken is where a paged list goes on: the snapshot revision of its first page, so
-// that every page comes from the same snapshot, and the last name sent.
+// continueToken is where a paged list goes on, and nothing else: the snapshot revision of
+// its first page, so that every page shows the objects as they were then, and the last name
+// sent. It carries no decision about who may see what: every page is filtered by the
+// caller's grants at the time of that page, so a token kept, replayed or edited never shows
+// more than the caller may list now.
 type continueToken struct {
 	Revision uint64 `json:"rv"`
 	After    string `json:"after"`
+}
+
+func (t continueToken) encode() string {
+	raw, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// decodeContinue reads a continue token. Anything this server did not write is refused
+// with BadRequest: the token is not base64url, not a JSON object of exactly rv and after,
+// or has trailing data.
+func decodeContinue(s string, resource schema.GroupResource) (continueToken, error) {
+	var token continueToken
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(&token); err == nil && dec.More() {
+			err = errors.New("trailing data after the token")
+		}
+	}
+	if err == nil && token.Revision == 0 {
+		err = errors.New("no resourceVersion (rv)")
+	}
+	if err != nil {
+		return continueToken{}, apierrors.NewBadRequest(fmt.Sprintf("invalid continue token for %s: %v", resource, err))
+	}
+	return token, nil
 }
 
 // Selectors are the label and field selectors of a list or watch, Everything when unset.
@@ -57,19 +89,22 @@ type Page struct {
 }
 
 // ListPage picks from a view the names the subject sees that match, honouring limit and
-// continue. everything is set for a caller who sees every object by other means.
+// continue. everything is set for a caller who sees every object by other means, as decided
+// for this request. A continued list shows the objects of its first page's snapshot, and
+// only those that the subject's grants cover both in that snapshot and now.
 func ListPage[T comparable](view *access.View[T], subject access.Subject, everything bool,
 	options *metainternalversion.ListOptions, resource schema.GroupResource, matches func(T) bool) (*access.Snapshot[T], Page, error) {
-	snap := view.Snapshot()
-	after := ""
+	now := view.Snapshot()
+	snap, after := now, ""
 	if options != nil && options.Continue != "" {
-		var token continueToken
-		raw, err := base64.RawURLEncoding.DecodeString(options.Continue)
-		if err == nil {
-			err = json.Unmarshal(raw, &token)
-		}
+		token, err := decodeContinue(options.Continue, resource)
 		if err != nil {
-			return nil, Page{}, apierrors.NewBadRequest(fmt.Sprintf("invalid continue token: %v", err))
+			return nil, Page{}, err
+		}
+		if token.Revision > now.Revision() {
+			return nil, Page{}, apierrors.NewResourceExpired(fmt.Sprintf(
+				"the continue token for %s names resourceVersion %d, which this server has not reached (it is at %d); list again without it",
+				resource, token.Revision, now.Revision()))
 		}
 		if snap = view.SnapshotAt(token.Revision); snap == nil {
 			return nil, Page{}, apierrors.NewResourceExpired(fmt.Sprintf(
@@ -82,6 +117,9 @@ func ListPage[T comparable](view *access.View[T], subject access.Subject, everyt
 		limit = options.Limit
 	}
 	all := snap.Names(subject, everything)
+	if snap != now && !everything {
+		all = now.Granted(subject, all)
+	}
 	start := sort.SearchStrings(all, after)
 	if start < len(all) && all[start] == after {
 		start++
@@ -93,8 +131,7 @@ func ListPage[T comparable](view *access.View[T], subject access.Subject, everyt
 			continue
 		}
 		if limit > 0 && int64(len(page.Names)) == limit {
-			raw, _ := json.Marshal(continueToken{Revision: snap.Revision(), After: page.Names[len(page.Names)-1]})
-			page.ListMeta.Continue = base64.RawURLEncoding.EncodeToString(raw)
+			page.ListMeta.Continue = continueToken{Revision: snap.Revision(), After: page.Names[len(page.Names)-1]}.encode()
 			break
 		}
 		page.Names = append(page.Names, all[i])
@@ -126,6 +163,19 @@ func WatchOptionsOf[T comparable](options *metainternalversion.ListOptions, reso
 		opts.InitialEventsEnd = opts.SendInitial && options.AllowWatchBookmarks
 	}
 	return opts, nil
+}
+
+// DecideEverything sets whether a watch sees every object by other means, as decide says
+// for the caller now, and has the watch ask decide again whenever cluster-wide RBAC
+// changes, so that a revoked cluster-wide grant ends in DELETED events, not in a watch that
+// goes on seeing everything.
+func DecideEverything[T comparable](ctx context.Context, opts *access.WatchOptions[T], decide func(context.Context) (bool, error)) error {
+	everything, err := decide(ctx)
+	if err != nil {
+		return err
+	}
+	opts.Everything, opts.Recheck = everything, decide
+	return nil
 }
 
 // WatchError turns an access index error into the API error a client expects.

@@ -148,7 +148,10 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	if err != nil {
 		return nil, err
 	}
-	if opts.Everything, err = r.visibility.SeesAllSpaces(ctx, u); err != nil {
+	err = tenancyregistry.DecideEverything(ctx, &opts, func(ctx context.Context) (bool, error) {
+		return r.visibility.SeesAllSpaces(ctx, u)
+	})
+	if err != nil {
 		return nil, err
 	}
 	selectors := tenancyregistry.SelectorsOf(options)
