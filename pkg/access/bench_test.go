@@ -5,6 +5,7 @@ import (
 	"fmt"
 	goruntime "runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access/accesstest"
@@ -83,6 +85,59 @@ func BenchmarkRevocationToWatch(b *testing.B) {
 			}
 			b.StopTimer()
 			percentiles(b, samples)
+		})
+	}
+}
+
+// BenchmarkClusterRevocationToWatch measures the time from a cluster-wide RBAC change that
+// takes away a watcher's right to see every Space (its SubjectAccessReview now says no) until
+// the watcher holds the first DELETED, and until it holds the DELETED of every Space it no
+// longer sees. BenchmarkRevocationToWatch, the same change through a RoleBinding, is its
+// baseline.
+func BenchmarkClusterRevocationToWatch(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("namespaces=%d", n), func(b *testing.B) {
+			x := accesstest.Build(n)
+			v := accesstest.Revisions{N: 1 << 40}
+			var allowed atomic.Bool
+			recheck := func(context.Context) (bool, error) { return allowed.Load(), nil }
+			first := make([]time.Duration, 0, b.N)
+			all := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				allowed.Store(true)
+				ctx, cancel := context.WithCancel(context.Background())
+				w, err := x.Spaces().Watch(ctx, access.WatchOptions[*corev1.Namespace]{Subject: accesstest.Subject,
+					Everything: true, Recheck: recheck, Convert: convert}, access.DefaultWatchConfig)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				allowed.Store(false)
+				x.UpsertClusterRoleBinding(&rbacv1.ClusterRoleBinding{
+					ObjectMeta: metav1.ObjectMeta{Name: "unrelated", ResourceVersion: v.Next()},
+					RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+				})
+				for i := range n - accesstest.Visible {
+					ev := <-w.ResultChan()
+					if ev.Type != watch.Deleted {
+						b.Fatalf("event %d is %s, want DELETED", i, ev.Type)
+					}
+					if i == 0 {
+						first = append(first, time.Since(start))
+					}
+				}
+				all = append(all, time.Since(start))
+				b.StopTimer()
+				cancel()
+				b.StartTimer()
+			}
+			b.StopTimer()
+			percentiles(b, first)
+			slices.Sort(all)
+			b.ReportMetric(float64(all[len(all)/2].Nanoseconds())/1e3, "all-p50-µs")
 		})
 	}
 }

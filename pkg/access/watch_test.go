@@ -303,12 +303,9 @@ func TestWatchLosesEverythingWhenClusterRBACChanges(t *testing.T) {
 	assert.Equal(t, got{watch.Added, "c", 6}, next(t, w), "still sees everything")
 
 	means.set(false, nil)
-	start := time.Now()
 	x.DeleteClusterRoleBinding("unrelated", "7")
 	assert.Equal(t, got{watch.Deleted, "b", 7}, next(t, w))
 	assert.Equal(t, got{watch.Deleted, "c", 7}, next(t, w))
-	elapsed := time.Since(start)
-	assert.Less(t, elapsed, 100*time.Millisecond, "a cluster-wide revocation is as quick as a RoleBinding one")
 	none(t, w)
 
 	x.UpsertSpace(namespace("d", "8"))
