@@ -73,7 +73,7 @@ func grantKioskEdit(t *testing.T, admin framework.Clients, name, user string) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		deleted(t, "ClusterRoleBinding "+name, admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{}))
 	})
 }
 

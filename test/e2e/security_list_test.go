@@ -67,7 +67,9 @@ func labelledNamespaces(t *testing.T, admin framework.Clients, account string, n
 		_, err := admin.Kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name: ns, Labels: map[string]string{"kiosk.sh/account": account}}}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			deleted(t, "Namespace "+ns, admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}))
+		})
 	}
 }
 
@@ -179,13 +181,17 @@ func clusterGrant(t *testing.T, admin framework.Clients, name, user, group, reso
 	_, err := clusterRoles.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Rules: []rbacv1.PolicyRule{{Verbs: verbs, APIGroups: []string{group}, Resources: []string{resource}}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = clusterRoles.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		deleted(t, "ClusterRole "+name, clusterRoles.Delete(context.Background(), name, metav1.DeleteOptions{}))
+	})
 	bindings := admin.Kube.RbacV1().ClusterRoleBindings()
 	_, err = bindings.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = bindings.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		deleted(t, "ClusterRoleBinding "+name, bindings.Delete(context.Background(), name, metav1.DeleteOptions{}))
+	})
 	return func() { require.NoError(t, bindings.Delete(ctx, name, metav1.DeleteOptions{})) }
 }
 
