@@ -126,9 +126,9 @@ func TestAccountQuotaLimitsDeploymentCPU(t *testing.T) {
 	account, user := framework.UniqueName("cpu"), framework.UniqueName("dev")
 	ns := account + "-space"
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--wait=false")
-		admin.Run(t, "delete", "accountquotas", account, "--ignore-not-found")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accountquotas", account, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: "+account+
 		"\nspec:\n  subjects:\n  - kind: User\n    name: "+user+"\n    apiGroup: rbac.authorization.k8s.io\n").Success(t)
@@ -212,7 +212,7 @@ func TestAccountQuotaSurvivesRestartDuringBurst(t *testing.T) {
 		return err
 	}
 	// Six workers create Pods in rounds that start together: one round before the restart,
-	// rounds while it runs (up to 30), and one after it.
+	// rounds while it runs (up to 100), and one after it.
 	var unexpected []error
 	round := func(r int) {
 		release := make(chan struct{})
@@ -243,7 +243,7 @@ func TestAccountQuotaSurvivesRestartDuringBurst(t *testing.T) {
 	go func() {
 		defer close(rounds)
 		r := 1
-		for ; r <= 30; r++ {
+		for ; r <= 100; r++ {
 			select {
 			case <-restarted:
 				rounds <- r - 1

@@ -246,8 +246,8 @@ func spacesWatchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 	cluster.Admin().Apply(t, accountYAML(acct, me, "")).Success(t)
 	grantKioskEdit(t, admin, acct+"-edit", me)
 	t.Cleanup(func() {
-		cluster.Admin().Run(t, "delete", "namespace", own, "--wait=false", "--ignore-not-found")
-		cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found")
+		cluster.Admin().Run(t, "delete", "namespace", own, "--wait=false", "--ignore-not-found").Deleted(t)
+		cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found").Deleted(t)
 	})
 	cluster.As(me).Apply(t, space(own, acct)).Success(t)
 	labelledNamespaces(t, admin, "someone-else", others...)
@@ -301,7 +301,9 @@ func accountsWatchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 			subject = me
 		}
 		cluster.Admin().Apply(t, accountYAML(a, subject, "")).Success(t)
-		t.Cleanup(func() { cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", a, "--ignore-not-found") })
+		t.Cleanup(func() {
+			cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", a, "--ignore-not-found").Deleted(t)
+		})
 	}
 	revoke := clusterGrant(t, admin, own, me, "config.kiosk.sh", "accounts", verbs)
 
