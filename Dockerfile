@@ -4,10 +4,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# The build context has no .git (.dockerignore): make image passes the version and commit.
+# The build context has no .git (.dockerignore): make image passes the version, commit and
+# tree state.
 ARG VERSION=v0.0.0-dev
 ARG COMMIT=unknown
-RUN make build VERSION=${VERSION} COMMIT=${COMMIT}
+ARG TREE_STATE=clean
+RUN make build VERSION=${VERSION} COMMIT=${COMMIT} TREE_STATE=${TREE_STATE}
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/_output/bin/tenancy-apiserver /tenancy-apiserver

@@ -13,11 +13,17 @@ GO         ?= go
 PKG        := github.com/tenancy-apiserver/tenancy-apiserver
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# dirty when the work tree has changes, untracked files included, as kube's gitTreeState.
+TREE_STATE ?= $(if $(shell git status --porcelain 2>/dev/null),dirty,clean)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w \
 	-X $(PKG)/pkg/version.gitVersion=$(VERSION) \
 	-X $(PKG)/pkg/version.gitCommit=$(COMMIT) \
-	-X $(PKG)/pkg/version.buildDate=$(BUILD_DATE)
+	-X $(PKG)/pkg/version.gitTreeState=$(TREE_STATE) \
+	-X $(PKG)/pkg/version.buildDate=$(BUILD_DATE) \
+	-X k8s.io/component-base/version.gitCommit=$(COMMIT) \
+	-X k8s.io/component-base/version.gitTreeState=$(TREE_STATE) \
+	-X k8s.io/component-base/version.buildDate=$(BUILD_DATE)
 GOTEST     ?= $(GO) test
 TEST_FLAGS ?=
 
@@ -29,7 +35,7 @@ IMAGE ?= tenancy-apiserver:$(VERSION)
 
 .PHONY: image
 image: ## Container image (needs a Docker engine); built with the same flags as make build.
-	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg TREE_STATE=$(TREE_STATE) -t $(IMAGE) .
 
 .PHONY: controlplane
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).

@@ -16,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
@@ -55,13 +56,13 @@ func TestSpacesMatchSubjectAccessReview(t *testing.T) {
 	var clusterRoles, clusterBindings []string
 	t.Cleanup(func() {
 		for _, ns := range namespaces {
-			_ = kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+			deleted(t, "Namespace "+ns, kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
 		}
 		for _, name := range clusterBindings {
-			_ = kube.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
+			deleted(t, "ClusterRoleBinding "+name, kube.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{}))
 		}
 		for _, name := range clusterRoles {
-			_ = kube.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
+			deleted(t, "ClusterRole "+name, kube.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{}))
 		}
 	})
 
@@ -97,18 +98,16 @@ func TestSpacesMatchSubjectAccessReview(t *testing.T) {
 // both kube-apiserver's authorizer and the access index a moment to see the change.
 func agreeEventually(ctx context.Context, t *testing.T, kube kubernetes.Interface, run string, namespaces []string, ids []identity, step int, what string) bool {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		diffs := compareAll(ctx, t, kube, run, namespaces, ids)
-		if len(diffs) == 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("step %d (%s): %s", step, what, strings.Join(diffs, "; "))
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
+	var diffs []string
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		diffs = compareAll(ctx, t, kube, run, namespaces, ids)
+		return len(diffs) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("step %d (%s): %v: %s", step, what, err, strings.Join(diffs, "; "))
+		return false
 	}
+	return true
 }
 
 func compareAll(ctx context.Context, t *testing.T, kube kubernetes.Interface, run string, namespaces []string, ids []identity) []string {
@@ -287,6 +286,17 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// deleted fails the test when a cleanup's delete of what failed for another reason than that
+// it is gone already or, for a Namespace, already being deleted.
+func deleted(t testing.TB, what string, err error) {
+	t.Helper()
+	err = ignoreNotFound(err)
+	if err == nil || apierrors.IsConflict(err) && strings.Contains(err.Error(), "all content is removed from this namespace") {
+		return
+	}
+	t.Errorf("cleanup: deleting %s: %v", what, err)
 }
 
 func pick[T any](r *rand.Rand, from []T) T { return from[r.IntN(len(from))] }

@@ -23,8 +23,8 @@ func TestAccountAdoptsAndReleasesNamespaces(t *testing.T) {
 	account, ns, user := framework.UniqueName("adopt"), framework.UniqueName("gitops"), framework.UniqueName("user")
 	admin := cluster.Admin()
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, accountYAML(account, user, "")).Success(t)
 	admin.Run(t, "create", "namespace", ns).Success(t)
@@ -73,7 +73,7 @@ func grantKioskEdit(t *testing.T, admin framework.Clients, name, user string) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		deleted(t, "ClusterRoleBinding "+name, admin.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{}))
 	})
 }
 

@@ -29,7 +29,7 @@ func TestAccountQuotaApplyIsForAdminsOnly(t *testing.T) {
 	admin := cluster.Admin()
 	admin.Run(t, "delete", "accountquotas.config.kiosk.sh", "default-user-limits", "--ignore-not-found").Success(t)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "accountquotas.config.kiosk.sh", "default-user-limits", "--ignore-not-found")
+		admin.Run(t, "delete", "accountquotas.config.kiosk.sh", "default-user-limits", "--ignore-not-found").Deleted(t)
 	})
 
 	out := admin.Apply(t, nodeQuota).Success(t).Stdout

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,10 +41,10 @@ func TestAccountQuotaHoldsUnderConcurrency(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		for _, s := range spaces {
-			_ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), s, metav1.DeleteOptions{})
+			deleted(t, "Namespace "+s, admin.Kube.CoreV1().Namespaces().Delete(context.Background(), s, metav1.DeleteOptions{}))
 		}
-		_ = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{})
-		_ = admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{})
+		deleted(t, "AccountQuota "+account, admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{}))
+		deleted(t, "Account "+account, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{}))
 	})
 	eventually(t, "the webhook knows the Spaces", func(ctx context.Context) bool {
 		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
@@ -53,12 +52,14 @@ func TestAccountQuotaHoldsUnderConcurrency(t *testing.T) {
 	})
 
 	burst := func(prefix string, n int) (created int) {
+		release := make(chan struct{}) // closed once every worker is started: all send at once
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				<-release
 				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%02d", prefix, i)},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}
 				_, err := admin.Kube.CoreV1().Pods(spaces[i%len(spaces)]).Create(ctx, pod, metav1.CreateOptions{})
@@ -74,6 +75,7 @@ func TestAccountQuotaHoldsUnderConcurrency(t *testing.T) {
 				}
 			}()
 		}
+		close(release)
 		wg.Wait()
 		return created
 	}
@@ -124,9 +126,9 @@ func TestAccountQuotaLimitsDeploymentCPU(t *testing.T) {
 	account, user := framework.UniqueName("cpu"), framework.UniqueName("dev")
 	ns := account + "-space"
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--wait=false")
-		admin.Run(t, "delete", "accountquotas", account, "--ignore-not-found")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accountquotas", account, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: "+account+
 		"\nspec:\n  subjects:\n  - kind: User\n    name: "+user+"\n    apiGroup: rbac.authorization.k8s.io\n").Success(t)
@@ -196,9 +198,9 @@ func TestAccountQuotaSurvivesRestartDuringBurst(t *testing.T) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-		_ = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{})
-		_ = admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{})
+		deleted(t, "Namespace "+ns, admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}))
+		deleted(t, "AccountQuota "+account, admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{}))
+		deleted(t, "Account "+account, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{}))
 	})
 	eventually(t, "the quota is counted", func(ctx context.Context) bool {
 		q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, account, metav1.GetOptions{})
@@ -209,20 +211,58 @@ func TestAccountQuotaSurvivesRestartDuringBurst(t *testing.T) {
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}, metav1.CreateOptions{})
 		return err
 	}
-	var wg sync.WaitGroup
-	for w := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 6 {
-				_ = create(fmt.Sprintf("burst-%d-%d", w, i)) // refusals and failures while down are expected
-				time.Sleep(300 * time.Millisecond)
-			}
-		}()
+	// Six workers create Pods in rounds that start together: one round before the restart,
+	// rounds while it runs (up to 100), and one after it.
+	var unexpected []error
+	round := func(r int) {
+		release := make(chan struct{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for w := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-release
+				err := create(fmt.Sprintf("burst-%d-%d", r, w))
+				// Refusals over the quota, and failures of the webhook while no replica
+				// answers, are expected.
+				if err == nil || apierrors.IsForbidden(err) || strings.Contains(err.Error(), "failed calling webhook") {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				unexpected = append(unexpected, err)
+			}()
+		}
+		close(release)
+		wg.Wait()
 	}
-	time.Sleep(500 * time.Millisecond)
+	round(0)
+	restarted := make(chan struct{})
+	rounds := make(chan int)
+	go func() {
+		defer close(rounds)
+		r := 1
+		for ; r <= 100; r++ {
+			select {
+			case <-restarted:
+				rounds <- r - 1
+				return
+			default:
+			}
+			round(r)
+		}
+		<-restarted
+		rounds <- r - 1
+	}()
 	cluster.RestartTenancy(t)
-	wg.Wait()
+	close(restarted)
+	during := <-rounds
+	round(during + 1)
+	t.Logf("%d rounds of 6 creates ran while replica 0 restarted", during)
+	for _, err := range unexpected {
+		t.Errorf("creating a Pod during the burst: %v", err)
+	}
 
 	pods, err := admin.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)

@@ -54,13 +54,19 @@ func TestLocalAPIServices(t *testing.T) {
 	for _, group := range []string{"config.kiosk.sh", "tenancy.kiosk.sh"} {
 		obj, err := client.Get(context.Background(), "v1alpha1."+group, metav1.GetOptions{})
 		require.NoError(t, err)
-		caBundle, _, _ := unstructured.NestedString(obj.Object, "spec", "caBundle")
+		caBundle, _, err := unstructured.NestedString(obj.Object, "spec", "caBundle")
+		require.NoError(t, err)
 		assert.NotEmpty(t, caBundle, group)
-		insecure, _, _ := unstructured.NestedBool(obj.Object, "spec", "insecureSkipTLSVerify")
+		insecure, _, err := unstructured.NestedBool(obj.Object, "spec", "insecureSkipTLSVerify")
+		require.NoError(t, err)
 		assert.False(t, insecure, group)
-		port, _, _ := unstructured.NestedInt64(obj.Object, "spec", "service", "port")
+		port, found, err := unstructured.NestedInt64(obj.Object, "spec", "service", "port")
+		require.NoError(t, err)
+		require.True(t, found, "%s: no spec.service.port", group)
 		assert.Equal(t, cluster.Replica(0).URL, fmt.Sprintf("https://127.0.0.1:%d", port), group)
-		priority[group], _, _ = unstructured.NestedInt64(obj.Object, "spec", "groupPriorityMinimum")
+		priority[group], found, err = unstructured.NestedInt64(obj.Object, "spec", "groupPriorityMinimum")
+		require.NoError(t, err)
+		require.True(t, found, "%s: no spec.groupPriorityMinimum", group)
 	}
 	assert.Greater(t, priority["tenancy.kiosk.sh"], priority["config.kiosk.sh"])
 }

@@ -28,9 +28,9 @@ func TestChartApplies(t *testing.T) {
 	admin := cluster.Admin()
 	t.Cleanup(func() {
 		selector := "app.kubernetes.io/instance=" + release
-		admin.Run(t, "delete", "clusterrolebinding,clusterrole", "-l", selector, "--ignore-not-found")
-		admin.Run(t, "delete", "rolebinding", "-n", "kube-system", "-l", selector, "--ignore-not-found")
-		admin.Run(t, "delete", "namespace", release, "--ignore-not-found", "--wait=false")
+		admin.Run(t, "delete", "clusterrolebinding,clusterrole", "-l", selector, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "rolebinding", "-n", "kube-system", "-l", selector, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "namespace", release, "--ignore-not-found", "--wait=false").Deleted(t)
 	})
 	objs := chart.Objects(t, chart.Template(t, release, release, "--set", "namespace.create=true"))
 	var own, shared []*unstructured.Unstructured

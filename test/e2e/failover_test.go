@@ -66,11 +66,12 @@ func TestReplicaFailover(t *testing.T) {
 		// Watch the Lease from before the stop: a graceful stop hands it over before the
 		// process has exited.
 		moved := make(chan time.Duration, 1)
+		var watchErr error // written before moved is closed
 		ctx, cancel := context.WithTimeout(context.Background(), 2*failoverBound)
 		start := time.Now()
 		go func() {
 			defer close(moved)
-			_ = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			watchErr = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 				h, err := framework.ReadLeaseHolder(ctx, kube)
 				if err == nil && h == next {
 					moved <- time.Since(start)
@@ -86,8 +87,8 @@ func TestReplicaFailover(t *testing.T) {
 		}
 		took, ok := <-moved
 		cancel()
-		require.True(t, ok, "replica %d did not take the Lease from replica %d (%s) within %s, holder %q",
-			follower.Index, leader.Index, old, 2*failoverBound, cluster.LeaseHolder(t))
+		require.True(t, ok, "replica %d did not take the Lease from replica %d (%s) within %s, holder %q: %v",
+			follower.Index, leader.Index, old, 2*failoverBound, cluster.LeaseHolder(t), watchErr)
 		t.Logf("leader replica %d %s: replica %d leads after %s (bound %s: lease %s, retry period %s)",
 			leader.Index, how, follower.Index, took.Round(10*time.Millisecond), failoverBound, leaseDuration, retryPeriod)
 		assert.LessOrEqual(t, took, failoverBound, "leadership moved within the lease time")
@@ -147,10 +148,10 @@ func haAccounts(t *testing.T, n, spaces int) []haAccount {
 		}
 		t.Cleanup(func() {
 			for _, s := range a.spaces {
-				_ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), s, metav1.DeleteOptions{})
+				deleted(t, "Namespace "+s, admin.Kube.CoreV1().Namespaces().Delete(context.Background(), s, metav1.DeleteOptions{}))
 			}
-			_ = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), a.name, metav1.DeleteOptions{})
-			_ = admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), a.name, metav1.DeleteOptions{})
+			deleted(t, "AccountQuota "+a.name, admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), a.name, metav1.DeleteOptions{}))
+			deleted(t, "Account "+a.name, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), a.name, metav1.DeleteOptions{}))
 		})
 		eventually(t, "AccountQuota "+a.name+" covers its Spaces", func(ctx context.Context) bool {
 			q, err := admin.Kiosk.ConfigV1alpha1().AccountQuotas().Get(ctx, a.name, metav1.GetOptions{})

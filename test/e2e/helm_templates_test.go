@@ -105,9 +105,9 @@ func mandatoryChart(t *testing.T, version string) mandatoryChartSetup {
 		template: framework.UniqueName("rails-chart"), space: framework.UniqueName("helm-space")}
 	m.repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", m.space, "--ignore-not-found", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", m.account, "--ignore-not-found")
-		admin.Run(t, "delete", "template", m.template, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", m.space, "--ignore-not-found", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", m.account, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "template", m.template, "--ignore-not-found").Deleted(t)
 	})
 	grantKioskEdit(t, cluster.AdminClients(t), m.tenant, m.tenant)
 	admin.Apply(t, helmTemplateYAML(m.template, m.repository.URL(), version, "5", "")).Success(t)
@@ -165,8 +165,8 @@ func TestHelmChartWrongVersionFailsAndRetries(t *testing.T) {
 	tmpl, ns := framework.UniqueName("rails-chart"), framework.UniqueName("helm-version")
 	admin.Run(t, "create", "namespace", ns).Success(t)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--wait=false")
-		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, helmTemplateYAML(tmpl, repository.URL(), "2.0.0", "3", "")).Success(t)
 	admin.Apply(t, instanceYAML("rails", ns, tmpl, false)).Success(t)
@@ -197,8 +197,8 @@ func TestHelmRepositoryCredentials(t *testing.T) {
 	admin.Run(t, "create", "namespace", creds).Success(t)
 	admin.Run(t, "create", "namespace", tenantNS).Success(t)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, creds, tenantNS, "--wait=false")
-		admin.Run(t, "delete", "template", anonymous, withSecret, fromSpace, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, creds, tenantNS, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "template", anonymous, withSecret, fromSpace, "--ignore-not-found").Deleted(t)
 	})
 	admin.Run(t, "label", "namespace", tenantNS, "kiosk.sh/account="+framework.UniqueName("someone")).Success(t)
 	for _, n := range []string{creds, tenantNS} {

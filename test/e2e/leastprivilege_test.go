@@ -118,8 +118,8 @@ func TestServerServiceAccountIsLeastPrivilege(t *testing.T) {
 	account := framework.UniqueName("e2e-lp-account")
 	spaceName := framework.UniqueName("e2e-lp-space")
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", spaceName, "--ignore-not-found", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", spaceName, "--ignore-not-found", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, accountYAML(account, account+"-user", "    clusterRole: cluster-admin\n")).Success(t)
 	r := admin.Apply(t, space(spaceName, account)).Failure(t)
@@ -134,7 +134,7 @@ func TestServerServiceAccountIsLeastPrivilege(t *testing.T) {
 	// A namespace labelled for that Account by other means is adopted, but cannot be bound:
 	// the Account's status says so and why, until the Account names a role the server may bind.
 	adopted := framework.UniqueName("e2e-lp-adopted")
-	t.Cleanup(func() { admin.Run(t, "delete", "namespace", adopted, "--ignore-not-found", "--wait=false") })
+	t.Cleanup(func() { admin.Run(t, "delete", "namespace", adopted, "--ignore-not-found", "--wait=false").Deleted(t) })
 	admin.Run(t, "create", "namespace", adopted).Success(t)
 	admin.Run(t, "label", "namespace", adopted, "kiosk.sh/account="+account).Success(t)
 	condition := func() string {
@@ -160,8 +160,8 @@ func TestServerServiceAccountIsLeastPrivilege(t *testing.T) {
 	tmpl := framework.UniqueName("e2e-lp-template")
 	ns := framework.UniqueName("e2e-lp-ns")
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
-		admin.Run(t, "delete", "templates", tmpl, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--ignore-not-found", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "templates", tmpl, "--ignore-not-found").Deleted(t)
 	})
 	admin.Run(t, "create", "namespace", ns).Success(t)
 	admin.Apply(t, `apiVersion: config.kiosk.sh/v1alpha1

@@ -3,7 +3,8 @@
 // plane cannot be built or started.
 //
 // Environment: E2E_KEEP=1 leaves a control plane the suite started running afterwards (a
-// running one whose APIServices are all Available is always reused and left running).
+// running one whose APIServices are all Available is always reused and left running; any of
+// its tenancy-apiserver replicas that does not run the work tree's build is restarted first).
 // LOCAL_DIR and the *_PORT variables of hack/local-up.sh select another control plane than
 // the default one in _output/local, for suites that must not share it.
 package e2e

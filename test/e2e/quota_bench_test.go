@@ -43,9 +43,9 @@ func BenchmarkPodCreateUnderQuota(b *testing.B) {
 		require.NoError(b, err)
 	}
 	b.Cleanup(func() {
-		_ = kube.CoreV1().Namespaces().Delete(context.Background(), tenantNS, metav1.DeleteOptions{})
-		_ = kube.CoreV1().Namespaces().Delete(context.Background(), plainNS, metav1.DeleteOptions{})
-		_ = admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{})
+		deleted(b, "Namespace "+tenantNS, kube.CoreV1().Namespaces().Delete(context.Background(), tenantNS, metav1.DeleteOptions{}))
+		deleted(b, "Namespace "+plainNS, kube.CoreV1().Namespaces().Delete(context.Background(), plainNS, metav1.DeleteOptions{}))
+		deleted(b, "AccountQuota "+account, admin.Kiosk.ConfigV1alpha1().AccountQuotas().Delete(context.Background(), account, metav1.DeleteOptions{}))
 	})
 	// 1,000 existing Pods in each, created before any quota; then the tenant namespace
 	// joins the Account.

@@ -23,7 +23,7 @@ func TestExtraReplicaSharesStorage(t *testing.T) {
 
 	names := []string{framework.UniqueName("e2e-replica-direct"), framework.UniqueName("e2e-replica-aggregated")}
 	for _, n := range names {
-		t.Cleanup(func() { _ = viaAggregator.Templates().Delete(ctx, n, metav1.DeleteOptions{}) })
+		t.Cleanup(func() { deleted(t, "Template "+n, viaAggregator.Templates().Delete(ctx, n, metav1.DeleteOptions{})) })
 	}
 
 	// Written through the extra replica, read through kube-apiserver and replica 0.

@@ -33,8 +33,8 @@ func TestRestartKeepsObjects(t *testing.T) {
 		}},
 	}
 	t.Cleanup(func() {
-		_ = kiosk.Accounts().Delete(ctx, name, metav1.DeleteOptions{})
-		_ = kiosk.AccountQuotas().Delete(ctx, name, metav1.DeleteOptions{})
+		deleted(t, "Account "+name, kiosk.Accounts().Delete(ctx, name, metav1.DeleteOptions{}))
+		deleted(t, "AccountQuota "+name, kiosk.AccountQuotas().Delete(ctx, name, metav1.DeleteOptions{}))
 	})
 	createdAccount, err := kiosk.Accounts().Create(ctx, account, metav1.CreateOptions{})
 	require.NoError(t, err)

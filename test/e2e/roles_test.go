@@ -18,12 +18,12 @@ func TestProductClusterRoles(t *testing.T) {
 	ns := framework.UniqueName("e2e-roles")
 	admin := cluster.Admin()
 	admin.Run(t, "create", "namespace", ns).Success(t)
-	t.Cleanup(func() { admin.Run(t, "delete", "namespace", ns, "--wait=false") })
+	t.Cleanup(func() { admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t) })
 	admin.Run(t, "create", "rolebinding", "e2e-space-admin", "-n", ns,
 		"--clusterrole=kiosk-space-admin", "--user=e2e-space-admin").Success(t)
 	binding := framework.UniqueName("e2e-kiosk-edit")
 	admin.Run(t, "create", "clusterrolebinding", binding, "--clusterrole=kiosk-edit", "--user=e2e-editor").Success(t)
-	t.Cleanup(func() { admin.Run(t, "delete", "clusterrolebinding", binding, "--ignore-not-found") })
+	t.Cleanup(func() { admin.Run(t, "delete", "clusterrolebinding", binding, "--ignore-not-found").Deleted(t) })
 
 	reviews := cluster.AdminClients(t).Kube.AuthorizationV1().SubjectAccessReviews()
 	allowed := func(t *testing.T, user string, attrs authorizationv1.ResourceAttributes) bool {

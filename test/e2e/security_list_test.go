@@ -67,7 +67,9 @@ func labelledNamespaces(t *testing.T, admin framework.Clients, account string, n
 		_, err := admin.Kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name: ns, Labels: map[string]string{"kiosk.sh/account": account}}}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			deleted(t, "Namespace "+ns, admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}))
+		})
 	}
 }
 
@@ -179,13 +181,17 @@ func clusterGrant(t *testing.T, admin framework.Clients, name, user, group, reso
 	_, err := clusterRoles.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Rules: []rbacv1.PolicyRule{{Verbs: verbs, APIGroups: []string{group}, Resources: []string{resource}}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = clusterRoles.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		deleted(t, "ClusterRole "+name, clusterRoles.Delete(context.Background(), name, metav1.DeleteOptions{}))
+	})
 	bindings := admin.Kube.RbacV1().ClusterRoleBindings()
 	_, err = bindings.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: user}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = bindings.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		deleted(t, "ClusterRoleBinding "+name, bindings.Delete(context.Background(), name, metav1.DeleteOptions{}))
+	})
 	return func() { require.NoError(t, bindings.Delete(ctx, name, metav1.DeleteOptions{})) }
 }
 
@@ -240,8 +246,8 @@ func spacesWatchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 	cluster.Admin().Apply(t, accountYAML(acct, me, "")).Success(t)
 	grantKioskEdit(t, admin, acct+"-edit", me)
 	t.Cleanup(func() {
-		cluster.Admin().Run(t, "delete", "namespace", own, "--wait=false", "--ignore-not-found")
-		cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found")
+		cluster.Admin().Run(t, "delete", "namespace", own, "--wait=false", "--ignore-not-found").Deleted(t)
+		cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found").Deleted(t)
 	})
 	cluster.As(me).Apply(t, space(own, acct)).Success(t)
 	labelledNamespaces(t, admin, "someone-else", others...)
@@ -295,7 +301,9 @@ func accountsWatchAfterClusterGrantRevoked(t *testing.T, verbs []string) {
 			subject = me
 		}
 		cluster.Admin().Apply(t, accountYAML(a, subject, "")).Success(t)
-		t.Cleanup(func() { cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", a, "--ignore-not-found") })
+		t.Cleanup(func() {
+			cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", a, "--ignore-not-found").Deleted(t)
+		})
 	}
 	revoke := clusterGrant(t, admin, own, me, "config.kiosk.sh", "accounts", verbs)
 

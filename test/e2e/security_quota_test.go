@@ -27,9 +27,9 @@ func newQuotaTenant(t *testing.T, prefix, quota string) quotaTenant {
 	q := quotaTenant{account: framework.UniqueName(prefix), user: framework.UniqueName(prefix + "-dev"), admin: cluster.Admin()}
 	q.space, q.tenant = q.account+"-space", cluster.As(q.user)
 	t.Cleanup(func() {
-		q.admin.Run(t, "delete", "namespace", q.space, "--wait=false")
-		q.admin.Run(t, "delete", "accountquotas.config.kiosk.sh", q.account, "--ignore-not-found")
-		q.admin.Run(t, "delete", "accounts.config.kiosk.sh", q.account, "--ignore-not-found")
+		q.admin.Run(t, "delete", "namespace", q.space, "--wait=false").Deleted(t)
+		q.admin.Run(t, "delete", "accountquotas.config.kiosk.sh", q.account, "--ignore-not-found").Deleted(t)
+		q.admin.Run(t, "delete", "accounts.config.kiosk.sh", q.account, "--ignore-not-found").Deleted(t)
 	})
 	q.admin.Apply(t, accountYAML(q.account, q.user, "")).Success(t)
 	q.admin.Apply(t, fmt.Sprintf("apiVersion: config.kiosk.sh/v1alpha1\nkind: AccountQuota\nmetadata:\n  name: %[1]s\nspec:\n  account: %[1]s\n  quota:\n%[2]s",

@@ -40,8 +40,8 @@ spec:
 `, acct, me)).Success(t)
 	grantKioskEdit(t, cluster.AdminClients(t), acct, me)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account="+acct, "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account="+acct, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found").Deleted(t)
 	})
 
 	// The Account's values win over those of the create.
@@ -130,8 +130,8 @@ spec:
 	grantKioskEdit(t, cluster.AdminClients(t), victim, victimUser)
 	grantKioskEdit(t, cluster.AdminClients(t), attacker, attackerUser)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in ("+victim+","+attacker+")", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", victim, attacker, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in ("+victim+","+attacker+")", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", victim, attacker, "--ignore-not-found").Deleted(t)
 	})
 	for _, ns := range []string{saNS, groupNS, userNS} {
 		r := cluster.As(attackerUser).Apply(t, space(ns, attacker)).Failure(t)

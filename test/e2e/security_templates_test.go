@@ -60,9 +60,9 @@ func newMandatoryGuardRails(t *testing.T, prefix, clusterRole string) mandatoryG
 	g.space, g.instance = g.account+"-space", g.account+"-rails"
 	admin := cluster.Admin()
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account="+g.account, "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", g.account, "--ignore-not-found")
-		admin.Run(t, "delete", "template", g.instance, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account="+g.account, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", g.account, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "template", g.instance, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, strings.ReplaceAll(guardRailsQuotaTemplate, "TEMPLATE", g.instance)).Success(t)
 	admin.Apply(t, accountYAML(g.account, g.tenant, fmt.Sprintf(`    clusterRole: %s

@@ -59,9 +59,9 @@ subjects:
   apiGroup: rbac.authorization.k8s.io
 `, mine, me, theirs, other, mine, me, other)).Success(t)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in ("+mine+","+theirs+")", "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", mine, theirs, "--ignore-not-found")
-		admin.Run(t, "delete", "clusterrolebinding", mine, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in ("+mine+","+theirs+")", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", mine, theirs, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "clusterrolebinding", mine, "--ignore-not-found").Deleted(t)
 	})
 	return mine, theirs, me, other
 }
@@ -113,7 +113,9 @@ func TestSpaceLimitAdmission(t *testing.T) {
 	tenant.Apply(t, space(mine+"-a", mine)).Success(t)
 	// A create that fails after admission (the namespace exists already) gives back its place.
 	admin.Run(t, "create", "namespace", mine+"-taken").Success(t)
-	t.Cleanup(func() { admin.Run(t, "delete", "namespace", mine+"-taken", "--ignore-not-found", "--wait=false") })
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", mine+"-taken", "--ignore-not-found", "--wait=false").Deleted(t)
+	})
 	r := tenant.Apply(t, space(mine+"-taken", mine)).Failure(t)
 	assert.Contains(t, r.Stderr, "AlreadyExists")
 	tenant.Apply(t, space(mine+"-b", mine)).Success(t)
@@ -189,5 +191,5 @@ subjects:
   name: %[3]s
   apiGroup: rbac.authorization.k8s.io
 `, role, namespace, user, resources, verbs)).Success(t)
-	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", role, "--ignore-not-found") })
+	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", role, "--ignore-not-found").Deleted(t) })
 }

@@ -43,9 +43,10 @@ func TestSpaceLimitHoldsAcrossReplicas(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() {
 			for i := range 30 {
-				_ = admin.Kube.CoreV1().Namespaces().Delete(context.Background(), fmt.Sprintf("%s-%02d", account, i), metav1.DeleteOptions{})
+				ns := fmt.Sprintf("%s-%02d", account, i)
+				deleted(t, "Namespace "+ns, admin.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}))
 			}
-			_ = admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{})
+			deleted(t, "Account "+account, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(context.Background(), account, metav1.DeleteOptions{}))
 		})
 
 		var (

@@ -117,7 +117,7 @@ func TestAccountWatchFollowsSubjects(t *testing.T) {
 	ctx := context.Background()
 	user, name := framework.UniqueName("member"), framework.UniqueName("team")
 	admin := cluster.AdminClients(t).Kiosk.ConfigV1alpha1().Accounts()
-	t.Cleanup(func() { _ = admin.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { deleted(t, "Account "+name, admin.Delete(context.Background(), name, metav1.DeleteOptions{})) })
 
 	accounts := cluster.ClientsAs(t, user).Kiosk.TenancyV1alpha1().Accounts()
 	list, err := accounts.List(ctx, metav1.ListOptions{})

@@ -83,8 +83,8 @@ func TestTemplateInstanceLifecycle(t *testing.T) {
 	tmpl, ns := framework.UniqueName("guard-rails"), framework.UniqueName("templated")
 	admin.Run(t, "create", "namespace", ns).Success(t)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--wait=false")
-		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found").Deleted(t)
 	})
 	manifest := strings.ReplaceAll(guardRailsTemplate, "TEMPLATE", tmpl)
 	admin.Apply(t, manifest).Success(t)
@@ -113,7 +113,6 @@ func TestTemplateInstanceLifecycle(t *testing.T) {
 	_, err := clients.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, "quota", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "nothing applied for failed instances")
 	admin.Run(t, "delete", "templateinstance", "bad-value", "missing", "-n", ns).Success(t)
-
 	// Applied, then kept in sync.
 	admin.Apply(t, instanceYAML("rails", ns, tmpl, true, "TEAM", "red")).Success(t)
 	deployed := statusOf("rails", configv1alpha1.TemplateInstanceStatusDeployed)
@@ -156,9 +155,9 @@ func TestMandatoryTemplateReachesExistingSpaces(t *testing.T) {
 	admin := cluster.Admin()
 	account, ns, tmpl := framework.UniqueName("gains"), framework.UniqueName("existing"), framework.UniqueName("limits")
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--wait=false")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
-		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, strings.ReplaceAll(templateDefinitionYAML, "space-template", tmpl)).Success(t)
 	accountYAML := "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: " + account + "\nspec:\n  subjects:\n  - kind: User\n    name: " + account + "-user\n    apiGroup: rbac.authorization.k8s.io\n"
@@ -176,8 +175,8 @@ func TestTemplateUseNeedsPermission(t *testing.T) {
 	admin := cluster.Admin()
 	tenant, ns, tmpl := framework.UniqueName("tenant"), framework.UniqueName("use"), framework.UniqueName("rails")
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", ns, "--wait=false")
-		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", ns, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "template", tmpl, "--ignore-not-found").Deleted(t)
 	})
 	admin.Apply(t, strings.ReplaceAll(guardRailsTemplate, "TEMPLATE", tmpl)).Success(t)
 	admin.Run(t, "create", "namespace", ns).Success(t)
@@ -202,7 +201,9 @@ func TestTemplateUseNeedsPermission(t *testing.T) {
 func grantTemplateUse(t *testing.T, tmpl, user string) {
 	t.Helper()
 	admin := cluster.Admin()
-	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole,clusterrolebinding", tmpl+"-use", "--ignore-not-found") })
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "clusterrole,clusterrolebinding", tmpl+"-use", "--ignore-not-found").Deleted(t)
+	})
 	// kubectl create clusterrole knows "use" only for PodSecurityPolicies: write the role out.
 	admin.Apply(t, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole

@@ -158,13 +158,13 @@ func resetWalkthrough(t *testing.T) {
 	admin := cluster.Admin()
 	spaces := []string{"node-space", "node-space-2", "node-space-3", "redis-space", "redis-space-2", "redis-space-3", "redis-mandatory-space"}
 	for _, s := range spaces {
-		admin.Run(t, "delete", "namespace", s, "--ignore-not-found", "--wait=false")
+		admin.Run(t, "delete", "namespace", s, "--ignore-not-found", "--wait=false").Deleted(t)
 	}
-	admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in (node-account,redis-account)", "--wait=false")
-	admin.Run(t, "delete", "accountquotas", "default-user-limits", "--ignore-not-found")
-	admin.Run(t, "delete", "templates", "space-template", "--ignore-not-found")
-	admin.Run(t, "delete", "accounts.config.kiosk.sh", "node-account", "redis-account", "--ignore-not-found")
-	admin.Run(t, "delete", "clusterrolebinding", "kiosk-role-binding", "--ignore-not-found")
+	admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in (node-account,redis-account)", "--wait=false").Deleted(t)
+	admin.Run(t, "delete", "accountquotas", "default-user-limits", "--ignore-not-found").Deleted(t)
+	admin.Run(t, "delete", "templates", "space-template", "--ignore-not-found").Deleted(t)
+	admin.Run(t, "delete", "accounts.config.kiosk.sh", "node-account", "redis-account", "--ignore-not-found").Deleted(t)
+	admin.Run(t, "delete", "clusterrolebinding", "kiosk-role-binding", "--ignore-not-found").Deleted(t)
 	kube := cluster.AdminClients(t).Kube
 	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 2*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
@@ -253,7 +253,6 @@ func walkthrough(t *testing.T) {
 		"jsonpath={.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.limits.cpu}").Success(t).Stdout
 	assert.Equal(t, "500m 1", pod, "cpu request and limit from the LimitRange")
 	admin.Run(t, "delete", "pod", "nginx", "-n", "redis-mandatory-space", "--wait=false").Success(t)
-
 	// Workloads in two accounts (steps 20 to 22).
 	dev.Apply(t, nodejsDeploymentYAML).Success(t)
 	eventually(t, "the Deployment's Pod is created", func(context.Context) bool {

@@ -40,9 +40,9 @@ spec:
 	admin.Run(t, "create", "namespace", account).Success(t)
 	admin.Run(t, "label", "namespace", account, "kiosk.sh/account="+account).Success(t)
 	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", account, "--wait=false")
-		admin.Run(t, "delete", "accountquotas.config.kiosk.sh", account, "--ignore-not-found")
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found")
+		admin.Run(t, "delete", "namespace", account, "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accountquotas.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
 	})
 	eventually(t, "the namespace is a Space and the quota is counted", func(context.Context) bool {
 		return admin.Run(t, "get", "space", account).Err == nil &&

@@ -32,6 +32,8 @@ type Cluster struct {
 
 	// startedHere is true when Setup started the control plane, so Teardown stops it.
 	startedHere bool
+	// replicas is the number of replicas hack/local-up.sh started.
+	replicas int
 	// nextReplica is the index StartReplica gives to the next extra replica.
 	nextReplica int
 }
@@ -47,8 +49,11 @@ type Options struct {
 }
 
 // Setup reuses the running local control plane when its admin kubeconfig works and every
-// APIService is Available, and otherwise starts one with hack/local-up.sh. Any failure is an
-// error: the caller must fail, never skip.
+// APIService is Available, and otherwise starts one with hack/local-up.sh. Then every
+// tenancy-apiserver replica that does not run the work tree's build (its /version commit and
+// tree state against git, and with uncommitted changes its executable against the built
+// binary) is restarted on the built binary. Any failure is an error: the caller must fail,
+// never skip.
 func Setup(ctx context.Context, o Options) (*Cluster, error) {
 	if o.Output == nil {
 		o.Output = os.Stderr
@@ -101,7 +106,15 @@ func Setup(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil || replicas < 1 {
 		return nil, fmt.Errorf("%s/env: REPLICAS=%q is not a positive number", c.Dir, c.Env["REPLICAS"])
 	}
-	c.nextReplica = replicas
+	c.replicas, c.nextReplica = replicas, replicas
+	// A control plane reused, or started with SKIP_BUILD=1, may run an older build than the
+	// work tree's: the suite would then test that one.
+	if err := c.ensureCurrent(ctx, o.Output, replicas); err != nil {
+		if tErr := c.Teardown(o.Output); tErr != nil {
+			return nil, errors.Join(err, tErr)
+		}
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -69,6 +69,18 @@ func (r Result) Failure(t testing.TB) Result {
 	return r
 }
 
+// Deleted is for cleanups that delete with kubectl: it marks the test failed, and lets the
+// cleanup go on, unless kubectl succeeded, found the object gone, or found a Namespace being
+// deleted already.
+func (r Result) Deleted(t testing.TB) {
+	t.Helper()
+	if r.Err == nil || strings.Contains(r.Stderr, "(NotFound)") ||
+		strings.Contains(r.Stderr, "all content is removed from this namespace") {
+		return
+	}
+	t.Errorf("cleanup: kubectl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(r.Args, " "), r.Err, r.Stdout, r.Stderr)
+}
+
 // Run runs kubectl with args.
 func (k Kubectl) Run(t testing.TB, args ...string) Result {
 	t.Helper()

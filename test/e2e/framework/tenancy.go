@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ type Replica struct {
 	URL string
 	c   *Cluster
 }
+
+// Replicas is the number of replicas hack/local-up.sh started, 0 to Replicas()-1.
+func (c *Cluster) Replicas() int { return c.replicas }
 
 // Replica returns the replica with index i.
 func (c *Cluster) Replica(i int) *Replica {
@@ -62,11 +66,22 @@ func (r *Replica) control(t testing.TB, cmd string, flags ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), replicaTimeout)
 	defer cancel()
 	var out bytes.Buffer
-	args := append([]string{cmd, strconv.Itoa(r.Index)}, flags...)
-	if err := r.c.script(ctx, &out, "hack/lib/tenancy-apiserver.sh", args...); err != nil {
-		t.Fatalf("tenancy-apiserver.sh %v: %v\n%s", args, err, out.String())
+	if err := r.script(ctx, &out, cmd, flags...); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
-	t.Logf("tenancy-apiserver.sh %v:\n%s", args, out.String())
+	t.Logf("tenancy-apiserver.sh %s %d %v:\n%s", cmd, r.Index, flags, out.String())
+}
+
+// script runs hack/lib/tenancy-apiserver.sh CMD INDEX FLAG... for the replica, within
+// replicaTimeout.
+func (r *Replica) script(ctx context.Context, out io.Writer, cmd string, flags ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, replicaTimeout)
+	defer cancel()
+	args := append([]string{cmd, strconv.Itoa(r.Index)}, flags...)
+	if err := r.c.script(ctx, out, "hack/lib/tenancy-apiserver.sh", args...); err != nil {
+		return fmt.Errorf("tenancy-apiserver.sh %v: %w", args, err)
+	}
+	return nil
 }
 
 // RestartTenancy restarts replica 0, the one kube-apiserver proxies to, with the default flags
