@@ -40,6 +40,7 @@ import (
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
@@ -112,7 +113,7 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	accounts := configStorage["accounts"].(*account.REST)
-	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	configGroup.NegotiatedSerializer = NegotiatedSerializer
 	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
 	if err := generic.InstallAPIGroup(&configGroup); err != nil {
@@ -172,18 +173,18 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 			Settle:     clusterSettle,
 		},
 	}
-	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
-		"accounts": tenancyaccount.NewREST(feed.index, accounts, Scheme, visibility),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: scheme.Scheme, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
+		"accounts": tenancyaccount.NewREST(feed.index, accounts, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
 	}
 	if c.ExtraConfig.SpaceAdmission != nil {
 		c.ExtraConfig.SpaceAdmission.Set(&spaceadmission.Deps{
-			Accounts: accounts, Scheme: Scheme, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
+			Accounts: accounts, Scheme: scheme.Scheme, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
 	}
 	// Serve no empty lists after a restart: ready only once the access index holds what
 	// existed at start.
@@ -251,19 +252,19 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 
 func (c completedConfig) configStorage() (map[string]rest.Storage, error) {
 	opts := c.GenericConfig.RESTOptionsGetter
-	accounts, accountStatus, err := account.NewREST(Scheme, opts)
+	accounts, accountStatus, err := account.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}
-	quotas, quotaStatus, err := accountquota.NewREST(Scheme, opts)
+	quotas, quotaStatus, err := accountquota.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}
-	templates, err := template.NewREST(Scheme, opts)
+	templates, err := template.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}
-	instances, instanceStatus, err := templateinstance.NewREST(Scheme, opts)
+	instances, instanceStatus, err := templateinstance.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -29,10 +29,10 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	aqregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // fixture is the webhook as each replica serves it, over one real etcd.
@@ -54,7 +54,7 @@ func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*confi
 func newFixtureWith(tb testing.TB, opts generic.RESTOptions, client func() *clientv3.Client, n int, quotas ...*config.AccountQuota) *fixture {
 	tb.Helper()
 	getter := registrytest.Getter{Options: opts}
-	store, _, err := aqregistry.NewREST(apiserver.Scheme, getter)
+	store, _, err := aqregistry.NewREST(scheme.Scheme, getter)
 	require.NoError(tb, err)
 	tb.Cleanup(store.Store.DestroyFunc)
 	ctx := genericapirequest.WithNamespace(genericapirequest.NewContext(), metav1.NamespaceNone)
@@ -65,7 +65,7 @@ func newFixtureWith(tb testing.TB, opts generic.RESTOptions, client func() *clie
 		created, err := store.Create(ctx, q, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 		require.NoError(tb, err)
 		v := &configv1alpha1.AccountQuota{}
-		require.NoError(tb, apiserver.Scheme.Convert(created, v, nil))
+		require.NoError(tb, scheme.Scheme.Convert(created, v, nil))
 		require.NoError(tb, indexer.Add(v))
 	}
 	index := access.New(access.Options{})
@@ -273,7 +273,7 @@ func TestChargeOutlivesTheReplicaThatMadeIt(t *testing.T) {
 
 func v1(t *testing.T, q *config.AccountQuota) *configv1alpha1.AccountQuota {
 	out := &configv1alpha1.AccountQuota{}
-	require.NoError(t, apiserver.Scheme.Convert(q, out, context.Background()))
+	require.NoError(t, scheme.Scheme.Convert(q, out, context.Background()))
 	return out
 }
 

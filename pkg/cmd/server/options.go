@@ -42,6 +42,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/version"
 )
@@ -101,7 +102,7 @@ type HelmOptions struct {
 func NewOptions(stdout, stderr io.Writer) *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
-			apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion)),
+			scheme.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion)),
 		Logs: logs.NewOptions(),
 		LeaderElection: componentbaseconfig.LeaderElectionConfiguration{
 			LeaderElect:       true,
@@ -276,8 +277,8 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		return []admission.PluginInitializer{spaceadmission.Initializer{Tenancy: spaces}}, nil
 	}
 
-	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
-	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	cfg := genericapiserver.NewRecommendedConfig(scheme.Codecs)
+	namer := openapi.NewDefinitionNamer(scheme.Scheme)
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
 	cfg.OpenAPIConfig.Info.Title = "tenancy-apiserver"
 	cfg.OpenAPIConfig.Info.Version = version.Get().GitVersion
