@@ -32,6 +32,7 @@ import (
 	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
@@ -142,13 +143,13 @@ func (c completedConfig) New() (*Server, error) {
 	if c.ExtraConfig.LocalEtcd != nil {
 		etcdClient = c.ExtraConfig.LocalEtcd()
 	}
-	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, accountquotaadmission.FieldManager, etcdClient)
+	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, quota.ChargeFieldManager, etcdClient)
 	if err != nil {
 		return nil, err
 	}
 	accountquotaadmission.RegisterMetrics()
 	quotaInformer := configInformers.Config().V1alpha1().AccountQuotas().Informer()
-	if err := accountquotaadmission.IndexByAccount(quotaInformer); err != nil {
+	if err := quota.IndexByAccount(quotaInformer); err != nil {
 		return nil, err
 	}
 	endpoint.Set(&accountquotaadmission.Webhook{
