@@ -22,6 +22,7 @@ import (
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/klog/v2"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
@@ -164,7 +165,7 @@ func (c completedConfig) New() (*Server, error) {
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed, ledger *reservation.Ledger, configClient versioned.Interface) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accountStorage *account.REST, feed *accessFeed, ledger *reservation.Ledger, configClient versioned.Interface) error {
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
 		ClusterWide: &tenancyregistry.ClusterWide{
@@ -174,18 +175,19 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 			Settle:     clusterSettle,
 		},
 	}
+	reader := accounts.Reader{Storage: accountStorage, Scheme: scheme.Scheme}
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: scheme.Scheme, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
-		"accounts": tenancyaccount.NewREST(feed.index, accounts, scheme.Scheme, visibility),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: reader, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
+		"accounts": tenancyaccount.NewREST(feed.index, accountStorage, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
 	}
 	if c.ExtraConfig.SpaceAdmission != nil {
 		c.ExtraConfig.SpaceAdmission.Set(&spaceadmission.Deps{
-			Accounts: accounts, Scheme: scheme.Scheme, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
+			Accounts: reader, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
 	}
 	// Serve no empty lists after a restart: ready only once the access index holds what
 	// existed at start.
