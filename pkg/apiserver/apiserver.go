@@ -114,7 +114,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	accounts := configStorage["accounts"].(*account.REST)
+	accountStorage := configStorage["accounts"].(*account.REST)
 	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	configGroup.NegotiatedSerializer = NegotiatedSerializer
 	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
@@ -137,7 +137,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
+	if err := c.installTenancy(generic, accountStorage, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
 	var etcdClient *clientv3.Client
