@@ -14,12 +14,12 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/validation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // strictDecoder decodes YAML as the server decodes a request with fieldValidation=Strict.
 var strictDecoder = serializerjson.NewSerializerWithOptions(serializerjson.DefaultMetaFactory,
-	apiserver.Scheme, apiserver.Scheme, serializerjson.SerializerOptions{Yaml: true, Strict: true})
+	scheme.Scheme, scheme.Scheme, serializerjson.SerializerOptions{Yaml: true, Strict: true})
 
 func decodeInternal(t *testing.T, file string) runtime.Object {
 	t.Helper()
@@ -27,7 +27,7 @@ func decodeInternal(t *testing.T, file string) runtime.Object {
 	require.NoError(t, err)
 	versioned, gvk, err := strictDecoder.Decode(data, nil, nil)
 	require.NoError(t, err, "decoding %s", file)
-	internal, err := apiserver.Scheme.ConvertToVersion(versioned, runtime.InternalGroupVersioner)
+	internal, err := scheme.Scheme.ConvertToVersion(versioned, runtime.InternalGroupVersioner)
 	require.NoError(t, err, "converting %s (%s)", file, gvk)
 	return internal
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // accessFeed keeps the access index in line with kube-apiserver's namespaces and RBAC
@@ -94,7 +95,7 @@ func newAccessFeed(kube informers.SharedInformerFactory, cfg configinformers.Sha
 		add(cfg.Config().V1alpha1().Accounts().Informer(), handler(
 			func(a *configv1alpha1.Account) {
 				internal := &config.Account{}
-				if err := Scheme.Convert(a, internal, nil); err != nil {
+				if err := scheme.Scheme.Convert(a, internal, nil); err != nil {
 					klog.ErrorS(err, "Converting an Account for the access index", "account", a.Name)
 					return
 				}

@@ -22,6 +22,7 @@ import (
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/klog/v2"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
@@ -32,6 +33,7 @@ import (
 	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
@@ -40,6 +42,7 @@ import (
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
@@ -111,8 +114,8 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	accounts := configStorage["accounts"].(*account.REST)
-	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	accountStorage := configStorage["accounts"].(*account.REST)
+	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	configGroup.NegotiatedSerializer = NegotiatedSerializer
 	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
 	if err := generic.InstallAPIGroup(&configGroup); err != nil {
@@ -134,20 +137,20 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.installTenancy(generic, accounts, feed, ledger, configClient); err != nil {
+	if err := c.installTenancy(generic, accountStorage, feed, ledger, configClient); err != nil {
 		return nil, err
 	}
 	var etcdClient *clientv3.Client
 	if c.ExtraConfig.LocalEtcd != nil {
 		etcdClient = c.ExtraConfig.LocalEtcd()
 	}
-	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, accountquotaadmission.FieldManager, etcdClient)
+	charger, err := accountquota.NewCharger(c.GenericConfig.RESTOptionsGetter, quota.ChargeFieldManager, etcdClient)
 	if err != nil {
 		return nil, err
 	}
 	accountquotaadmission.RegisterMetrics()
 	quotaInformer := configInformers.Config().V1alpha1().AccountQuotas().Informer()
-	if err := accountquotaadmission.IndexByAccount(quotaInformer); err != nil {
+	if err := quota.IndexByAccount(quotaInformer); err != nil {
 		return nil, err
 	}
 	endpoint.Set(&accountquotaadmission.Webhook{
@@ -162,7 +165,7 @@ func (c completedConfig) New() (*Server, error) {
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accounts *account.REST, feed *accessFeed, ledger *reservation.Ledger, configClient versioned.Interface) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accountStorage *account.REST, feed *accessFeed, ledger *reservation.Ledger, configClient versioned.Interface) error {
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
 		ClusterWide: &tenancyregistry.ClusterWide{
@@ -172,18 +175,19 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 			Settle:     clusterSettle,
 		},
 	}
-	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	reader := accounts.Reader{Storage: accountStorage, Scheme: scheme.Scheme}
+	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: accounts, Scheme: Scheme, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
-		"accounts": tenancyaccount.NewREST(feed.index, accounts, Scheme, visibility),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: reader, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
+		"accounts": tenancyaccount.NewREST(feed.index, accountStorage, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
 	}
 	if c.ExtraConfig.SpaceAdmission != nil {
 		c.ExtraConfig.SpaceAdmission.Set(&spaceadmission.Deps{
-			Accounts: accounts, Scheme: Scheme, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
+			Accounts: reader, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
 	}
 	// Serve no empty lists after a restart: ready only once the access index holds what
 	// existed at start.
@@ -251,19 +255,19 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 
 func (c completedConfig) configStorage() (map[string]rest.Storage, error) {
 	opts := c.GenericConfig.RESTOptionsGetter
-	accounts, accountStatus, err := account.NewREST(Scheme, opts)
+	accounts, accountStatus, err := account.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}
-	quotas, quotaStatus, err := accountquota.NewREST(Scheme, opts)
+	quotas, quotaStatus, err := accountquota.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}
-	templates, err := template.NewREST(Scheme, opts)
+	templates, err := template.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}
-	instances, instanceStatus, err := templateinstance.NewREST(Scheme, opts)
+	instances, instanceStatus, err := templateinstance.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err
 	}

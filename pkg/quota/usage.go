@@ -1,6 +1,9 @@
 // Package quota is the arithmetic of AccountQuotas: what an object charges, which quotas
-// cover it, and whether a charge fits. The semantics are those of a Kubernetes
-// ResourceQuota, summed over every namespace of an Account.
+// cover it, and whether a charge fits; the quotas of an Account (an informer index), and
+// how a recount from the objects is reconciled with recent charges. The semantics are those
+// of a Kubernetes ResourceQuota, summed over every namespace of an Account. The webhook
+// (pkg/admission/accountquota) and the recount (pkg/controller/accountquota) both decide
+// through it.
 package quota
 
 import (

@@ -35,10 +35,6 @@ import (
 // Path is where the webhook is served.
 const Path = "/admission/accountquota"
 
-// FieldManager names the webhook's charges in the quotas' managed fields. The quota
-// controller reads its timestamps to leave fresh charges alone.
-const FieldManager = "tenancy-apiserver-admission"
-
 const maxBody = 8 << 20
 
 // Webhook charges requests to AccountQuotas.
@@ -48,7 +44,7 @@ type Webhook struct {
 	// Spaces tells which Account a namespace belongs to.
 	Spaces *access.View[*corev1.Namespace]
 	// Quotas finds the quotas of an Account: the AccountQuota informer's indexer, with the
-	// ByAccount index. Their usage is read from storage.
+	// quota.ByAccount index. Their usage is read from storage.
 	Quotas cache.Indexer
 	// Charger writes the quotas' usage.
 	Charger Charger
@@ -178,7 +174,7 @@ func (h *Webhook) admit(ctx context.Context, req *admissionRequest) *admissionv1
 
 // quotasOf returns the quotas of account, by name.
 func (h *Webhook) quotasOf(account string) ([]*configv1alpha1.AccountQuota, error) {
-	return QuotasOf(h.Quotas, account)
+	return quota.QuotasOf(h.Quotas, account)
 }
 
 // chargeOf decodes the request's objects, once, in the caller's goroutine: the batches
@@ -367,15 +363,4 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 	}
 	transactionDuration.WithLabelValues(result).Observe(time.Since(start).Seconds())
 	return results, stored, err
-}
-
-// ChargedRecently reports whether the webhook charged q within window: usage counted from
-// the objects may not include what it admitted then.
-func ChargedRecently(q *configv1alpha1.AccountQuota, window time.Duration, now time.Time) bool {
-	for _, m := range q.ManagedFields {
-		if m.Manager == FieldManager && m.Time != nil && now.Sub(m.Time.Time) < window {
-			return true
-		}
-	}
-	return false
 }

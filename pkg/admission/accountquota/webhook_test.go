@@ -29,10 +29,11 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
 	aqregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // fixture is the webhook as each replica serves it, over one real etcd.
@@ -54,18 +55,18 @@ func newFixture(tb testing.TB, opts generic.RESTOptions, n int, quotas ...*confi
 func newFixtureWith(tb testing.TB, opts generic.RESTOptions, client func() *clientv3.Client, n int, quotas ...*config.AccountQuota) *fixture {
 	tb.Helper()
 	getter := registrytest.Getter{Options: opts}
-	store, _, err := aqregistry.NewREST(apiserver.Scheme, getter)
+	store, _, err := aqregistry.NewREST(scheme.Scheme, getter)
 	require.NoError(tb, err)
 	tb.Cleanup(store.Store.DestroyFunc)
 	ctx := genericapirequest.WithNamespace(genericapirequest.NewContext(), metav1.NamespaceNone)
 	informer := cache.NewSharedIndexInformer(&cache.ListWatch{}, &configv1alpha1.AccountQuota{}, 0, cache.Indexers{})
-	require.NoError(tb, accountquota.IndexByAccount(informer))
+	require.NoError(tb, quota.IndexByAccount(informer))
 	indexer := informer.GetIndexer()
 	for _, q := range quotas {
 		created, err := store.Create(ctx, q, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 		require.NoError(tb, err)
 		v := &configv1alpha1.AccountQuota{}
-		require.NoError(tb, apiserver.Scheme.Convert(created, v, nil))
+		require.NoError(tb, scheme.Scheme.Convert(created, v, nil))
 		require.NoError(tb, indexer.Add(v))
 	}
 	index := access.New(access.Options{})
@@ -76,7 +77,7 @@ func newFixtureWith(tb testing.TB, opts generic.RESTOptions, client func() *clie
 	index.MarkReady()
 	f := &fixture{store: store}
 	for range n {
-		charger, err := aqregistry.NewCharger(getter, accountquota.FieldManager, client())
+		charger, err := aqregistry.NewCharger(getter, quota.ChargeFieldManager, client())
 		require.NoError(tb, err)
 		tb.Cleanup(charger.Destroy)
 		f.replicas = append(f.replicas, &accountquota.Webhook{
@@ -258,7 +259,7 @@ func TestChargeOutlivesTheReplicaThatMadeIt(t *testing.T) {
 		require.True(t, resp.Allowed)
 	}
 	// A new replica starts with no memory of the charges: it reads them from storage.
-	charger, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, accountquota.FieldManager, nil)
+	charger, err := aqregistry.NewCharger(registrytest.Getter{Options: opts}, quota.ChargeFieldManager, nil)
 	require.NoError(t, err)
 	t.Cleanup(charger.Destroy)
 	fresh := &accountquota.Webhook{Spaces: f.replicas[0].Spaces, Quotas: f.replicas[0].Quotas, Charger: charger}
@@ -268,12 +269,12 @@ func TestChargeOutlivesTheReplicaThatMadeIt(t *testing.T) {
 	assert.False(t, resp.Allowed)
 	resp, _ = send(t, f.replicas[0], review(t, "team-c", pod("fifth", ""), false))
 	assert.False(t, resp.Allowed, "the first replica's stale view must not admit")
-	assert.True(t, accountquota.ChargedRecently(v1(t, f.quota(t, "pods")), 10e9, f.quota(t, "pods").ManagedFields[0].Time.Time))
+	assert.True(t, quota.ChargedRecently(v1(t, f.quota(t, "pods")), 10e9, f.quota(t, "pods").ManagedFields[0].Time.Time))
 }
 
 func v1(t *testing.T, q *config.AccountQuota) *configv1alpha1.AccountQuota {
 	out := &configv1alpha1.AccountQuota{}
-	require.NoError(t, apiserver.Scheme.Convert(q, out, context.Background()))
+	require.NoError(t, scheme.Scheme.Convert(q, out, context.Background()))
 	return out
 }
 

@@ -75,7 +75,7 @@ func (p *Account) Validate(ctx context.Context, a admission.Attributes, _ admiss
 		if !admin {
 			var labels, annotations map[string]string
 			if old.Spec.Account != "" {
-				account, err := d.account(ctx, old.Spec.Account)
+				account, err := d.Accounts.Get(ctx, old.Spec.Account)
 				if err != nil && !apierrors.IsNotFound(err) {
 					return err
 				}
@@ -139,7 +139,7 @@ func checkServiceAccountNamespace(d *Deps, s *tenancy.Space) error {
 func checkSubject(ctx context.Context, d *Deps, u user.Info, s *tenancy.Space, admin bool) (*configv1alpha1.Account, error) {
 	forbidden := apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name,
 		fmt.Errorf("User %q cannot create spaces for account %q: not a subject of the account", u.GetName(), s.Spec.Account))
-	account, err := d.account(ctx, s.Spec.Account)
+	account, err := d.Accounts.Get(ctx, s.Spec.Account)
 	if apierrors.IsNotFound(err) {
 		if admin {
 			return nil, apierrors.NewNotFound(config.Resource("accounts"), s.Spec.Account)

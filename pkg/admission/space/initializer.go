@@ -6,14 +6,11 @@ import (
 	"sync/atomic"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
-	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
 
@@ -21,9 +18,7 @@ import (
 // access index exist, which is after the admission chain is built.
 type Deps struct {
 	// Accounts reads config.kiosk.sh Accounts.
-	Accounts rest.Getter
-	// Scheme converts stored Accounts to v1alpha1.
-	Scheme *runtime.Scheme
+	Accounts accounts.Reader
 	// Index tells which namespaces each Account has.
 	Index *access.Index
 	// Reservations hold Space limits across replicas.
@@ -97,17 +92,4 @@ func (b *base) deps() (*Deps, error) {
 		return nil, apierrors.NewServiceUnavailable("not yet ready to admit Spaces")
 	}
 	return b.tenancy.get(), nil
-}
-
-// account reads Account name as v1alpha1.
-func (d *Deps) account(ctx context.Context, name string) (*configv1alpha1.Account, error) {
-	obj, err := d.Accounts.Get(ctx, name, &metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	out := &configv1alpha1.Account{}
-	if err := d.Scheme.Convert(obj, out, nil); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

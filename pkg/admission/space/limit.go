@@ -54,7 +54,7 @@ func (p *Limit) Validate(ctx context.Context, a admission.Attributes, _ admissio
 	if err != nil {
 		return err
 	}
-	account, err := d.account(ctx, s.Spec.Account)
+	account, err := d.Accounts.Get(ctx, s.Spec.Account)
 	if apierrors.IsNotFound(err) {
 		return nil // SpaceAccount answers for a missing Account
 	}

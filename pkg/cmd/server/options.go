@@ -42,6 +42,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/version"
 )
@@ -101,7 +102,7 @@ type HelmOptions struct {
 func NewOptions(stdout, stderr io.Writer) *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
-			apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion)),
+			scheme.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion)),
 		Logs: logs.NewOptions(),
 		LeaderElection: componentbaseconfig.LeaderElectionConfiguration{
 			LeaderElect:       true,
@@ -252,8 +253,9 @@ func (o *Options) Validate() error {
 
 // Config builds the server configuration. When the server runs its own etcd, Config starts
 // it; the returned stop function stops it and must be called once the server has stopped.
-func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error) {
-	stop := func() {}
+func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(), err error) {
+	stop = func() {}
+	defer undoOnError(&stop, &err)
 	var localEtcd func() *clientv3.Client
 	r := o.Recommended
 	if err := r.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
@@ -276,8 +278,8 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		return []admission.PluginInitializer{spaceadmission.Initializer{Tenancy: spaces}}, nil
 	}
 
-	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
-	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	cfg := genericapiserver.NewRecommendedConfig(scheme.Codecs)
+	namer := openapi.NewDefinitionNamer(scheme.Scheme)
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
 	cfg.OpenAPIConfig.Info.Title = "tenancy-apiserver"
 	cfg.OpenAPIConfig.Info.Version = version.Get().GitVersion
@@ -289,13 +291,11 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 
 	cfg.ShutdownWatchTerminationGracePeriod = o.ShutdownWatchTerminationGracePeriod
 	if err := r.ApplyTo(cfg); err != nil {
-		stop()
-		return nil, func() {}, err
+		return nil, stop, err
 	}
 	cacheSize, err := o.Helm.cacheSize()
 	if err != nil {
-		stop()
-		return nil, func() {}, err
+		return nil, stop, err
 	}
 	extra := apiserver.ExtraConfig{
 		LeaderElection:    o.LeaderElection,
@@ -307,8 +307,7 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 	if o.WebhookClientCAFile != "" {
 		caller, err := accountquota.LoadCaller(o.WebhookClientCAFile, o.WebhookClientName)
 		if err != nil {
-			stop()
-			return nil, func() {}, err
+			return nil, stop, err
 		}
 		extra.WebhookCaller = caller
 	}
@@ -316,13 +315,11 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 		cfg.ClientConfig.QPS, cfg.ClientConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
 		kube, err := kubernetes.NewForConfig(cfg.ClientConfig)
 		if err != nil {
-			stop()
-			return nil, func() {}, err
+			return nil, stop, err
 		}
 		extra.KubeClient = kube
 		if extra.KubeDynamic, err = dynamic.NewForConfig(cfg.ClientConfig); err != nil {
-			stop()
-			return nil, func() {}, err
+			return nil, stop, err
 		}
 		extra.KubeInformers = cfg.SharedInformerFactory
 	}
@@ -331,17 +328,26 @@ func (o *Options) Config(ctx context.Context) (*apiserver.Config, func(), error)
 
 // NewServer builds the server, starting the embedded etcd when there is one. The returned
 // stop function stops that etcd and must be called after the server has shut down.
-func (o *Options) NewServer(ctx context.Context) (*apiserver.Server, func(), error) {
+func (o *Options) NewServer(ctx context.Context) (_ *apiserver.Server, stop func(), err error) {
 	cfg, stop, err := o.Config(ctx)
 	if err != nil {
 		return nil, stop, err
 	}
+	defer undoOnError(&stop, &err)
 	server, err := cfg.Complete().New()
 	if err != nil {
-		stop()
-		return nil, func() {}, err
+		return nil, stop, err
 	}
 	return server, stop, nil
+}
+
+// undoOnError, deferred by a function that may have started the embedded etcd, stops it
+// when the function fails, and leaves the caller a stop function that does nothing.
+func undoOnError(stop *func(), err *error) {
+	if *err != nil {
+		(*stop)()
+		*stop = func() {}
+	}
 }
 
 // Run starts the server and blocks until ctx is cancelled and the server has shut down.

@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 )
 
@@ -38,11 +39,11 @@ func spacesBound(account *configv1alpha1.Account, unbound []string, err error) m
 	if len(unbound) > maxNamedSpaces {
 		names += fmt.Sprintf(" and %d more", len(unbound)-maxNamedSpaces)
 	}
-	c.Message = fmt.Sprintf("%d Spaces (%s) lack the RoleBinding %s: %v", len(unbound), names, BindingName(account.Name), err)
+	c.Message = fmt.Sprintf("%d Spaces (%s) lack the RoleBinding %s: %v", len(unbound), names, accounts.BindingName(account.Name), err)
 	if apierrors.IsForbidden(err) {
 		c.Reason = ReasonBindingForbidden
 		c.Message = fmt.Sprintf("tenancy-apiserver may not bind ClusterRole %q (spec.space.clusterRole) in %d Spaces (%s): %v",
-			roleOf(account), len(unbound), names, err)
+			accounts.ClusterRole(account), len(unbound), names, err)
 	}
 	// The API's limit on a condition's message.
 	const maxMessage = 32768
@@ -50,12 +51,4 @@ func spacesBound(account *configv1alpha1.Account, unbound []string, err error) m
 		c.Message = c.Message[:maxMessage]
 	}
 	return c
-}
-
-// roleOf is the ClusterRole an Account binds its subjects to in its Spaces.
-func roleOf(account *configv1alpha1.Account) string {
-	if account.Spec.Space.ClusterRole != nil {
-		return *account.Spec.Space.ClusterRole
-	}
-	return "admin"
 }

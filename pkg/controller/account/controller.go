@@ -17,7 +17,6 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -32,9 +31,9 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
@@ -106,7 +105,7 @@ func (c *Controller) instanceDeleted(obj interface{}) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
-	if ti, ok := obj.(*configv1alpha1.TemplateInstance); ok && isMandatory(ti) {
+	if ti, ok := obj.(*configv1alpha1.TemplateInstance); ok && accounts.IsMandatory(ti) {
 		c.enqueueSpace(ti.Namespace)
 	}
 }
@@ -116,16 +115,12 @@ func (c *Controller) instanceDeleted(obj interface{}) {
 func (c *Controller) instanceUpdated(oldObj, obj interface{}) {
 	old, ok1 := oldObj.(*configv1alpha1.TemplateInstance)
 	ti, ok2 := obj.(*configv1alpha1.TemplateInstance)
-	if !ok1 || !ok2 || (!isMandatory(old) && !isMandatory(ti)) {
+	if !ok1 || !ok2 || (!accounts.IsMandatory(old) && !accounts.IsMandatory(ti)) {
 		return
 	}
-	if templateinstance.MandatoryDrift(ti, old) != "" {
+	if accounts.MandatoryDrift(ti, old) != "" {
 		c.enqueueSpace(ti.Namespace)
 	}
-}
-
-func isMandatory(ti *configv1alpha1.TemplateInstance) bool {
-	return ti.Annotations[templateinstance.MandatoryAnnotation] == "true"
 }
 
 // enqueueSpace queues the Account of namespace, when it is a live Space: a namespace being
@@ -168,10 +163,6 @@ func (c *Controller) enqueueLabel(obj interface{}) {
 
 // Run reconciles with workers until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) { c.queue.Run(ctx, workers, c.synced...) }
-
-// BindingName is the name of the RoleBinding that gives an Account's subjects their
-// ClusterRole in each of its Spaces.
-func BindingName(account string) string { return "kiosk-account-" + account }
 
 // Sync makes the Spaces of one Account match it.
 func (c *Controller) Sync(ctx context.Context, name string) error {
@@ -222,20 +213,20 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 // sets back those that differ from the Account. One being deleted is created again once gone.
 func (c *Controller) syncMandatory(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
 	var errs []error
-	for _, want := range templateinstance.Mandatory(account, namespace) {
+	for _, want := range accounts.Mandatory(account, namespace) {
 		have, err := c.instances.TemplateInstances(namespace).Get(want.Name)
 		switch {
 		case apierrors.IsNotFound(err):
-			err = templateinstance.CreateMandatory(ctx, c.config, want)
+			err = accounts.CreateMandatory(ctx, c.config, want)
 		case err != nil:
 			// Reported below, and retried.
 		case have.DeletionTimestamp != nil:
 			// Its delete event queues the Account again.
 		default:
-			if drift := templateinstance.MandatoryDrift(have, want); drift != "" {
+			if drift := accounts.MandatoryDrift(have, want); drift != "" {
 				klog.FromContext(ctx).Info("Setting back a mandatory template instance", "templateInstance", klog.KObj(have),
 					"account", account.Name, "field", drift)
-				err = templateinstance.ResetMandatory(ctx, c.config, have, want)
+				err = accounts.ResetMandatory(ctx, c.config, have, want)
 			}
 		}
 		if err != nil {
@@ -245,26 +236,9 @@ func (c *Controller) syncMandatory(ctx context.Context, account *configv1alpha1.
 	return utilerrors.NewAggregate(errs)
 }
 
-// DesiredBinding is the RoleBinding an Account wants in one of its Spaces, or nil for none.
-func DesiredBinding(account *configv1alpha1.Account, namespace string) *rbacv1.RoleBinding {
-	role := roleOf(account)
-	if role == "" || len(account.Spec.Subjects) == 0 {
-		return nil
-	}
-	return &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      BindingName(account.Name),
-			Namespace: namespace,
-			Labels:    map[string]string{configv1alpha1.AccountLabel: account.Name},
-		},
-		Subjects: append([]rbacv1.Subject(nil), account.Spec.Subjects...),
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-	}
-}
-
 func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
-	want := DesiredBinding(account, namespace)
-	have, err := c.bindings.RoleBindings(namespace).Get(BindingName(account.Name))
+	want := accounts.DesiredBinding(account, namespace)
+	have, err := c.bindings.RoleBindings(namespace).Get(accounts.BindingName(account.Name))
 	switch {
 	case apierrors.IsNotFound(err):
 		have = nil
@@ -306,7 +280,7 @@ func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Ac
 func (c *Controller) removeBindings(ctx context.Context, account string, spaces []*corev1.Namespace) error {
 	var errs []error
 	for _, ns := range spaces {
-		have, err := c.bindings.RoleBindings(ns.Name).Get(BindingName(account))
+		have, err := c.bindings.RoleBindings(ns.Name).Get(accounts.BindingName(account))
 		if apierrors.IsNotFound(err) {
 			continue
 		}

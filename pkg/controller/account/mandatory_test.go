@@ -13,8 +13,8 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	configfake "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/fake"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
 )
@@ -41,7 +41,7 @@ func spaceOf(name string, terminating bool) *corev1.Namespace {
 
 // wanted is the instance Account a requires in ns, as it would be stored and deployed.
 func wanted(ns string, mutate ...func(*configv1alpha1.TemplateInstance)) *configv1alpha1.TemplateInstance {
-	ti := templateinstance.Mandatory(mandatoryAccount(), ns)[0]
+	ti := accounts.Mandatory(mandatoryAccount(), ns)[0]
 	ti.UID = "uid-1"
 	ti.Status.Status = configv1alpha1.TemplateInstanceStatusDeployed
 	for _, m := range mutate {
@@ -105,7 +105,7 @@ func TestSyncKeepsMandatoryInstances(t *testing.T) {
 		wantStored *configv1alpha1.TemplateInstance // what is stored after Sync, or nil to skip
 	}{
 		{name: "missing: created", space: spaceOf("s", false), writes: []string{"create"},
-			wantStored: templateinstance.Mandatory(mandatoryAccount(), "s")[0]},
+			wantStored: accounts.Mandatory(mandatoryAccount(), "s")[0]},
 		{name: "as the Account says: untouched", space: spaceOf("s", false), instance: wanted("s")},
 		{name: "parameters changed: set back and applied again", space: spaceOf("s", false),
 			instance: wanted("s", func(ti *configv1alpha1.TemplateInstance) { ti.Spec.Parameters[0].Value = "100" }),
@@ -152,7 +152,7 @@ func TestSyncKeepsMandatoryInstances(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantStored.Spec, got.Spec)
 			assert.Equal(t, tc.wantStored.Status, got.Status)
-			assert.Equal(t, "true", got.Annotations[templateinstance.MandatoryAnnotation])
+			assert.Equal(t, "true", got.Annotations[configv1alpha1.MandatoryAnnotation])
 			assert.Equal(t, "a", got.Labels[configv1alpha1.AccountLabel])
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,7 +22,6 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
@@ -35,8 +33,6 @@ import (
 const (
 	// Name is the controller's name in logs and metrics.
 	Name = "accountquota"
-	// FieldManager names the controller's status writes.
-	FieldManager = configv1alpha1.FieldManager
 	// chargeWindow is how long a webhook charge is trusted over a recount that does not
 	// show it yet: the admitted object may still be on its way to storage.
 	chargeWindow = 10 * time.Second
@@ -63,7 +59,7 @@ type Controller struct {
 // New returns the controller; Run starts it.
 func New(config versioned.Interface, dyn dynamic.Interface, mapper meta.RESTMapper, quotas configinformers.AccountQuotaInformer,
 	namespaces coreinformers.NamespaceInformer, pods coreinformers.PodInformer) (*Controller, error) {
-	if err := accountquota.IndexByAccount(quotas.Informer()); err != nil {
+	if err := quota.IndexByAccount(quotas.Informer()); err != nil {
 		return nil, err
 	}
 	c := &Controller{config: config, dynamic: dyn, mapper: mapper, quotas: quotas.Lister(), byAccount: quotas.Informer().GetIndexer(),
@@ -136,7 +132,7 @@ func (c *Controller) enqueueAccountName(account string, after time.Duration) {
 	if account == "" {
 		return
 	}
-	quotas, _ := accountquota.QuotasOf(c.byAccount, account)
+	quotas, _ := quota.QuotasOf(c.byAccount, account)
 	for _, q := range quotas {
 		c.queue.AddAfter(q.Name, after)
 	}
@@ -179,8 +175,8 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		perNamespace = append(perNamespace, configv1alpha1.AccountQuotaStatusByNamespace{
 			Namespace: ns.Name, Status: corev1.ResourceQuotaStatus{Hard: hard, Used: used}})
 	}
-	recent := accountquota.ChargedRecently(q, chargeWindow, c.now())
-	total = recounted(hard, total, q.Status.Total.Used, recent)
+	recent := quota.ChargedRecently(q, chargeWindow, c.now())
+	total = quota.Recounted(hard, total, q.Status.Total.Used, recent)
 	if recent {
 		c.queue.AddAfter(name, chargeWindow)
 	} else {
@@ -192,14 +188,14 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 	}
 	q = q.DeepCopy()
 	q.Status = want
-	_, err = c.config.ConfigV1alpha1().AccountQuotas().UpdateStatus(ctx, q, metav1.UpdateOptions{FieldManager: FieldManager})
+	_, err = c.config.ConfigV1alpha1().AccountQuotas().UpdateStatus(ctx, q, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	return err
 }
 
 // usage counts what the objects of one namespace use of what spec limits.
 func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, namespace string) (corev1.ResourceList, error) {
 	used := quota.Total(spec.Hard)
-	for _, gr := range resourcesFor(spec.Hard) {
+	for _, gr := range quota.ResourcesFor(spec.Hard) {
 		if gr == (schema.GroupResource{Resource: "pods"}) {
 			// Pods are watched already: count them from the cache.
 			pods, err := c.pods.Pods(namespace).List(labels.Everything())
@@ -207,7 +203,7 @@ func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, n
 				return nil, fmt.Errorf("listing pods in %s: %w", namespace, err)
 			}
 			for _, pod := range pods {
-				used = count(spec, used, quota.FromPod(pod))
+				used = quota.Count(spec, used, quota.FromPod(pod))
 			}
 			continue
 		}
@@ -224,55 +220,8 @@ func (c *Controller) usage(ctx context.Context, spec corev1.ResourceQuotaSpec, n
 			if err != nil {
 				continue
 			}
-			used = count(spec, used, obj)
+			used = quota.Count(spec, used, obj)
 		}
 	}
 	return used, nil
-}
-
-// count adds to used what obj uses of what spec limits, when spec covers it.
-func count(spec corev1.ResourceQuotaSpec, used corev1.ResourceList, obj *quota.Object) corev1.ResourceList {
-	covers, err := obj.CoveredBy(spec)
-	if err != nil || !covers {
-		return used
-	}
-	return quotav1.Add(used, quotav1.Mask(obj.Usage(), quotav1.ResourceNames(spec.Hard)))
-}
-
-// recounted is the usage the recount writes: what the objects use (counted), or, while the
-// webhook charged recently, at least what it charged (stored), since the objects it admitted
-// may not be seen yet.
-func recounted(hard, counted, stored corev1.ResourceList, recent bool) corev1.ResourceList {
-	if !recent {
-		return counted
-	}
-	return quotav1.Max(counted, quota.Total(hard, stored))
-}
-
-// resourcesFor are the kinds of object whose usage the hard limits name.
-func resourcesFor(hard corev1.ResourceList) []schema.GroupResource {
-	set := map[schema.GroupResource]bool{}
-	for name := range hard {
-		n := string(name)
-		switch {
-		case n == "pods" || n == "cpu" || n == "memory" || n == "ephemeral-storage" ||
-			strings.HasPrefix(n, "requests.") && !strings.HasPrefix(n, "requests.storage") ||
-			strings.HasPrefix(n, "limits."):
-			set[schema.GroupResource{Resource: "pods"}] = true
-		case strings.HasPrefix(n, "services"):
-			set[schema.GroupResource{Resource: "services"}] = true
-		case n == "persistentvolumeclaims" || n == "requests.storage" || strings.Contains(n, ".storageclass.storage.k8s.io/"):
-			set[schema.GroupResource{Resource: "persistentvolumeclaims"}] = true
-		case n == "configmaps" || n == "secrets" || n == "replicationcontrollers" || n == "resourcequotas":
-			set[schema.GroupResource{Resource: n}] = true
-		case strings.HasPrefix(n, "count/"):
-			set[schema.ParseGroupResource(strings.TrimPrefix(n, "count/"))] = true
-		}
-	}
-	out := make([]schema.GroupResource, 0, len(set))
-	for gr := range set {
-		out = append(out, gr)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
 }

@@ -43,11 +43,6 @@ import (
 const (
 	// Name is the controller's name in logs and metrics.
 	Name = "templateinstance"
-	// FieldManager names the controller's writes of TemplateInstances; the objects an
-	// instance applies carry InstanceFieldManager.
-	FieldManager = configv1alpha1.FieldManager
-	// ReasonConflict is the failure of an instance whose object another instance owns.
-	ReasonConflict = "Conflict"
 	// ReasonForbidden is the failure of an instance whose role or binding its requester
 	// could not create.
 	ReasonForbidden = "Forbidden"
@@ -182,12 +177,12 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	if !hasFinalizer(ti) {
 		ti = ti.DeepCopy()
 		ti.Finalizers = append(ti.Finalizers, Finalizer)
-		_, err := c.config.ConfigV1alpha1().TemplateInstances(namespace).Update(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+		_, err := c.config.ConfigV1alpha1().TemplateInstances(namespace).Update(ctx, ti, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err // the update brings the instance back to the queue
 	}
 	tmpl, err := c.templates.Get(ti.Spec.Template)
 	if apierrors.IsNotFound(err) {
-		return c.fail(ctx, ti, "TemplateNotFound", fmt.Sprintf("template %s does not exist", ti.Spec.Template))
+		return c.fail(ctx, ti, configv1alpha1.ReasonTemplateNotFound, fmt.Sprintf("template %s does not exist", ti.Spec.Template))
 	}
 	if err != nil {
 		return err
@@ -226,7 +221,7 @@ func (c *Controller) deploy(ctx context.Context, ti *configv1alpha1.TemplateInst
 			return c.fail(ctx, ti, refused.Reason, refused.Message)
 		}
 		if err != nil {
-			return c.fail(ctx, ti, "ApplyFailed", fmt.Sprintf("applying %s %s: %v", obj.GetKind(), obj.GetName(), err))
+			return c.fail(ctx, ti, configv1alpha1.ReasonApplyFailed, fmt.Sprintf("applying %s %s: %v", obj.GetKind(), obj.GetName(), err))
 		}
 		applied = append(applied, configv1alpha1.AppliedObject{APIVersion: out.GetAPIVersion(), Kind: out.GetKind(),
 			Namespace: out.GetNamespace(), Name: out.GetName(), UID: string(out.GetUID())})
@@ -235,7 +230,7 @@ func (c *Controller) deploy(ctx context.Context, ti *configv1alpha1.TemplateInst
 	for _, old := range ti.Status.AppliedObjects {
 		if !containsObject(applied, old) {
 			if err := c.delete(ctx, ti, old); err != nil {
-				return c.fail(ctx, ti, "PruneFailed", fmt.Sprintf("deleting %s %s: %v", old.Kind, old.Name, err))
+				return c.fail(ctx, ti, configv1alpha1.ReasonPruneFailed, fmt.Sprintf("deleting %s %s: %v", old.Kind, old.Name, err))
 			}
 		}
 	}
@@ -380,7 +375,7 @@ func (c *Controller) adoptLegacyManager(ctx context.Context, ti *configv1alpha1.
 		}
 	}
 	for _, f := range fields {
-		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
+		if f.Manager == configv1alpha1.FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
 			legacy = true
 			if owned {
 				continue // ti has applied since: its own set is the one to keep
@@ -451,7 +446,7 @@ func (c *Controller) cleanUp(ctx context.Context, ti *configv1alpha1.TemplateIns
 		}
 	}
 	ti.Finalizers = kept
-	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).Update(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).Update(ctx, ti, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -474,6 +469,6 @@ func (c *Controller) fail(ctx context.Context, ti *configv1alpha1.TemplateInstan
 func (c *Controller) writeStatus(ctx context.Context, ti *configv1alpha1.TemplateInstance, status configv1alpha1.TemplateInstanceStatus) error {
 	ti = ti.DeepCopy()
 	ti.Status = status
-	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+	_, err := c.config.ConfigV1alpha1().TemplateInstances(ti.Namespace).UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 )
 
@@ -25,22 +26,22 @@ const (
 )
 
 // InstanceFieldManager returns the field manager with which ti applies its objects: the
-// server's FieldManager, the instance's namespace and name for whoever reads managedFields,
-// and its UID, which tells an instance from an earlier one of the same name. When that is
-// too long, the server's name and the UID.
+// server's configv1alpha1.FieldManager, the instance's namespace and name for whoever reads
+// managedFields, and its UID, which tells an instance from an earlier one of the same name.
+// When that is too long, the server's name and the UID.
 func InstanceFieldManager(ti *configv1alpha1.TemplateInstance) string {
-	m := FieldManager + "/" + ti.Namespace + "/" + ti.Name + "/" + string(ti.UID)
+	m := configv1alpha1.FieldManager + "/" + ti.Namespace + "/" + ti.Name + "/" + string(ti.UID)
 	if len(m) > maxFieldManager {
-		m = FieldManager + "/" + string(ti.UID)
+		m = configv1alpha1.FieldManager + "/" + string(ti.UID)
 	}
 	return m
 }
 
 // instanceUID returns the UID of the TemplateInstance whose field manager is manager, or ""
-// for a manager that is not an instance's, such as the FieldManager alone, with which
-// earlier versions applied every instance's objects.
+// for a manager that is not an instance's, such as configv1alpha1.FieldManager alone, with
+// which earlier versions applied every instance's objects.
 func instanceUID(manager string) types.UID {
-	if !strings.HasPrefix(manager, FieldManager+"/") {
+	if !strings.HasPrefix(manager, configv1alpha1.FieldManager+"/") {
 		return ""
 	}
 	return types.UID(manager[strings.LastIndex(manager, "/")+1:])
@@ -86,7 +87,7 @@ func (c *Controller) otherOwners(ti *configv1alpha1.TemplateInstance, live *unst
 	owners := map[string]bool{}
 	add := func(obj interface{}) {
 		o, ok := obj.(*configv1alpha1.TemplateInstance)
-		if !ok || o.UID == ti.UID || (isMandatory(ti) && !isMandatory(o)) {
+		if !ok || o.UID == ti.UID || (accounts.IsMandatory(ti) && !accounts.IsMandatory(o)) {
 			return
 		}
 		owners[o.Namespace+"/"+o.Name] = true
@@ -128,7 +129,7 @@ func conflict(obj *unstructured.Unstructured, owners []string) *refusal {
 	if obj.GetNamespace() != "" {
 		where = " in namespace " + obj.GetNamespace()
 	}
-	return &refusal{Reason: ReasonConflict, Message: fmt.Sprintf(
+	return &refusal{Reason: configv1alpha1.ReasonConflict, Message: fmt.Sprintf(
 		"%s %s%s belongs to template instance %s; an object is applied by one template instance only",
 		obj.GetKind(), obj.GetName(), where, strings.Join(owners, ", "))}
 }
@@ -156,8 +157,4 @@ func (c *Controller) live(ctx context.Context, gvk schema.GroupVersionKind, name
 		return nil, nil
 	}
 	return obj, err
-}
-
-func isMandatory(ti *configv1alpha1.TemplateInstance) bool {
-	return ti.Annotations[MandatoryAnnotation] == "true"
 }

@@ -64,9 +64,9 @@ func TestOtherOwners(t *testing.T) {
 		require.NoError(t, indexer.Add(ti))
 	}
 	guard := instance("space", "guard", "uid-guard")
-	guard.Annotations = map[string]string{MandatoryAnnotation: "true"}
+	guard.Annotations = map[string]string{configv1alpha1.MandatoryAnnotation: "true"}
 	otherGuard := instance("space", "other-guard", "uid-other-guard")
-	otherGuard.Annotations = map[string]string{MandatoryAnnotation: "true"}
+	otherGuard.Annotations = map[string]string{configv1alpha1.MandatoryAnnotation: "true"}
 	require.NoError(t, indexer.Add(guard))
 	require.NoError(t, indexer.Add(otherGuard))
 	c := &Controller{indexer: indexer}

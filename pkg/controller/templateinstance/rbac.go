@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 )
 
@@ -30,7 +31,7 @@ const maxRuleChecks = 2000
 // AllowedRolesAnnotation names are the Template author's choice: both pass.
 func (c *Controller) authorizeRBAC(ctx context.Context, ti *configv1alpha1.TemplateInstance, tmpl *configv1alpha1.Template, obj *unstructured.Unstructured) error {
 	gvk := obj.GroupVersionKind()
-	if gvk.Group != rbacv1.GroupName || isMandatory(ti) {
+	if gvk.Group != rbacv1.GroupName || accounts.IsMandatory(ti) {
 		return nil
 	}
 	allowed := allowedRoles(tmpl.Annotations[configv1alpha1.AllowedRolesAnnotation])

@@ -26,9 +26,9 @@ import (
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 func newAccount() runtime.Object     { return &config.Account{} }
@@ -72,7 +72,7 @@ func options(serverURL string, tc storagebackend.TransportConfig) generic.RESTOp
 		Type:      storagebackend.StorageTypeETCD3,
 		Prefix:    "/registry",
 		Transport: tc,
-		Codec:     apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion),
+		Codec:     scheme.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion),
 	}
 	return generic.RESTOptions{StorageConfig: sc.ForResource(config.Resource("accounts")),
 		Decorator: generic.UndecoratedStorage, ResourcePrefix: "accounts"}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // RESTOptions starts an embedded etcd for the test and returns options that store the
@@ -60,7 +60,7 @@ func (e *Etcd) Options(resource string) generic.RESTOptions {
 		Type:      storagebackend.StorageTypeETCD3,
 		Prefix:    "/registry",
 		Transport: storagebackend.TransportConfig{ServerList: endpoints},
-		Codec:     apiserver.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion),
+		Codec:     scheme.Codecs.LegacyCodec(configv1alpha1.SchemeGroupVersion),
 	}
 	return generic.RESTOptions{
 		StorageConfig:           sc.ForResource(config.Resource(resource)),

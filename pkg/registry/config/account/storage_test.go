@@ -18,15 +18,15 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/status"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 func newStorage(t *testing.T) (*account.REST, *status.REST) {
 	t.Helper()
-	store, statusStore, err := account.NewREST(apiserver.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "accounts")})
+	store, statusStore, err := account.NewREST(scheme.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "accounts")})
 	require.NoError(t, err)
 	t.Cleanup(store.Store.DestroyFunc)
 	return store, statusStore

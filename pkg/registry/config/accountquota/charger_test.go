@@ -13,10 +13,10 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // chargerFixture is the API's storage and a Charger on the same etcd, holding quotas "a"
@@ -24,7 +24,7 @@ import (
 func chargerFixture(t *testing.T) (*accountquota.REST, *accountquota.Charger) {
 	t.Helper()
 	getter := registrytest.Getter{Options: registrytest.RESTOptions(t, "accountquotas")}
-	store, _, err := accountquota.NewREST(apiserver.Scheme, getter)
+	store, _, err := accountquota.NewREST(scheme.Scheme, getter)
 	require.NoError(t, err)
 	t.Cleanup(store.Store.DestroyFunc)
 	for _, name := range []string{"a", "b"} {

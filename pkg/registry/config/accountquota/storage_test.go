@@ -15,14 +15,14 @@ import (
 	genericregistrytest "k8s.io/apiserver/pkg/registry/generic/testing"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 func newStorage(t *testing.T) *accountquota.REST {
 	t.Helper()
-	store, _, err := accountquota.NewREST(apiserver.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "accountquotas")})
+	store, _, err := accountquota.NewREST(scheme.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "accountquotas")})
 	require.NoError(t, err)
 	t.Cleanup(store.Store.DestroyFunc)
 	return store

@@ -3,7 +3,6 @@ package accountquota
 
 import (
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
@@ -20,7 +19,7 @@ var kind = resource.Kind[*config.AccountQuota]{
 	Validate:             validation.ValidateAccountQuota,
 	ValidateUpdate:       validation.ValidateAccountQuotaUpdate,
 	ValidateStatusUpdate: validation.ValidateAccountQuotaStatusUpdate,
-	Fields:               func(q *config.AccountQuota) fields.Set { return fields.Set{"spec.account": q.Spec.Account} },
+	Fields:               config.AccountQuotaFields,
 }
 
 // NewStrategy returns the strategy for writes of AccountQuotas.

@@ -20,14 +20,14 @@ import (
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 func newStorage(t *testing.T) *templateinstance.REST {
 	t.Helper()
-	store, _, err := templateinstance.NewREST(apiserver.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "templateinstances")})
+	store, _, err := templateinstance.NewREST(scheme.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "templateinstances")})
 	require.NoError(t, err)
 	t.Cleanup(store.Store.DestroyFunc)
 	return store
@@ -99,7 +99,7 @@ func TestCreatedPending(t *testing.T) {
 // The requester annotation records who created an instance; nobody else writes it, through
 // the resource or its status.
 func TestRequesterRecorded(t *testing.T) {
-	store, statusStore, err := templateinstance.NewREST(apiserver.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "templateinstances")})
+	store, statusStore, err := templateinstance.NewREST(scheme.Scheme, registrytest.Getter{Options: registrytest.RESTOptions(t, "templateinstances")})
 	require.NoError(t, err)
 	t.Cleanup(store.Store.DestroyFunc)
 	tenant := &user.DefaultInfo{Name: "dev", UID: "42", Groups: []string{"team", "system:authenticated"}, Extra: map[string][]string{"scopes": {"a"}}}

@@ -3,7 +3,6 @@ package templateinstance
 
 import (
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
@@ -24,7 +23,7 @@ var kind = resource.Kind[*config.TemplateInstance]{
 	Validate:             validation.ValidateTemplateInstance,
 	ValidateUpdate:       validation.ValidateTemplateInstanceUpdate,
 	ValidateStatusUpdate: validation.ValidateTemplateInstanceStatusUpdate,
-	Fields:               func(ti *config.TemplateInstance) fields.Set { return fields.Set{"spec.template": ti.Spec.Template} },
+	Fields:               config.TemplateInstanceFields,
 	ServerAnnotations:    []resource.ServerAnnotation{requester},
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	_ "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver" // installs the API types in the scheme
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
+	_ "github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme" // installs the API types in the scheme
 )
 
 func newLedger(t *testing.T) *reservation.Ledger {

@@ -170,13 +170,11 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	return w, nil
 }
 
-// Fields are the fields a Space can be selected by.
+// Fields are the fields a Space can be selected by: metadata.name and tenancy.SpaceFields.
 func Fields(s *tenancy.Space) fields.Set {
-	return fields.Set{
-		"metadata.name": s.Name,
-		"spec.account":  s.Spec.Account,
-		"status.phase":  string(s.Status.Phase),
-	}
+	set := tenancy.SpaceFields(s)
+	set["metadata.name"] = s.Name
+	return set
 }
 
 var columns = []metav1.TableColumnDefinition{

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 )
 
@@ -56,7 +57,7 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 	next := ToNamespace(s)
 	want.Labels, want.Annotations = next.Labels, next.Annotations
 	want.ResourceVersion = s.ResourceVersion
-	opts := metav1.UpdateOptions{FieldManager: fieldManager}
+	opts := metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager}
 	if options != nil {
 		opts.DryRun = options.DryRun
 	}

@@ -20,26 +20,22 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
-	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
-
-// fieldManager names this server in the managed fields of what it writes.
-const fieldManager = configv1alpha1.FieldManager
 
 // readyTimeout bounds how long a create waits for its caller to be able to use the Space.
 const readyTimeout = 10 * time.Second
 
 // Writer creates and deletes the namespaces behind Spaces.
 type Writer struct {
-	Kube     kubernetes.Interface
-	Accounts rest.Getter
-	Scheme   *runtime.Scheme
+	Kube kubernetes.Interface
+	// Accounts reads the Accounts of new Spaces.
+	Accounts accounts.Reader
 	// Reservations hold Space limits across replicas.
 	Reservations *reservation.Ledger
 	// Config creates the mandatory TemplateInstances of new Spaces.
@@ -57,7 +53,7 @@ var (
 // Create makes the namespace of a Space for an Account the caller belongs to, with the
 // Account's labels, annotations and RoleBinding, and returns once the caller can use it. On
 // any failure it removes what it made.
-func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (_ runtime.Object, err error) {
 	u, err := userFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +76,7 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 	ns.ResourceVersion, ns.UID = "", ""
 	var account *configv1alpha1.Account
 	if s.Spec.Account != "" {
-		if account, err = r.account(ctx, s.Spec.Account); err != nil {
+		if account, err = r.writer.Accounts.Get(ctx, s.Spec.Account); err != nil {
 			return nil, err
 		}
 		mergeSpaceTemplate(ns, account)
@@ -88,31 +84,27 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 	if options != nil && len(options.DryRun) > 0 {
 		return FromNamespace(ns), nil
 	}
-	reserved := account != nil && account.Spec.Space.Limit != nil
-
-	created, err := r.writer.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: fieldManager})
+	// From here on a failure removes the namespace, once made, and gives back the Space's
+	// place under its Account's limit.
+	var made *corev1.Namespace
+	defer func() {
+		if err != nil {
+			r.rollback(made, account, s.Name)
+		}
+	}()
+	created, err := r.writer.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, apierrors.NewAlreadyExists(tenancy.Resource("spaces"), s.Name)
+	}
 	if err != nil {
-		if reserved {
-			r.release(account.Name, s.Name)
-		}
-		if apierrors.IsAlreadyExists(err) {
-			return nil, apierrors.NewAlreadyExists(tenancy.Resource("spaces"), s.Name)
-		}
 		return nil, err
 	}
+	made = created
 	if account != nil {
 		if err := r.instantiate(ctx, account, created.Name); err != nil {
-			r.undo(created)
-			if reserved {
-				r.release(account.Name, s.Name)
-			}
 			return nil, err
 		}
 		if err := r.bind(ctx, u, account, created); err != nil {
-			r.undo(created)
-			if reserved {
-				r.release(account.Name, s.Name)
-			}
 			return nil, err
 		}
 	}
@@ -133,17 +125,15 @@ func validateNew(s *tenancy.Space) field.ErrorList {
 	return errs
 }
 
-// account reads the Space's Account.
-func (r *REST) account(ctx context.Context, name string) (*configv1alpha1.Account, error) {
-	obj, err := r.writer.Accounts.Get(ctx, name, &metav1.GetOptions{})
-	if err != nil {
-		return nil, err
+// rollback undoes a failed create: it removes ns, the namespace made, if any, and gives
+// back the Space's place when its Account has a limit.
+func (r *REST) rollback(ns *corev1.Namespace, account *configv1alpha1.Account, name string) {
+	if ns != nil {
+		r.undo(ns)
 	}
-	account := &configv1alpha1.Account{}
-	if err := r.writer.Scheme.Convert(obj, account, nil); err != nil {
-		return nil, err
+	if account != nil && account.Spec.Space.Limit != nil {
+		r.release(account.Name, name)
 	}
-	return account, nil
 }
 
 // release gives back the place of a Space that failed or went away.
@@ -174,12 +164,12 @@ func mergeSpaceTemplate(ns *corev1.Namespace, account *configv1alpha1.Account) {
 // bind creates the Account's RoleBinding in the new namespace and waits until the access
 // index shows the Space to the caller: the next `kubectl get spaces` lists it.
 func (r *REST) bind(ctx context.Context, u user.Info, account *configv1alpha1.Account, ns *corev1.Namespace) error {
-	rb := accountcontroller.DesiredBinding(account, ns.Name)
+	rb := accounts.DesiredBinding(account, ns.Name)
 	if rb == nil {
 		return nil
 	}
 	// The Account controller may have made the same binding first, on seeing the namespace.
-	_, err := r.writer.Kube.RbacV1().RoleBindings(ns.Name).Create(ctx, rb, metav1.CreateOptions{FieldManager: fieldManager})
+	_, err := r.writer.Kube.RbacV1().RoleBindings(ns.Name).Create(ctx, rb, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 	if apierrors.IsForbidden(err) {
 		// RBAC's escalation check: this server may bind only the roles it is granted "bind"
 		// on (or whose permissions it holds), so say which role of which Account it was.
@@ -215,18 +205,18 @@ func hasSpace(snap *access.Snapshot[*corev1.Namespace], name string) bool {
 // instantiate creates the Account's mandatory TemplateInstances in a new Space and waits
 // until they are deployed, so that the Space's users never see it without them.
 func (r *REST) instantiate(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
-	mandatory := templateinstance.Mandatory(account, namespace)
+	mandatory := accounts.Mandatory(account, namespace)
 	if len(mandatory) == 0 {
 		return nil
 	}
-	if err := templateinstance.EnsureMandatory(ctx, r.writer.Config, account, namespace); err != nil {
+	if err := accounts.EnsureMandatory(ctx, r.writer.Config, account, namespace); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(mandatory))
 	for _, ti := range mandatory {
 		names = append(names, ti.Name)
 	}
-	if err := templateinstance.WaitDeployed(ctx, r.writer.Config, namespace, names, readyTimeout); err != nil {
+	if err := accounts.WaitDeployed(ctx, r.writer.Config, namespace, names, readyTimeout); err != nil {
 		return apierrors.NewInternalError(fmt.Errorf("space %s: %w", namespace, err))
 	}
 	return nil

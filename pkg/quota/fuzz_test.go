@@ -1,4 +1,4 @@
-package accountquota
+package quota_test
 
 import (
 	"encoding/json"
@@ -106,7 +106,7 @@ func (a *fuzzAccount) counted(i int) corev1.ResourceList {
 	used := quota.Total(spec.Hard)
 	for _, p := range a.pods {
 		if p != nil {
-			used = count(spec, used, quota.FromPod(p))
+			used = quota.Count(spec, used, quota.FromPod(p))
 		}
 	}
 	return used
@@ -114,7 +114,7 @@ func (a *fuzzAccount) counted(i int) corev1.ResourceList {
 
 func (a *fuzzAccount) recount(recent bool) {
 	for i, q := range fuzzQuotas {
-		a.used[i] = recounted(q.Spec.Hard, a.counted(i), a.used[i], recent)
+		a.used[i] = quota.Recounted(q.Spec.Hard, a.counted(i), a.used[i], recent)
 	}
 }
 

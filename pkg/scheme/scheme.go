@@ -1,16 +1,22 @@
-package apiserver
+// Package scheme holds the runtime.Scheme of every type tenancy-apiserver serves, and its
+// codecs. It imports only the API packages, so that storage, admission and their tests
+// share the server's scheme without importing the server.
+package scheme
 
 import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configinstall "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/install"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	tenancyinstall "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/install"
 	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
 )
@@ -22,12 +28,13 @@ var (
 	Codecs = serializer.NewCodecFactory(Scheme)
 )
 
-// fieldSelectors are the field selectors each kind supports besides metadata.name
-// (and metadata.namespace for namespaced kinds).
-var fieldSelectors = map[schema.GroupVersionKind][]string{
-	configv1alpha1.SchemeGroupVersion.WithKind("AccountQuota"):     {"spec.account"},
-	configv1alpha1.SchemeGroupVersion.WithKind("TemplateInstance"): {"spec.template"},
-	tenancyv1alpha1.SchemeGroupVersion.WithKind("Space"):           {"spec.account", "status.phase"},
+// fieldSelectors are the field selectors each kind supports besides metadata.name (and
+// metadata.namespace for namespaced kinds): the fields its storage selects by, named once in
+// the API packages.
+var fieldSelectors = map[schema.GroupVersionKind]fields.Set{
+	configv1alpha1.SchemeGroupVersion.WithKind("AccountQuota"):     config.AccountQuotaFields(&config.AccountQuota{}),
+	configv1alpha1.SchemeGroupVersion.WithKind("TemplateInstance"): config.TemplateInstanceFields(&config.TemplateInstance{}),
+	tenancyv1alpha1.SchemeGroupVersion.WithKind("Space"):           tenancy.SpaceFields(&tenancy.Space{}),
 }
 
 func init() {
@@ -36,8 +43,7 @@ func init() {
 	for _, gv := range []schema.GroupVersion{configv1alpha1.SchemeGroupVersion, tenancyv1alpha1.SchemeGroupVersion} {
 		for kind := range Scheme.KnownTypes(gv) {
 			gvk := gv.WithKind(kind)
-			extra := fieldSelectors[gvk]
-			utilruntime.Must(Scheme.AddFieldLabelConversionFunc(gvk, fieldLabelConversion(gvk, extra)))
+			utilruntime.Must(Scheme.AddFieldLabelConversionFunc(gvk, fieldLabelConversion(gvk, fieldSelectors[gvk])))
 		}
 	}
 
@@ -53,37 +59,14 @@ func init() {
 	)
 }
 
-// jsonAndYAML offers every serializer of a codec factory but protobuf. This server's types
-// have no protobuf form; a client asking for protobuf first (as kube-controller-manager's
-// namespace and garbage collectors do) is then answered in JSON instead of failing.
-type jsonAndYAML struct {
-	runtime.NegotiatedSerializer
-}
-
-// SupportedMediaTypes leaves out protobuf.
-func (s jsonAndYAML) SupportedMediaTypes() []runtime.SerializerInfo {
-	var out []runtime.SerializerInfo
-	for _, info := range s.NegotiatedSerializer.SupportedMediaTypes() {
-		if info.MediaType != runtime.ContentTypeProtobuf {
-			out = append(out, info)
-		}
-	}
-	return out
-}
-
-// NegotiatedSerializer serves this server's API groups.
-var NegotiatedSerializer runtime.NegotiatedSerializer = jsonAndYAML{Codecs}
-
-func fieldLabelConversion(gvk schema.GroupVersionKind, extra []string) runtime.FieldLabelConversionFunc {
+func fieldLabelConversion(gvk schema.GroupVersionKind, extra fields.Set) runtime.FieldLabelConversionFunc {
 	return func(label, value string) (string, string, error) {
 		switch label {
 		case "metadata.name", "metadata.namespace":
 			return label, value, nil
 		}
-		for _, f := range extra {
-			if f == label {
-				return label, value, nil
-			}
+		if extra.Has(label) {
+			return label, value, nil
 		}
 		return "", "", fmt.Errorf("field label not supported for %s: %s", gvk.Kind, label)
 	}

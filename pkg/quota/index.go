@@ -1,4 +1,4 @@
-package accountquota
+package quota
 
 import (
 	"sort"

@@ -1,4 +1,4 @@
-package templateinstance
+package accounts
 
 import (
 	"testing"
@@ -22,7 +22,7 @@ func TestMandatoryDrift(t *testing.T) {
 			ti.Spec.Parameters = []configv1alpha1.TemplateInstanceParameter{}
 		}},
 		{name: "status and other metadata do not count", mutate: func(ti *configv1alpha1.TemplateInstance) {
-			ti.Status.Status, ti.Labels["team"], ti.Finalizers = configv1alpha1.TemplateInstanceStatusFailed, "red", []string{Finalizer}
+			ti.Status.Status, ti.Labels["team"], ti.Finalizers = configv1alpha1.TemplateInstanceStatusFailed, "red", []string{"config.kiosk.sh/templateinstance-cleanup"}
 		}},
 		{name: "template", drift: "spec.template", mutate: func(ti *configv1alpha1.TemplateInstance) { ti.Spec.Template = "other" }},
 		{name: "parameters", drift: "spec.parameters", mutate: func(ti *configv1alpha1.TemplateInstance) {
@@ -32,7 +32,7 @@ func TestMandatoryDrift(t *testing.T) {
 		{name: "account label", drift: "metadata.labels[kiosk.sh/account]", mutate: func(ti *configv1alpha1.TemplateInstance) {
 			delete(ti.Labels, configv1alpha1.AccountLabel)
 		}},
-		{name: "mandatory annotation", drift: "metadata.annotations[" + MandatoryAnnotation + "]", mutate: func(ti *configv1alpha1.TemplateInstance) {
+		{name: "mandatory annotation", drift: "metadata.annotations[" + configv1alpha1.MandatoryAnnotation + "]", mutate: func(ti *configv1alpha1.TemplateInstance) {
 			ti.Annotations = nil
 		}},
 	} {

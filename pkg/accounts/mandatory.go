@@ -1,4 +1,4 @@
-package templateinstance
+package accounts
 
 import (
 	"context"
@@ -16,8 +16,10 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
-// MandatoryAnnotation marks a TemplateInstance an Account requires in each of its Spaces.
-const MandatoryAnnotation = configv1alpha1.MandatoryAnnotation
+// IsMandatory reports whether ti is one of the instances an Account requires in its Spaces.
+func IsMandatory(ti *configv1alpha1.TemplateInstance) bool {
+	return ti.Annotations[configv1alpha1.MandatoryAnnotation] == "true"
+}
 
 // Mandatory returns the TemplateInstances an Account requires in namespace.
 func Mandatory(account *configv1alpha1.Account, namespace string) []*configv1alpha1.TemplateInstance {
@@ -32,7 +34,7 @@ func Mandatory(account *configv1alpha1.Account, namespace string) []*configv1alp
 		if ti.Annotations == nil {
 			ti.Annotations = map[string]string{}
 		}
-		ti.Annotations[MandatoryAnnotation] = "true"
+		ti.Annotations[configv1alpha1.MandatoryAnnotation] = "true"
 		if ti.Labels == nil {
 			ti.Labels = map[string]string{}
 		}
@@ -56,7 +58,7 @@ func EnsureMandatory(ctx context.Context, config versioned.Interface, account *c
 // CreateMandatory creates ti, one of Mandatory's instances, unless it exists already or its
 // namespace is being deleted.
 func CreateMandatory(ctx context.Context, config versioned.Interface, ti *configv1alpha1.TemplateInstance) error {
-	_, err := config.ConfigV1alpha1().TemplateInstances(ti.Namespace).Create(ctx, ti, metav1.CreateOptions{FieldManager: FieldManager})
+	_, err := config.ConfigV1alpha1().TemplateInstances(ti.Namespace).Create(ctx, ti, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		return nil // the Space is going away
 	}
@@ -79,8 +81,8 @@ func MandatoryDrift(have, want *configv1alpha1.TemplateInstance) string {
 		return "spec.sync"
 	case have.Labels[configv1alpha1.AccountLabel] != want.Labels[configv1alpha1.AccountLabel]:
 		return "metadata.labels[" + configv1alpha1.AccountLabel + "]"
-	case have.Annotations[MandatoryAnnotation] != want.Annotations[MandatoryAnnotation]:
-		return "metadata.annotations[" + MandatoryAnnotation + "]"
+	case have.Annotations[configv1alpha1.MandatoryAnnotation] != want.Annotations[configv1alpha1.MandatoryAnnotation]:
+		return "metadata.annotations[" + configv1alpha1.MandatoryAnnotation + "]"
 	}
 	return ""
 }
@@ -108,8 +110,8 @@ func ResetMandatory(ctx context.Context, config versioned.Interface, have, want 
 	if ti.Annotations == nil {
 		ti.Annotations = map[string]string{}
 	}
-	ti.Annotations[MandatoryAnnotation] = want.Annotations[MandatoryAnnotation]
-	ti, err := client.Update(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager})
+	ti.Annotations[configv1alpha1.MandatoryAnnotation] = want.Annotations[configv1alpha1.MandatoryAnnotation]
+	ti, err := client.Update(ctx, ti, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	if err != nil {
 		return fmt.Errorf("resetting mandatory template instance %s/%s: %w", have.Namespace, have.Name, err)
 	}
@@ -118,7 +120,7 @@ func ResetMandatory(ctx context.Context, config versioned.Interface, have, want 
 	}
 	ti.Status.Status, ti.Status.Reason = configv1alpha1.TemplateInstanceStatusPending, "SpecReset"
 	ti.Status.Message = "spec reset to the Account's spec.space.templateInstances"
-	if _, err := client.UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := client.UpdateStatus(ctx, ti, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager}); err != nil {
 		return fmt.Errorf("marking reset mandatory template instance %s/%s for apply: %w", have.Namespace, have.Name, err)
 	}
 	return nil
@@ -200,7 +202,7 @@ func permanent(reason string) bool {
 		return false
 	}
 	switch reason {
-	case "ApplyFailed", "PruneFailed", "TemplateNotFound", ReasonConflict:
+	case configv1alpha1.ReasonApplyFailed, configv1alpha1.ReasonPruneFailed, configv1alpha1.ReasonTemplateNotFound, configv1alpha1.ReasonConflict:
 		return false
 	}
 	return true
