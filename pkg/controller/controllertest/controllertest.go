@@ -7,17 +7,25 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	clienttesting "k8s.io/client-go/testing"
+
+	configfake "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/fake"
+	configscheme "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/scheme"
+	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,6 +36,159 @@ const Timeout = 10 * time.Second
 
 // Tick is how often a wait polls.
 const Tick = 5 * time.Millisecond
+
+// InitialResourceVersion is the resourceVersion of the config objects a test starts with;
+// Storage's writes come after it.
+const InitialResourceVersion = "1"
+
+// Env is what a controller under test runs on: fake clientsets, and informer factories
+// over them.
+type Env struct {
+	Kube            *kubefake.Clientset
+	Config          *configfake.Clientset
+	KubeInformers   kubeinformers.SharedInformerFactory
+	ConfigInformers configinformers.SharedInformerFactory
+	// Ctx ends with the test; set by Start.
+	Ctx context.Context
+}
+
+// NewEnv returns clientsets holding objs (see Clientsets) and informer factories over them,
+// not started: reactors and the controller's informers go in before Start.
+func NewEnv(objs ...runtime.Object) *Env {
+	kube, config := Clientsets(objs...)
+	config.PrependReactor("*", "*", Storage(config.Tracker()))
+	return &Env{Kube: kube, Config: config,
+		KubeInformers:   kubeinformers.NewSharedInformerFactory(kube, 0),
+		ConfigInformers: configinformers.NewSharedInformerFactory(config, 0)}
+}
+
+// Start starts the informers and waits until they have synced.
+func (e *Env) Start(t *testing.T) {
+	t.Helper()
+	e.Ctx = Start(t, e.KubeInformers, e.ConfigInformers)
+}
+
+// Clientsets returns fake clientsets holding objs: the config.kiosk.sh kinds in the
+// config clientset, the kinds of client-go in the kube clientset. The kube clientset is field-managed
+// (kubefake.NewClientset), so that Dynamic can apply; the config clientset stores objects
+// as they are written, managedFields included, as the charge window of AccountQuotas needs;
+// its objects without a resourceVersion are given InitialResourceVersion.
+func Clientsets(objs ...runtime.Object) (*kubefake.Clientset, *configfake.Clientset) {
+	var kubeObjs, configObjs []runtime.Object
+	for _, o := range objs {
+		if _, _, err := configscheme.Scheme.ObjectKinds(o); err == nil {
+			o = o.DeepCopyObject()
+			if m, err := meta.Accessor(o); err == nil && m.GetResourceVersion() == "" {
+				m.SetResourceVersion(InitialResourceVersion)
+			}
+			configObjs = append(configObjs, o)
+		} else {
+			kubeObjs = append(kubeObjs, o)
+		}
+	}
+	return kubefake.NewClientset(kubeObjs...), configfake.NewSimpleClientset(configObjs...)
+}
+
+// Storage makes creates and updates through a fake clientset behave as kube-apiserver's
+// storage does, which the fakes' trackers do not: every write sets a new
+// metadata.resourceVersion, an update from a stale resourceVersion fails with Conflict,
+// an update of an object keeps its stored status, and an update of status keeps
+// everything else. Without it a controller that writes status from its cache would seem
+// to set the spec back, and resourceVersions would all be empty.
+func Storage(tracker clienttesting.ObjectTracker) clienttesting.ReactionFunc {
+	var mu sync.Mutex
+	version, _ := strconv.ParseInt(InitialResourceVersion, 10, 64)
+	return func(action clienttesting.Action) (bool, runtime.Object, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		gvr, ns := action.GetResource(), action.GetNamespace()
+		a, ok := action.(clienttesting.CreateAction) // an UpdateAction too: the same methods
+		if !ok {
+			return false, nil, nil
+		}
+		switch action.GetVerb() {
+		case "create":
+			if a.GetSubresource() != "" {
+				return false, nil, nil
+			}
+			obj := a.GetObject().DeepCopyObject()
+			m, err := meta.Accessor(obj)
+			if err != nil {
+				return true, nil, err
+			}
+			version++
+			m.SetResourceVersion(strconv.FormatInt(version, 10))
+			if err := tracker.Create(gvr, obj, ns); err != nil {
+				return true, nil, err
+			}
+			out, err := tracker.Get(gvr, ns, m.GetName())
+			return true, out, err
+		case "update":
+			if a.GetSubresource() != "" && a.GetSubresource() != "status" {
+				return false, nil, nil
+			}
+			sent, err := meta.Accessor(a.GetObject())
+			if err != nil {
+				return true, nil, err
+			}
+			stored, err := tracker.Get(gvr, ns, sent.GetName())
+			if err != nil {
+				return true, nil, err
+			}
+			storedMeta, err := meta.Accessor(stored)
+			if err != nil {
+				return true, nil, err
+			}
+			if rv := sent.GetResourceVersion(); rv != "" && rv != storedMeta.GetResourceVersion() {
+				return true, nil, apierrors.NewConflict(gvr.GroupResource(), sent.GetName(),
+					fmt.Errorf("the object has been modified: resourceVersion %s is not the stored %s", rv, storedMeta.GetResourceVersion()))
+			}
+			merged, err := keepStatus(stored, a.GetObject(), a.GetSubresource() == "status")
+			if err != nil {
+				return true, nil, err
+			}
+			m, err := meta.Accessor(merged)
+			if err != nil {
+				return true, nil, err
+			}
+			version++
+			m.SetResourceVersion(strconv.FormatInt(version, 10))
+			if err := tracker.Update(gvr, merged, ns); err != nil {
+				return true, nil, err
+			}
+			out, err := tracker.Get(gvr, ns, sent.GetName())
+			return true, out, err
+		}
+		return false, nil, nil
+	}
+}
+
+// keepStatus is sent with the status of stored or, for a status write, stored with the
+// status of sent.
+func keepStatus(stored, sent runtime.Object, statusWrite bool) (runtime.Object, error) {
+	base, from := sent, stored
+	if statusWrite {
+		base, from = stored, sent
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(base)
+	if err != nil {
+		return nil, err
+	}
+	status, err := runtime.DefaultUnstructuredConverter.ToUnstructured(from)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := status["status"]; ok {
+		content["status"] = s
+	} else {
+		delete(content, "status")
+	}
+	out := reflect.New(reflect.TypeOf(stored).Elem()).Interface().(runtime.Object)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(content, out); err != nil {
+		return nil, fmt.Errorf("merging the status of %T: %w", stored, err)
+	}
+	return out, nil
+}
 
 // Dynamic returns a dynamic client over the objects of kube, which must come from
 // kubefake.NewClientset: reads and writes through either client see the same objects, and

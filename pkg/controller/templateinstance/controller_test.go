@@ -1,7 +1,6 @@
 package templateinstance
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -19,60 +18,44 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	kubeinformers "k8s.io/client-go/informers"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/util/retry"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/controllertest"
 	configfake "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/fake"
-	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
 )
 
 // running is a controller over fake clientsets whose informers have synced.
 type running struct {
-	c      *Controller
-	kube   *kubefake.Clientset
-	dyn    *dynamicfake.FakeDynamicClient
-	config *configfake.Clientset
-	ctx    context.Context
+	*controllertest.Env
+	c   *Controller
+	dyn *dynamicfake.FakeDynamicClient
 }
 
-// newRunning returns a controller over objs (built-in kinds in the kube clientset, the
-// config.kiosk.sh kinds in the config clientset) with started, synced informers. prepare
+// newRunning returns a controller over objs with started, synced informers. prepare
 // installs reactors before anything is read.
 func newRunning(t *testing.T, prepare func(*running), objs ...runtime.Object) *running {
 	t.Helper()
-	var kubeObjs, configObjs []runtime.Object
-	for _, o := range objs {
-		switch o.(type) {
-		case *configv1alpha1.Template, *configv1alpha1.TemplateInstance, *configv1alpha1.Account:
-			configObjs = append(configObjs, o)
-		default:
-			kubeObjs = append(kubeObjs, o)
-		}
-	}
-	r := &running{kube: kubefake.NewClientset(kubeObjs...), config: configfake.NewSimpleClientset(configObjs...)}
-	r.dyn = controllertest.Dynamic(r.kube)
+	r := &running{Env: controllertest.NewEnv(objs...)}
+	r.dyn = controllertest.Dynamic(r.Kube)
 	if prepare != nil {
 		prepare(r)
 	}
-	ki, ci := kubeinformers.NewSharedInformerFactory(r.kube, 0), configinformers.NewSharedInformerFactory(r.config, 0)
-	cfg := ci.Config().V1alpha1()
-	c, err := New(r.config, r.kube, r.dyn, controllertest.NewMapper(), nil,
-		cfg.TemplateInstances(), cfg.Templates(), cfg.Accounts(), ki.Core().V1().Namespaces())
+	cfg := r.ConfigInformers.Config().V1alpha1()
+	c, err := New(r.Config, r.Kube, r.dyn, controllertest.NewMapper(), nil,
+		cfg.TemplateInstances(), cfg.Templates(), cfg.Accounts(), r.KubeInformers.Core().V1().Namespaces())
 	require.NoError(t, err)
 	r.c = c
-	r.ctx = controllertest.Start(t, ki, ci)
+	r.Start(t)
 	return r
 }
 
-// run runs the controller until the end of the test.
-func (r *running) run(t *testing.T) { controllertest.Run(t, r.ctx, r.c.Run) }
+func (r *running) run(t *testing.T) { controllertest.Run(t, r.Ctx, r.c.Run) }
 
 func (r *running) instance(t *testing.T, name string) *configv1alpha1.TemplateInstance {
 	t.Helper()
-	ti, err := r.config.ConfigV1alpha1().TemplateInstances("space").Get(r.ctx, name, metav1.GetOptions{})
+	ti, err := r.Config.ConfigV1alpha1().TemplateInstances("space").Get(r.Ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return ti
 }
@@ -83,7 +66,7 @@ func (r *running) waitStatus(t *testing.T, name string, status configv1alpha1.Te
 	var ti *configv1alpha1.TemplateInstance
 	controllertest.Eventually(t, func(c *assert.CollectT) {
 		var err error
-		ti, err = r.config.ConfigV1alpha1().TemplateInstances("space").Get(r.ctx, name, metav1.GetOptions{})
+		ti, err = r.Config.ConfigV1alpha1().TemplateInstances("space").Get(r.Ctx, name, metav1.GetOptions{})
 		require.NoError(c, err)
 		assert.Equal(c, status, ti.Status.Status, "status of %s: %s", name, ti.Status.Message)
 		assert.Equal(c, reason, ti.Status.Reason)
@@ -91,10 +74,17 @@ func (r *running) waitStatus(t *testing.T, name string, status configv1alpha1.Te
 	return ti
 }
 
+func (r *running) template(t *testing.T, name string) *configv1alpha1.Template {
+	t.Helper()
+	tmpl, err := r.Config.ConfigV1alpha1().Templates().Get(r.Ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return tmpl
+}
+
 // configMap reads ConfigMap name in the Space, nil when there is none.
 func (r *running) configMap(t *testing.T, name string) *corev1.ConfigMap {
 	t.Helper()
-	cm, err := r.kube.CoreV1().ConfigMaps("space").Get(r.ctx, name, metav1.GetOptions{})
+	cm, err := r.Kube.CoreV1().ConfigMaps("space").Get(r.Ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -161,9 +151,7 @@ func TestRunAppliesTemplate(t *testing.T) {
 	assert.Equal(t, []string{Finalizer}, ti.Finalizers)
 	assert.Equal(t, "applied 2 objects", ti.Status.Message)
 	assert.Equal(t, []configv1alpha1.AppliedObject{appliedConfigMap("a"), appliedConfigMap("b")}, ti.Status.AppliedObjects)
-	tmpl, err := r.config.ConfigV1alpha1().Templates().Get(r.ctx, "settings", metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, tmpl.ResourceVersion, ti.Status.TemplateResourceVersion)
+	assert.Equal(t, controllertest.InitialResourceVersion, ti.Status.TemplateResourceVersion)
 	require.NotNil(t, ti.Status.LastAppliedAt)
 	for _, name := range []string{"a", "b"} {
 		cm := r.configMap(t, name)
@@ -236,8 +224,8 @@ func TestRunRetriesFailedApplyWithBackoff(t *testing.T) {
 	applies := &failingApplies{n: failures}
 	writes := &statusWrites{}
 	r := newRunning(t, func(r *running) {
-		writes.config = r.config
-		r.config.PrependReactor("update", "templateinstances", writes.react)
+		writes.config = r.Config
+		r.Config.PrependReactor("update", "templateinstances", writes.react)
 		r.dyn.PrependReactor("patch", "configmaps", applies.react)
 	}, space(), tmplOf("settings", configMapManifest(t, "a")), instanceOf("ti", "settings", "uid-ti"))
 	r.run(t)
@@ -267,7 +255,7 @@ func TestRunReportsMissingTemplate(t *testing.T) {
 	assert.Equal(t, "template settings does not exist", ti.Status.Message)
 	assert.Nil(t, r.configMap(t, "a"))
 
-	_, err := r.config.ConfigV1alpha1().Templates().Create(r.ctx, tmplOf("settings", configMapManifest(t, "a")), metav1.CreateOptions{})
+	_, err := r.Config.ConfigV1alpha1().Templates().Create(r.Ctx, tmplOf("settings", configMapManifest(t, "a")), metav1.CreateOptions{})
 	require.NoError(t, err)
 	r.waitStatus(t, "ti", configv1alpha1.TemplateInstanceStatusDeployed, "Deployed")
 	assert.NotNil(t, r.configMap(t, "a"))
@@ -293,18 +281,20 @@ func TestSyncFollowsTemplate(t *testing.T) {
 			ti.Spec.Sync = tc.sync
 			ti.Finalizers = []string{Finalizer}
 			ti.Status = configv1alpha1.TemplateInstanceStatus{Status: configv1alpha1.TemplateInstanceStatusDeployed, Reason: "Deployed",
-				TemplateResourceVersion: "1", AppliedObjects: []configv1alpha1.AppliedObject{appliedConfigMap("a"), appliedConfigMap("b")}}
+				TemplateResourceVersion: controllertest.InitialResourceVersion, AppliedObjects: []configv1alpha1.AppliedObject{appliedConfigMap("a"), appliedConfigMap("b")}}
 			old := func(name string) *corev1.ConfigMap {
 				return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "space", Name: name}, Data: map[string]string{"value": "old"}}
 			}
-			r := newRunning(t, nil, space(), ti, old("a"), old("b"))
-			// The Template as changed since the instance applied it: b dropped.
-			tmpl, err := r.config.ConfigV1alpha1().Templates().Create(r.ctx, tmplOf("settings", configMapManifest(t, "a")), metav1.CreateOptions{})
+			r := newRunning(t, nil, space(), ti, old("a"), old("b"),
+				tmplOf("settings", configMapManifest(t, "a"), configMapManifest(t, "b")))
+			// The Template changed since the instance applied it: b dropped.
+			tmpl := r.template(t, "settings")
+			tmpl.Resources.Manifests = tmpl.Resources.Manifests[:1]
+			tmpl, err := r.Config.ConfigV1alpha1().Templates().Update(r.Ctx, tmpl, metav1.UpdateOptions{})
 			require.NoError(t, err)
-			require.NotEqual(t, "1", tmpl.ResourceVersion)
 			r.waitTemplate(t, "settings", tmpl.ResourceVersion)
 
-			require.NoError(t, r.c.Sync(r.ctx, "space/ti"))
+			require.NoError(t, r.c.Sync(r.Ctx, "space/ti"))
 
 			assert.Equal(t, tc.wantA, r.configMap(t, "a").Data["value"])
 			assert.Equal(t, tc.wantB, r.configMap(t, "b") != nil, "ConfigMap b exists")
@@ -313,6 +303,33 @@ func TestSyncFollowsTemplate(t *testing.T) {
 			assert.Equal(t, configv1alpha1.TemplateInstanceStatusDeployed, got.Status.Status)
 		})
 	}
+}
+
+// A running controller follows a Template change for instances with spec.sync.
+func TestRunFollowsTemplateChange(t *testing.T) {
+	ti := instanceOf("ti", "settings", "uid-ti")
+	ti.Spec.Sync = true
+	r := newRunning(t, nil, space(), ti, tmplOf("settings", configMapManifest(t, "a"), configMapManifest(t, "b")))
+	r.run(t)
+	r.waitStatus(t, "ti", configv1alpha1.TemplateInstanceStatusDeployed, "Deployed")
+	require.NotNil(t, r.configMap(t, "b"))
+
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		tmpl := r.template(t, "settings")
+		tmpl.Resources.Manifests = tmpl.Resources.Manifests[:1]
+		tmpl.Parameters[0].Value = "changed"
+		_, err := r.Config.ConfigV1alpha1().Templates().Update(r.Ctx, tmpl, metav1.UpdateOptions{})
+		return err
+	}))
+	tmpl := r.template(t, "settings")
+	controllertest.Eventually(t, func(c *assert.CollectT) {
+		got, err := r.Config.ConfigV1alpha1().TemplateInstances("space").Get(r.Ctx, "ti", metav1.GetOptions{})
+		require.NoError(c, err)
+		assert.Equal(c, tmpl.ResourceVersion, got.Status.TemplateResourceVersion)
+	})
+	assert.Nil(t, r.configMap(t, "b"), "ConfigMap b, dropped from the Template")
+	assert.Equal(t, "changed", r.configMap(t, "a").Data["value"])
+	assert.Equal(t, []configv1alpha1.AppliedObject{appliedConfigMap("a")}, r.instance(t, "ti").Status.AppliedObjects)
 }
 
 // Deleting an instance deletes the objects it created, except those marked to stay, those
@@ -351,7 +368,7 @@ func TestRunCleansUpOnDelete(t *testing.T) {
 			r.run(t)
 
 			controllertest.Eventually(t, func(c *assert.CollectT) {
-				got, err := r.config.ConfigV1alpha1().TemplateInstances("space").Get(r.ctx, "ti", metav1.GetOptions{})
+				got, err := r.Config.ConfigV1alpha1().TemplateInstances("space").Get(r.Ctx, "ti", metav1.GetOptions{})
 				require.NoError(c, err)
 				assert.Equal(c, []string{"example.com/keep"}, got.Finalizers)
 			})
@@ -369,7 +386,7 @@ func TestRunRefusesAnotherInstancesObject(t *testing.T) {
 	r.run(t)
 	r.waitStatus(t, "first", configv1alpha1.TemplateInstanceStatusDeployed, "Deployed")
 
-	_, err := r.config.ConfigV1alpha1().TemplateInstances("space").Create(r.ctx,
+	_, err := r.Config.ConfigV1alpha1().TemplateInstances("space").Create(r.Ctx,
 		instanceOf("second", "other", "uid-second", configv1alpha1.TemplateInstanceParameter{Name: "VALUE", Value: "second"}), metav1.CreateOptions{})
 	require.NoError(t, err)
 	ti := r.waitStatus(t, "second", configv1alpha1.TemplateInstanceStatusFailed, ReasonConflict)
@@ -378,7 +395,7 @@ func TestRunRefusesAnotherInstancesObject(t *testing.T) {
 	assert.Equal(t, "first", r.configMap(t, "a").Data["value"])
 
 	controllertest.Eventually(t, func(c *assert.CollectT) {
-		events, err := r.kube.EventsV1().Events("space").List(r.ctx, metav1.ListOptions{})
+		events, err := r.Kube.EventsV1().Events("space").List(r.Ctx, metav1.ListOptions{})
 		require.NoError(c, err)
 		var reasons []string
 		for _, e := range events.Items {
@@ -418,7 +435,7 @@ func TestRunChecksRequesterForBindings(t *testing.T) {
 				ti.Annotations[MandatoryAnnotation] = "true"
 			}
 			r := newRunning(t, func(r *running) {
-				r.kube.PrependReactor("create", "subjectaccessreviews", func(action clienttesting.Action) (bool, runtime.Object, error) {
+				r.Kube.PrependReactor("create", "subjectaccessreviews", func(action clienttesting.Action) (bool, runtime.Object, error) {
 					sar := action.(clienttesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview).DeepCopy()
 					mu.Lock()
 					asked = append(asked, sar.Spec)
@@ -433,7 +450,7 @@ func TestRunChecksRequesterForBindings(t *testing.T) {
 			r.run(t)
 
 			got := r.waitStatus(t, "ti", tc.status, tc.reason)
-			_, err := r.kube.RbacV1().RoleBindings("space").Get(r.ctx, "admins", metav1.GetOptions{})
+			_, err := r.Kube.RbacV1().RoleBindings("space").Get(r.Ctx, "admins", metav1.GetOptions{})
 			if tc.status == configv1alpha1.TemplateInstanceStatusDeployed {
 				require.NoError(t, err)
 			} else {
