@@ -12,11 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -26,9 +30,6 @@ import (
 	configfake "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/fake"
 	configscheme "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/scheme"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // Timeout bounds every wait of a controller test.
@@ -68,11 +69,12 @@ func (e *Env) Start(t *testing.T) {
 	e.Ctx = Start(t, e.KubeInformers, e.ConfigInformers)
 }
 
-// Clientsets returns fake clientsets holding objs: the config.kiosk.sh kinds in the
-// config clientset, the kinds of client-go in the kube clientset. The kube clientset is field-managed
-// (kubefake.NewClientset), so that Dynamic can apply; the config clientset stores objects
-// as they are written, managedFields included, as the charge window of AccountQuotas needs;
-// its objects without a resourceVersion are given InitialResourceVersion.
+// Clientsets returns fake clientsets holding objs: the config.kiosk.sh kinds in the config
+// clientset, the kinds of client-go in the kube clientset. The kube clientset is
+// field-managed (kubefake.NewClientset), so that Dynamic can apply; the config clientset
+// stores objects as they are written, managedFields included, as the charge window of
+// AccountQuotas needs, and its objects without a resourceVersion get
+// InitialResourceVersion.
 func Clientsets(objs ...runtime.Object) (*kubefake.Clientset, *configfake.Clientset) {
 	var kubeObjs, configObjs []runtime.Object
 	for _, o := range objs {
@@ -98,6 +100,21 @@ func Clientsets(objs ...runtime.Object) (*kubefake.Clientset, *configfake.Client
 func Storage(tracker clienttesting.ObjectTracker) clienttesting.ReactionFunc {
 	var mu sync.Mutex
 	version, _ := strconv.ParseInt(InitialResourceVersion, 10, 64)
+	// store gives obj the next resourceVersion, writes it and reads it back.
+	store := func(gvr schema.GroupVersionResource, ns string, obj runtime.Object,
+		write func(schema.GroupVersionResource, runtime.Object, string, ...metav1.UpdateOptions) error) (bool, runtime.Object, error) {
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return true, nil, err
+		}
+		version++
+		m.SetResourceVersion(strconv.FormatInt(version, 10))
+		if err := write(gvr, obj, ns); err != nil {
+			return true, nil, err
+		}
+		out, err := tracker.Get(gvr, ns, m.GetName())
+		return true, out, err
+	}
 	return func(action clienttesting.Action) (bool, runtime.Object, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -106,61 +123,42 @@ func Storage(tracker clienttesting.ObjectTracker) clienttesting.ReactionFunc {
 		if !ok {
 			return false, nil, nil
 		}
-		switch action.GetVerb() {
-		case "create":
-			if a.GetSubresource() != "" {
-				return false, nil, nil
-			}
-			obj := a.GetObject().DeepCopyObject()
-			m, err := meta.Accessor(obj)
+		switch {
+		case action.GetVerb() == "create" && a.GetSubresource() == "":
+			return store(gvr, ns, a.GetObject().DeepCopyObject(), func(gvr schema.GroupVersionResource, obj runtime.Object, ns string, _ ...metav1.UpdateOptions) error {
+				return tracker.Create(gvr, obj, ns)
+			})
+		case action.GetVerb() == "update" && (a.GetSubresource() == "" || a.GetSubresource() == "status"):
+			merged, err := updated(tracker, gvr, ns, a.GetObject(), a.GetSubresource() == "status")
 			if err != nil {
 				return true, nil, err
 			}
-			version++
-			m.SetResourceVersion(strconv.FormatInt(version, 10))
-			if err := tracker.Create(gvr, obj, ns); err != nil {
-				return true, nil, err
-			}
-			out, err := tracker.Get(gvr, ns, m.GetName())
-			return true, out, err
-		case "update":
-			if a.GetSubresource() != "" && a.GetSubresource() != "status" {
-				return false, nil, nil
-			}
-			sent, err := meta.Accessor(a.GetObject())
-			if err != nil {
-				return true, nil, err
-			}
-			stored, err := tracker.Get(gvr, ns, sent.GetName())
-			if err != nil {
-				return true, nil, err
-			}
-			storedMeta, err := meta.Accessor(stored)
-			if err != nil {
-				return true, nil, err
-			}
-			if rv := sent.GetResourceVersion(); rv != "" && rv != storedMeta.GetResourceVersion() {
-				return true, nil, apierrors.NewConflict(gvr.GroupResource(), sent.GetName(),
-					fmt.Errorf("the object has been modified: resourceVersion %s is not the stored %s", rv, storedMeta.GetResourceVersion()))
-			}
-			merged, err := keepStatus(stored, a.GetObject(), a.GetSubresource() == "status")
-			if err != nil {
-				return true, nil, err
-			}
-			m, err := meta.Accessor(merged)
-			if err != nil {
-				return true, nil, err
-			}
-			version++
-			m.SetResourceVersion(strconv.FormatInt(version, 10))
-			if err := tracker.Update(gvr, merged, ns); err != nil {
-				return true, nil, err
-			}
-			out, err := tracker.Get(gvr, ns, sent.GetName())
-			return true, out, err
+			return store(gvr, ns, merged, tracker.Update)
 		}
 		return false, nil, nil
 	}
+}
+
+// updated is what an update of sent (of its status only, for statusWrite) stores, or
+// Conflict when sent is not from the stored resourceVersion.
+func updated(tracker clienttesting.ObjectTracker, gvr schema.GroupVersionResource, ns string, sent runtime.Object, statusWrite bool) (runtime.Object, error) {
+	sentMeta, err := meta.Accessor(sent)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := tracker.Get(gvr, ns, sentMeta.GetName())
+	if err != nil {
+		return nil, err
+	}
+	storedMeta, err := meta.Accessor(stored)
+	if err != nil {
+		return nil, err
+	}
+	if rv := sentMeta.GetResourceVersion(); rv != "" && rv != storedMeta.GetResourceVersion() {
+		return nil, apierrors.NewConflict(gvr.GroupResource(), sentMeta.GetName(),
+			fmt.Errorf("the object has been modified: resourceVersion %s is not the stored %s", rv, storedMeta.GetResourceVersion()))
+	}
+	return keepStatus(stored, sent, statusWrite)
 }
 
 // keepStatus is sent with the status of stored or, for a status write, stored with the
@@ -243,13 +241,17 @@ func NewMapper() Mapper {
 type Factory interface {
 	Start(stopCh <-chan struct{})
 	WaitForCacheSync(stopCh <-chan struct{}) map[reflect.Type]bool
+	Shutdown()
 }
 
-// Start starts the factories' informers, waits until they have synced, and stops them at
-// the end of the test.
+// Start starts the factories' informers and waits until they have synced; at the end of
+// the test it stops them and waits until they have stopped.
 func Start(t *testing.T, factories ...Factory) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	for _, f := range factories {
+		t.Cleanup(f.Shutdown) // after cancel: waits for the informers to stop
+	}
 	t.Cleanup(cancel)
 	for _, f := range factories {
 		f.Start(ctx.Done())
