@@ -212,3 +212,44 @@ func TestServerCannotMoveNamespaces(t *testing.T) {
 	relabelled := strings.Replace(nsYAML, "  labels:\n", "  labels:\n    tier: gold\n", 1)
 	server.RunWithInput(t, relabelled, "replace", "-f", "-").Success(t)
 }
+
+// A tenant who may write the status of their own TemplateInstance cannot use it to mark the
+// instance mandatory, move it to another Account, or make the server delete what it never
+// applied: a write of /status changes the status only, and an instance deletes only objects
+// that carry its own field manager.
+func TestHoleInstanceStatusForgery(t *testing.T) {
+	ctx := context.Background()
+	admin := cluster.Admin()
+	clients := cluster.AdminClients(t)
+	victimAccount, _, victimNs := tenantSpace(t, "hole-status-victim", "")
+	_, tenant, ns := tenantSpace(t, "hole-status", "")
+	tmpl := framework.UniqueName("hole-status-quota")
+	t.Cleanup(func() { admin.Run(t, "delete", "template", tmpl, "--ignore-not-found").Deleted(t) })
+	admin.Apply(t, quotaTemplate(tmpl, "5")).Success(t)
+	grantTemplateUse(t, tmpl, tenant)
+	grantInNamespace(t, ns+"-status", ns, tenant, configv1alpha1.GroupName, "[templateinstances/status]", "[get, update, patch]")
+
+	as := cluster.As(tenant)
+	eventually(t, "the tenant may use the template", func(context.Context) bool {
+		return as.Apply(t, instanceYAML("forged", ns, tmpl, false)).Err == nil
+	})
+	instanceStatus(t, ns, "forged", configv1alpha1.TemplateInstanceStatusDeployed)
+
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q},"annotations":{%q:"true"}},`+
+		`"status":{"appliedObjects":[{"apiVersion":"v1","kind":"Namespace","name":%q}]}}`,
+		configv1alpha1.AccountLabel, victimAccount, configv1alpha1.MandatoryAnnotation, victimNs)
+	as.Run(t, "patch", "templateinstance", "forged", "-n", ns, "--subresource=status", "--type=merge", "-p", patch).Success(t)
+	ti, err := clients.Kiosk.ConfigV1alpha1().TemplateInstances(ns).Get(ctx, "forged", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, ti.Annotations, configv1alpha1.MandatoryAnnotation, "a status write cannot mark the instance mandatory")
+	assert.NotEqual(t, victimAccount, ti.Labels[configv1alpha1.AccountLabel], "a status write cannot move the instance to another Account")
+
+	as.Run(t, "delete", "templateinstance", "forged", "-n", ns).Success(t)
+	eventually(t, "the tenant's instance is gone", func(ctx context.Context) bool {
+		_, err := clients.Kiosk.ConfigV1alpha1().TemplateInstances(ns).Get(ctx, "forged", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	victim, err := clients.Kube.CoreV1().Namespaces().Get(ctx, victimNs, metav1.GetOptions{})
+	require.NoError(t, err, "the other tenant's namespace is still there")
+	assert.Nil(t, victim.DeletionTimestamp, "the server did not delete the other tenant's namespace")
+}

@@ -121,7 +121,7 @@ func TestHoleReplayedUpdateLowersQuota(t *testing.T) {
 func TestHolePodResize(t *testing.T) {
 	q := newQuotaTenant(t, "hole-resize", "    hard:\n      limits.cpu: \"1\"\n")
 	// The admin and edit roles do not grant pods/resize; an administrator may.
-	grantInNamespace(t, q.account+"-resize", q.space, q.user, "[pods/resize]", "[get, update, patch]")
+	grantInNamespace(t, q.account+"-resize", q.space, q.user, "", "[pods/resize]", "[get, update, patch]")
 	q.tenant.Apply(t, cpuPodYAML("web", q.space, "500m", "")).Success(t)
 	require.Equal(t, "500m", q.used(t, "limits\\.cpu"))
 

@@ -159,13 +159,13 @@ func TestSpaceCreateNeedsTheSpaceAdmissionPlugins(t *testing.T) {
 // when the test ends.
 func grantNamespaceUpdate(t *testing.T, role, namespace, user string) {
 	t.Helper()
-	grantInNamespace(t, role, namespace, user, "[namespaces]", "[update, patch]")
+	grantInNamespace(t, role, namespace, user, "", "[namespaces]", "[update, patch]")
 }
 
-// grantInNamespace lets user take verbs on resources (YAML lists) in namespace, through
+// grantInNamespace lets user take verbs on resources (YAML lists) of apiGroup in namespace, through
 // ClusterRole role bound there by a RoleBinding of the same name; the role is deleted when
 // the test ends.
-func grantInNamespace(t *testing.T, role, namespace, user, resources, verbs string) {
+func grantInNamespace(t *testing.T, role, namespace, user, apiGroup, resources, verbs string) {
 	t.Helper()
 	admin := cluster.Admin()
 	admin.Apply(t, fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
@@ -173,7 +173,7 @@ kind: ClusterRole
 metadata:
   name: %[1]s
 rules:
-- apiGroups: [""]
+- apiGroups: [%[6]q]
   resources: %[4]s
   verbs: %[5]s
 ---
@@ -190,6 +190,6 @@ subjects:
 - kind: User
   name: %[3]s
   apiGroup: rbac.authorization.k8s.io
-`, role, namespace, user, resources, verbs)).Success(t)
+`, role, namespace, user, resources, verbs, apiGroup)).Success(t)
 	t.Cleanup(func() { admin.Run(t, "delete", "clusterrole", role, "--ignore-not-found").Deleted(t) })
 }

@@ -412,6 +412,13 @@ func (c *Controller) delete(ctx context.Context, ti *configv1alpha1.TemplateInst
 	if o.UID != "" && types.UID(o.UID) != live.GetUID() {
 		return nil // replaced by an object this instance did not make
 	}
+	if !appliedBy(ti, live) {
+		// status.appliedObjects is only a list of names: an object that does not carry this
+		// instance's field manager was never applied by it, and is not its to delete.
+		klog.FromContext(ctx).Info("Keeping an object the template instance did not apply", "templateInstance", klog.KObj(ti),
+			"kind", o.Kind, "object", klog.KRef(o.Namespace, o.Name))
+		return nil
+	}
 	if owners := c.otherOwners(ti, live); len(owners) > 0 {
 		klog.FromContext(ctx).Info("Keeping an object another template instance owns", "templateInstance", klog.KObj(ti),
 			"kind", o.Kind, "object", klog.KRef(o.Namespace, o.Name), "owners", owners)

@@ -283,7 +283,8 @@ func TestSyncFollowsTemplate(t *testing.T) {
 			ti.Status = configv1alpha1.TemplateInstanceStatus{Status: configv1alpha1.TemplateInstanceStatusDeployed, Reason: "Deployed",
 				TemplateResourceVersion: controllertest.InitialResourceVersion, AppliedObjects: []configv1alpha1.AppliedObject{appliedConfigMap("a"), appliedConfigMap("b")}}
 			old := func(name string) *corev1.ConfigMap {
-				return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "space", Name: name}, Data: map[string]string{"value": "old"}}
+				return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "space", Name: name,
+					ManagedFields: appliedFields(ti)}, Data: map[string]string{"value": "old"}}
 			}
 			r := newRunning(t, nil, space(), ti, old("a"), old("b"),
 				tmplOf("settings", configMapManifest(t, "a"), configMapManifest(t, "b")))
@@ -338,11 +339,12 @@ func TestRunCleansUpOnDelete(t *testing.T) {
 	otherOwner := instanceOf("other", "settings", "uid-other")
 	otherOwner.Status.AppliedObjects = []configv1alpha1.AppliedObject{appliedConfigMap("shared")}
 	for _, tc := range []struct {
-		name     string
-		noOwner  bool
-		applied  configv1alpha1.AppliedObject
-		others   []runtime.Object
-		wantKept bool
+		name       string
+		noOwner    bool
+		applied    configv1alpha1.AppliedObject
+		others     []runtime.Object
+		notApplied bool
+		wantKept   bool
 	}{
 		{name: "created by the instance: deleted", applied: appliedConfigMap("a")},
 		{name: "no-owner annotation: kept", noOwner: true, applied: appliedConfigMap("a"), wantKept: true},
@@ -352,6 +354,7 @@ func TestRunCleansUpOnDelete(t *testing.T) {
 			return o
 		}(), wantKept: true},
 		{name: "owned by another instance too: kept", applied: appliedConfigMap("shared"), others: []runtime.Object{otherOwner}, wantKept: true},
+		{name: "listed in status but never applied by the instance: kept", applied: appliedConfigMap("a"), notApplied: true, wantKept: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := metav1.Now()
@@ -364,6 +367,9 @@ func TestRunCleansUpOnDelete(t *testing.T) {
 				ti.Annotations[configv1alpha1.NoOwnerAnnotation] = "true"
 			}
 			live := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "space", Name: tc.applied.Name, UID: "uid-a"}}
+			if !tc.notApplied {
+				live.ManagedFields = appliedFields(ti)
+			}
 			r := newRunning(t, nil, append([]runtime.Object{space(), ti, live}, tc.others...)...)
 			r.run(t)
 
@@ -462,4 +468,10 @@ func TestRunChecksRequesterForBindings(t *testing.T) {
 			assert.Equal(t, tc.asked, len(asked) > 0, "access reviews asked: %v", asked)
 		})
 	}
+}
+
+// appliedFields are the managed fields of an object that ti applied.
+func appliedFields(ti *configv1alpha1.TemplateInstance) []metav1.ManagedFieldsEntry {
+	return []metav1.ManagedFieldsEntry{{Manager: InstanceFieldManager(ti), Operation: metav1.ManagedFieldsOperationApply,
+		APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}}}
 }

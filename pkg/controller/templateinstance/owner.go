@@ -158,3 +158,19 @@ func (c *Controller) live(ctx context.Context, gvk schema.GroupVersionKind, name
 	}
 	return obj, err
 }
+
+// appliedBy reports whether ti applied live: its own field manager holds fields of it, or,
+// for an object in ti's namespace, the one field manager that versions before per-instance
+// managers used.
+func appliedBy(ti *configv1alpha1.TemplateInstance, live *unstructured.Unstructured) bool {
+	own := InstanceFieldManager(ti)
+	for _, m := range live.GetManagedFields() {
+		if m.Manager == own {
+			return true
+		}
+		if m.Manager == configv1alpha1.FieldManager && live.GetNamespace() != "" && live.GetNamespace() == ti.Namespace {
+			return true
+		}
+	}
+	return false
+}

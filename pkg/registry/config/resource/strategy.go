@@ -160,15 +160,23 @@ func (Strategy[T]) WarningsOnUpdate(context.Context, runtime.Object, runtime.Obj
 	return nil
 }
 
-// GetResetFields returns the fields a write of /status leaves alone: spec.
+// GetResetFields returns the fields a write of /status leaves alone: spec, labels and
+// annotations.
 func (StatusStrategy[T]) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{v1alpha1: fieldpath.NewSet(fieldpath.MakePathOrDie("spec"))}
+	return map[fieldpath.APIVersion]*fieldpath.Set{v1alpha1: fieldpath.NewSet(
+		fieldpath.MakePathOrDie("spec"),
+		fieldpath.MakePathOrDie("metadata", "labels"),
+		fieldpath.MakePathOrDie("metadata", "annotations"),
+	)}
 }
 
-// PrepareForUpdate keeps the stored spec and server annotations.
+// PrepareForUpdate keeps the stored spec and metadata: a write of /status changes the
+// status only, so that whoever may write status cannot relabel or re-annotate the object
+// (for a TemplateInstance, make it mandatory or move it to another Account).
 func (s StatusStrategy[T]) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	o, prev := obj.(T), old.(T)
 	s.kind.KeepSpec(o, prev)
+	metav1.ResetObjectMetaForStatus(o, prev)
 	s.prepareServerAnnotations(ctx, o, prev)
 }
 
