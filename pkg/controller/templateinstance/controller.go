@@ -351,6 +351,9 @@ func (c *Controller) apply(ctx context.Context, ti *configv1alpha1.TemplateInsta
 		if owners := c.otherOwners(ti, live); len(owners) > 0 {
 			return nil, conflict(obj, owners)
 		}
+		if err := c.authorizeTakeover(ctx, ti, gvk, live); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.adoptLegacyManager(ctx, ti, r, live); err != nil {
 		return nil, err

@@ -475,3 +475,47 @@ func appliedFields(ti *configv1alpha1.TemplateInstance) []metav1.ManagedFieldsEn
 	return []metav1.ManagedFieldsEntry{{Manager: InstanceFieldManager(ti), Operation: metav1.ManagedFieldsOperationApply,
 		APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}}}
 }
+
+// An object that exists and that the instance did not apply (an admin's, the server's, or
+// the tenant's own) is applied over only by a mandatory instance, or when the instance's
+// requester may patch it themselves.
+func TestRunRefusesToTakeOverObjectsItDidNotApply(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mandatory bool
+		mayPatch  bool
+		status    configv1alpha1.TemplateInstanceDeploymentStatus
+		want      string
+	}{
+		{name: "requester may not patch it", status: configv1alpha1.TemplateInstanceStatusFailed, want: "admins"},
+		{name: "requester may patch it", mayPatch: true, status: configv1alpha1.TemplateInstanceStatusDeployed, want: "default"},
+		{name: "mandatory instance", mandatory: true, status: configv1alpha1.TemplateInstanceStatusDeployed, want: "default"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ti := instanceOf("ti", "settings", "uid-ti")
+			if tc.mandatory {
+				ti.Annotations[configv1alpha1.MandatoryAnnotation] = "true"
+			}
+			admins := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "space", Name: "a", UID: "uid-a",
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate,
+					APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}}}},
+				Data: map[string]string{"value": "admins"}}
+			r := newRunning(t, func(r *running) {
+				r.Kube.PrependReactor("create", "subjectaccessreviews", func(action clienttesting.Action) (bool, runtime.Object, error) {
+					sar := action.(clienttesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview).DeepCopy()
+					a := sar.Spec.ResourceAttributes
+					sar.Status.Allowed = tc.mayPatch && sar.Spec.User == "dev" && a != nil && a.Verb == "patch" &&
+						a.Resource == "configmaps" && a.Namespace == "space" && a.Name == "a"
+					return true, sar, nil
+				})
+			}, space(), tmplOf("settings", configMapManifest(t, "a")), ti, admins)
+			r.run(t)
+
+			got := r.waitStatus(t, "ti", tc.status, map[bool]string{true: "Deployed", false: ReasonForbidden}[tc.status == configv1alpha1.TemplateInstanceStatusDeployed])
+			assert.Equal(t, tc.want, r.configMap(t, "a").Data["value"])
+			if tc.status == configv1alpha1.TemplateInstanceStatusFailed {
+				assert.Equal(t, `ConfigMap a in namespace space exists and was not applied by template instance space/ti, and user "dev", who requested it, may not patch it`, got.Status.Message)
+			}
+		})
+	}
+}

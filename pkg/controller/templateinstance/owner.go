@@ -161,14 +161,16 @@ func (c *Controller) live(ctx context.Context, gvk schema.GroupVersionKind, name
 
 // appliedBy reports whether ti applied live: its own field manager holds fields of it, or,
 // for an object in ti's namespace, the one field manager that versions before per-instance
-// managers used.
+// managers applied with. The server's other writes with that manager (a Space's namespace,
+// an Account's RoleBinding) are creates and updates, never applies, so they do not count.
 func appliedBy(ti *configv1alpha1.TemplateInstance, live *unstructured.Unstructured) bool {
 	own := InstanceFieldManager(ti)
 	for _, m := range live.GetManagedFields() {
 		if m.Manager == own {
 			return true
 		}
-		if m.Manager == configv1alpha1.FieldManager && live.GetNamespace() != "" && live.GetNamespace() == ti.Namespace {
+		if m.Manager == configv1alpha1.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply &&
+			live.GetNamespace() != "" && live.GetNamespace() == ti.Namespace {
 			return true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -242,3 +243,31 @@ func allowedRoles(annotation string) roleSet {
 }
 
 func (s roleSet) has(kind, name string) bool { return s[name] || s[kind+"/"+name] }
+
+// authorizeTakeover refuses to apply over live, an object that exists and that ti did not
+// apply (an admin's ResourceQuota, the tenant's own Deployment, an object of the server's),
+// unless ti is mandatory (the Account's, set by an admin) or ti's requester may patch it
+// themselves: the server's identity writes what the requester cannot, and would otherwise
+// take such an object over and, with the instance, delete it.
+func (c *Controller) authorizeTakeover(ctx context.Context, ti *configv1alpha1.TemplateInstance, gvk schema.GroupVersionKind, live *unstructured.Unstructured) error {
+	if appliedBy(ti, live) || accounts.IsMandatory(ti) {
+		return nil
+	}
+	m, err := c.mapping(gvk)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("%s %s%s", gvk.Kind, live.GetName(), in(live.GetNamespace()))
+	requester, err := requesterOf(ti)
+	if err != nil {
+		return &refusal{Reason: ReasonForbidden, Message: fmt.Sprintf("%s exists and was not applied by this instance: %v", what, err)}
+	}
+	ok, err := c.allowed(ctx, requester, authorizationv1.ResourceAttributes{
+		Verb: "patch", Group: m.Resource.Group, Resource: m.Resource.Resource, Name: live.GetName(), Namespace: live.GetNamespace()})
+	if err != nil || ok {
+		return err
+	}
+	return &refusal{Reason: ReasonForbidden, Message: fmt.Sprintf(
+		"%s exists and was not applied by template instance %s/%s, and user %q, who requested it, may not patch it",
+		what, ti.Namespace, ti.Name, requester.Username)}
+}
