@@ -1,8 +1,10 @@
-// Package controlplane runs etcd and kube-apiserver from _output/bin (make controlplane) on
-// free loopback ports, with the certificates hack/localcerts writes and the kube-apiserver
-// flags of hack/local-up.sh, so that tests below the end-to-end suite talk to a real core API.
-// It starts no kube-controller-manager: nothing deletes namespaces or creates their default
-// ServiceAccount.
+// Package controlplane runs etcd, kube-apiserver and kube-controller-manager from
+// _output/bin (make controlplane) on free loopback ports, with the certificates
+// hack/localcerts writes and the kube-apiserver flags of hack/local-up.sh, so that tests
+// below the end-to-end suite talk to a real core API. kube-controller-manager runs only the
+// controllers RBAC and Pods need: ClusterRole aggregation (admin, edit, view and the roles of
+// artifacts/deploy are aggregated) and the ServiceAccount controller (each namespace's
+// default ServiceAccount). Nothing deletes namespaces, schedules Pods or collects garbage.
 package controlplane
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -54,7 +57,8 @@ type ControlPlane struct {
 	procs []*process
 }
 
-// Start runs etcd and kube-apiserver and waits until kube-apiserver is ready. On an error
+// Start runs etcd, kube-apiserver and kube-controller-manager and waits until kube-apiserver
+// is ready and the built-in ClusterRoles are aggregated. On an error
 // nothing is left running.
 func Start(ctx context.Context) (_ *ControlPlane, err error) {
 	root, err := RepoRoot()
@@ -65,7 +69,7 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 	if bin == "" {
 		bin = filepath.Join(root, "_output", "bin")
 	}
-	for _, name := range []string{"etcd", "kube-apiserver"} {
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager"} {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
 			return nil, fmt.Errorf("%s is missing from %s (make controlplane builds it): %w", name, bin, err)
 		}
@@ -152,10 +156,31 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 	}); err != nil {
 		return nil, err
 	}
+
+	kcm, err := startProcess("kube-controller-manager", logs, filepath.Join(bin, "kube-controller-manager"),
+		"--kubeconfig="+pki("kube-controller-manager.kubeconfig"),
+		"--secure-port=0",
+		"--controllers=clusterrole-aggregation-controller,serviceaccount-controller,serviceaccount-token-controller",
+		"--root-ca-file="+pki("ca.crt"),
+		"--service-account-private-key-file="+pki("sa.key"),
+		"--use-service-account-credentials=true",
+		"--leader-elect=false",
+		"--profiling=false")
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, kcm)
+	// The bootstrap admin role has no rules of its own: they come from aggregation.
+	if err := waitReady(ctx, kcm, time.Minute, func(ctx context.Context) bool {
+		admin, err := kube.RbacV1().ClusterRoles().Get(ctx, "admin", metav1.GetOptions{})
+		return err == nil && len(admin.Rules) > 0
+	}); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
-// Stop stops kube-apiserver, then etcd, and removes Dir. Set KEEP_CONTROLPLANE=1 to keep Dir
+// Stop stops the processes in the reverse order of their start and removes Dir. Set KEEP_CONTROLPLANE=1 to keep Dir
 // (its logs) for a look after a failure.
 func (c *ControlPlane) Stop() error {
 	var errs []error

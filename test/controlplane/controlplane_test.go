@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Start brings up a kube-apiserver that serves the admin, and Stop ends both processes and
+// Start brings up a kube-apiserver that serves the admin, and Stop ends every process and
 // removes the directory.
 func TestStartServesTheAdminAndStopLeavesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -37,7 +37,7 @@ func TestStartServesTheAdminAndStopLeavesNothing(t *testing.T) {
 	for _, p := range c.procs {
 		pids = append(pids, p.cmd.Process.Pid)
 	}
-	require.Len(t, pids, 2)
+	require.Len(t, pids, 3)
 	stopped = true
 	require.NoError(t, c.Stop())
 	for _, pid := range pids {

@@ -69,18 +69,11 @@ func spaceNames(ctx context.Context, client versioned.Interface) ([]string, erro
 func TestSpaceListFollowsRoleBindings(t *testing.T) {
 	c := coreFor(t)
 	ctx := ctxFor(t)
-	// The built-in view and admin roles are aggregated by kube-controller-manager, which does
-	// not run here; a role of its own grants what the Space view asks of RBAC.
-	_, err := c.Kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "namespace-reader"},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
 	for _, ns := range []string{"view-a", "view-b", "view-c"} {
 		c.createSpaceNamespace(t, ctx, ns, "viewers")
 	}
-	c.bindUser(t, ctx, "view-a", "alice-view", "namespace-reader", "alice")
-	c.bindUser(t, ctx, "view-c", "bob-view", "namespace-reader", "bob")
+	c.bindUser(t, ctx, "view-a", "alice-view", "view", "alice")
+	c.bindUser(t, ctx, "view-c", "bob-view", "view", "bob")
 	alice := c.tenancyAs(t, "alice")
 
 	sees := func(want ...string) func(*assert.CollectT) {
@@ -93,12 +86,12 @@ func TestSpaceListFollowsRoleBindings(t *testing.T) {
 	}
 	require.EventuallyWithT(t, sees("view-a"), within, 50*time.Millisecond, "alice sees only view-a")
 
-	c.bindUser(t, ctx, "view-b", "alice-view", "namespace-reader", "alice")
+	c.bindUser(t, ctx, "view-b", "alice-view", "view", "alice")
 	require.EventuallyWithT(t, sees("view-a", "view-b"), within, 50*time.Millisecond, "alice gains view-b")
 
 	require.NoError(t, c.Kube.RbacV1().RoleBindings("view-a").Delete(ctx, "alice-view", metav1.DeleteOptions{}))
 	require.EventuallyWithT(t, sees("view-b"), within, 50*time.Millisecond, "alice loses view-a")
 
-	_, err = alice.TenancyV1alpha1().Spaces().Get(ctx, "view-c", metav1.GetOptions{})
+	_, err := alice.TenancyV1alpha1().Spaces().Get(ctx, "view-c", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err) || apierrors.IsForbidden(err), "alice gets view-c, where only bob has a binding: %v", err)
 }
