@@ -93,9 +93,6 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 	if err := c.certificates(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.writeAdmissionConfig(); err != nil {
-		return nil, err
-	}
 	logs := filepath.Join(dir, "logs")
 
 	client, peer := "http://127.0.0.1:"+strconv.Itoa(etcdPort), "http://127.0.0.1:"+strconv.Itoa(peerPort)
@@ -207,7 +204,8 @@ func (c *ControlPlane) AdminConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
-// certificates builds hack/localcerts, as hack/local-up.sh does, and runs it.
+// certificates builds hack/localcerts, as hack/local-up.sh does, and runs it for the
+// certificates, the kubeconfigs and kube-apiserver's admission configuration.
 func (c *ControlPlane) certificates(ctx context.Context) error {
 	localcerts := filepath.Join(c.Dir, "localcerts")
 	build := exec.CommandContext(ctx, "go", "build", "-o", localcerts, "./hack/localcerts")
@@ -215,38 +213,11 @@ func (c *ControlPlane) certificates(ctx context.Context) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("building hack/localcerts: %w: %s", err, out)
 	}
+	c.AdmissionConfig = filepath.Join(c.Dir, "admission.yaml")
 	run := exec.CommandContext(ctx, localcerts, "--dir="+c.PKI, "--server="+c.URL,
-		"--admin-kubeconfig="+c.Kubeconfig, "--service-ip="+ServiceIP)
+		"--admin-kubeconfig="+c.Kubeconfig, "--admission-config="+c.AdmissionConfig, "--service-ip="+ServiceIP)
 	if out, err := run.CombinedOutput(); err != nil {
 		return fmt.Errorf("hack/localcerts: %w: %s", err, out)
-	}
-	return nil
-}
-
-// writeAdmissionConfig gives kube-apiserver a client certificate for calling webhooks, as
-// hack/local-up.sh does.
-func (c *ControlPlane) writeAdmissionConfig() error {
-	webhook := filepath.Join(c.Dir, "webhook.kubeconfig")
-	if err := os.WriteFile(webhook, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-users:
-- name: "*"
-  user:
-    client-certificate: %s
-    client-key: %s
-`, filepath.Join(c.PKI, "accountquota-webhook-client.crt"), filepath.Join(c.PKI, "accountquota-webhook-client.key"))), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", webhook, err)
-	}
-	c.AdmissionConfig = filepath.Join(c.Dir, "admission.yaml")
-	if err := os.WriteFile(c.AdmissionConfig, []byte(`apiVersion: apiserver.config.k8s.io/v1
-kind: AdmissionConfiguration
-plugins:
-- name: ValidatingAdmissionWebhook
-  configuration:
-    apiVersion: apiserver.config.k8s.io/v1
-    kind: WebhookAdmissionConfiguration
-    kubeConfigFile: `+webhook+"\n"), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", c.AdmissionConfig, err)
 	}
 	return nil
 }
