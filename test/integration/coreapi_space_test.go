@@ -76,6 +76,10 @@ func TestTenantSpaceCreateMakesNamespaceAndBinding(t *testing.T) {
 	carol := c.tenancyAs(t, "carol").TenancyV1alpha1().Spaces()
 
 	c.seesAccount(t, ctx, "carol", "team-a")
+	mine, err := c.tenancyAs(t, "carol").TenancyV1alpha1().Accounts().List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, mine.Items, 1, "carol's Account view holds only the Account she is a subject of")
+	assert.Equal(t, "team-a", mine.Items[0].Name)
 	_, err = carol.Create(ctx, newSpace("team-a-one", "team-a"), metav1.CreateOptions{})
 	require.NoError(t, err, "carol creates a Space of team-a")
 
