@@ -62,15 +62,15 @@ test: test-unit test-chart test-integration test-e2e ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
-	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/e2e -e /test/chart)
+	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart)
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
 	$(GOTEST) $(TEST_FLAGS) ./test/chart/...
 
 .PHONY: test-integration
-test-integration: ## The whole server in-process on an embedded etcd.
-	$(GOTEST) $(TEST_FLAGS) ./test/integration/...
+test-integration: controlplane ## The whole server in-process on an embedded etcd, with etcd, kube-apiserver and kube-controller-manager as its core API.
+	$(GOTEST) $(TEST_FLAGS) ./test/controlplane/... ./test/integration/...
 
 .PHONY: test-e2e
 test-e2e: build controlplane helm ## Against a real kube-apiserver with the real kubectl.

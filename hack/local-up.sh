@@ -59,7 +59,8 @@ certificates() {
   lcp::log "writing certificates and kubeconfigs to $LOCAL_PKI"
   (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/localcerts" ./hack/localcerts)
   "$LOCAL_BIN/localcerts" --dir="$LOCAL_PKI" --server="https://127.0.0.1:$KUBE_APISERVER_PORT" \
-    --admin-kubeconfig="$LOCAL_DIR/kubeconfig" --service="$TENANCY_SERVICE" \
+    --admin-kubeconfig="$LOCAL_DIR/kubeconfig" --admission-config="$LOCAL_DIR/admission.yaml" \
+    --service="$TENANCY_SERVICE" \
     --namespace="$TENANCY_NAMESPACE" --service-ip="$KUBERNETES_SERVICE_IP"
 }
 
@@ -80,32 +81,7 @@ start_tenancy_etcd() {
   "$LOCAL_ROOT/hack/lib/tenancy-etcd.sh" start
 }
 
-# write_admission_config gives kube-apiserver a client certificate for calling webhooks, so
-# that tenancy-apiserver's AccountQuota webhook can refuse every other caller.
-write_admission_config() {
-  cat >"$LOCAL_DIR/webhook.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-users:
-- name: "*"
-  user:
-    client-certificate: $LOCAL_PKI/accountquota-webhook-client.crt
-    client-key: $LOCAL_PKI/accountquota-webhook-client.key
-EOF
-  cat >"$LOCAL_DIR/admission.yaml" <<EOF
-apiVersion: apiserver.config.k8s.io/v1
-kind: AdmissionConfiguration
-plugins:
-- name: ValidatingAdmissionWebhook
-  configuration:
-    apiVersion: apiserver.config.k8s.io/v1
-    kind: WebhookAdmissionConfiguration
-    kubeConfigFile: $LOCAL_DIR/webhook.kubeconfig
-EOF
-}
-
 start_kube_apiserver() {
-  write_admission_config
   lcp::log "starting kube-apiserver on https://127.0.0.1:$KUBE_APISERVER_PORT"
   lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" \
     --bind-address=127.0.0.1 --secure-port="$KUBE_APISERVER_PORT" --advertise-address=127.0.0.1 \

@@ -7,7 +7,10 @@
 // tenancy-apiserver-serving (serving, for localhost, 127.0.0.1 and <service>.<namespace>.svc),
 // front-proxy-client, tenancy-apiserver and kube-controller-manager (client); sa.key/sa.pub
 // (service-account token signing); tenancy-apiserver.kubeconfig and
-// kube-controller-manager.kubeconfig. The admin kubeconfig goes to --admin-kubeconfig.
+// kube-controller-manager.kubeconfig. The admin kubeconfig goes to --admin-kubeconfig. With
+// --admission-config, kube-apiserver's admission configuration goes there, and the kubeconfig
+// of its webhook client certificate (accountquota-webhook-client) beside it as
+// webhook.kubeconfig.
 package main
 
 import (
@@ -26,6 +29,7 @@ type options struct {
 	Dir             string
 	Server          string
 	AdminKubeconfig string
+	AdmissionConfig string
 	Service         string
 	Namespace       string
 	ServiceIP       net.IP
@@ -38,6 +42,7 @@ func main() {
 	fs.StringVar(&o.Dir, "dir", "", "Directory of the certificates, keys and component kubeconfigs (required).")
 	fs.StringVar(&o.Server, "server", "", "URL of kube-apiserver written into the kubeconfigs (required).")
 	fs.StringVar(&o.AdminKubeconfig, "admin-kubeconfig", "", "Path of the admin kubeconfig (default <dir>/admin.kubeconfig).")
+	fs.StringVar(&o.AdmissionConfig, "admission-config", "", "Path of kube-apiserver's admission configuration, which calls webhooks with the webhook client certificate (default: not written).")
 	fs.StringVar(&o.Service, "service", "tenancy-apiserver", "Name of the Service the APIServices point to.")
 	fs.StringVar(&o.Namespace, "namespace", "tenancy-system", "Namespace of that Service.")
 	fs.StringVar(&serviceIP, "service-ip", "10.96.0.1", "ClusterIP of the kubernetes Service, added to kube-apiserver's certificate.")
@@ -105,6 +110,9 @@ func run(o options, now time.Time) error {
 		if err := writeFile(c.path, data, 0o600); err != nil {
 			return err
 		}
+	}
+	if o.AdmissionConfig != "" {
+		return writeAdmissionConfig(o.AdmissionConfig, o.Dir)
 	}
 	return nil
 }

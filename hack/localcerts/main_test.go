@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 )
 
 func testOptions(t *testing.T) options {
@@ -288,4 +289,38 @@ func TestRunRejectsIncompleteOptions(t *testing.T) {
 			assert.Error(t, run(o, time.Now()))
 		})
 	}
+}
+
+// The admission configuration makes kube-apiserver call webhooks with the certificate of
+// WebhookCallerName, through webhook.kubeconfig beside it.
+func TestRunWritesTheAdmissionConfig(t *testing.T) {
+	o := testOptions(t)
+	o.AdmissionConfig = filepath.Join(t.TempDir(), "admission.yaml")
+	require.NoError(t, run(o, time.Now()))
+
+	data, err := os.ReadFile(o.AdmissionConfig)
+	require.NoError(t, err)
+	var cfg struct {
+		Kind    string `json:"kind"`
+		Plugins []struct {
+			Name          string `json:"name"`
+			Configuration struct {
+				KubeConfigFile string `json:"kubeConfigFile"`
+			} `json:"configuration"`
+		} `json:"plugins"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &cfg))
+	assert.Equal(t, "AdmissionConfiguration", cfg.Kind)
+	require.Len(t, cfg.Plugins, 1)
+	assert.Equal(t, "ValidatingAdmissionWebhook", cfg.Plugins[0].Name)
+	webhook := cfg.Plugins[0].Configuration.KubeConfigFile
+	assert.Equal(t, filepath.Join(filepath.Dir(o.AdmissionConfig), "webhook.kubeconfig"), webhook)
+
+	kc, err := clientcmd.LoadFromFile(webhook)
+	require.NoError(t, err)
+	user := kc.AuthInfos["*"]
+	require.NotNil(t, user, "credentials for every webhook")
+	assert.Equal(t, WebhookCallerName, load(t, o.Dir, webhookClient).Cert.Subject.CommonName)
+	assert.Equal(t, filepath.Join(o.Dir, webhookClient+".crt"), user.ClientCertificate)
+	assert.Equal(t, filepath.Join(o.Dir, webhookClient+".key"), user.ClientKey)
 }
