@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -140,4 +141,67 @@ spec:
 	}
 	// The Account that names them may have such a Space.
 	cluster.As(victimUser).Apply(t, space(saNS, victim)).Success(t)
+}
+
+// The other order of TestHoleServiceAccountNamespaceTakeover: a tenant of one Account has
+// the Space first, and an admin then names service accounts of that namespace as subjects
+// of another Account. The Account write is refused; service accounts of the Account's own
+// Spaces, and of namespaces that are no Space, may be its subjects.
+func TestHoleServiceAccountNamespaceTakenFirst(t *testing.T) {
+	victim, attacker := framework.UniqueName("hole-sa-first-a"), framework.UniqueName("hole-sa-first-b")
+	victimUser, attackerUser := framework.UniqueName("hole-sa-first-va"), framework.UniqueName("hole-sa-first-vb")
+	taken, own, noSpace := attacker+"-ci", victim+"-own", victim+"-nospace"
+	admin := cluster.Admin()
+	admin.Apply(t, accountYAML(attacker, attackerUser, "")).Success(t)
+	grantKioskEdit(t, cluster.AdminClients(t), attacker, attackerUser)
+	grantKioskEdit(t, cluster.AdminClients(t), victim, victimUser)
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account in ("+victim+","+attacker+")", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", victim, attacker, "--ignore-not-found").Deleted(t)
+	})
+	cluster.As(attackerUser).Apply(t, space(taken, attacker)).Success(t)
+
+	withSubject := func(subject string) string {
+		return accountYAML(victim, victimUser, "") + subject
+	}
+	serviceAccountSubjects := map[string]string{
+		"group":          "  - kind: Group\n    name: system:serviceaccounts:%s\n    apiGroup: rbac.authorization.k8s.io\n",
+		"ServiceAccount": "  - kind: ServiceAccount\n    name: deployer\n    namespace: %s\n",
+		"user":           "  - kind: User\n    name: system:serviceaccount:%s:pipeline\n    apiGroup: rbac.authorization.k8s.io\n",
+	}
+	refused := fmt.Sprintf(`spec.subjects[1]: Forbidden: namespace %q is a Space of another Account; its service accounts cannot be subjects of account %q`, taken, victim)
+	for form, subject := range serviceAccountSubjects {
+		r := admin.Apply(t, withSubject(fmt.Sprintf(subject, taken))).Failure(t)
+		assert.Contains(t, r.Stderr, refused, form)
+		admin.Run(t, "get", "accounts.config.kiosk.sh", victim).Failure(t)
+	}
+
+	// Service accounts of the Account's own Space, and of a namespace that is no Space.
+	admin.Apply(t, accountYAML(victim, victimUser, "")).Success(t)
+	cluster.As(victimUser).Apply(t, space(own, victim)).Success(t)
+	for form, subject := range serviceAccountSubjects {
+		admin.Apply(t, withSubject(fmt.Sprintf(subject, own)+fmt.Sprintf(subject, noSpace))).Success(t)
+		// Nor may an update add the other Account's Space.
+		r := admin.Apply(t, withSubject(fmt.Sprintf(subject, taken))).Failure(t)
+		assert.Contains(t, r.Stderr, refused, form)
+	}
+	subjects := admin.Run(t, "get", "accounts.config.kiosk.sh", victim, "-o", "jsonpath={.spec.subjects}").Success(t).Stdout
+	assert.NotContains(t, subjects, taken)
+
+	// An Account that named the namespace before it became a Space of another Account (an
+	// admin labelled it, or the Account was stored before this rule) keeps its subjects;
+	// each write that keeps them warns, and a change of its subjects is refused until they
+	// go.
+	later := attacker + "-later"
+	group := fmt.Sprintf(serviceAccountSubjects["group"], later)
+	admin.Apply(t, withSubject(group)).Success(t)
+	admin.Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+later+"\n  labels:\n    kiosk.sh/account: "+attacker+"\n").Success(t)
+	eventually(t, "the server knows Space "+later, func(context.Context) bool {
+		return admin.Run(t, "get", "spaces", later).Err == nil
+	})
+	r := admin.Run(t, "label", "accounts.config.kiosk.sh", victim, "reviewed=true").Success(t)
+	assert.Contains(t, r.Stderr, fmt.Sprintf(`Warning: spec.subjects[1]: Forbidden: namespace %q is a Space of another Account; its service accounts cannot be subjects of account %q`, later, victim))
+	r = admin.Apply(t, withSubject(group+fmt.Sprintf(serviceAccountSubjects["group"], own))).Failure(t)
+	assert.Contains(t, r.Stderr, fmt.Sprintf(`spec.subjects[1]: Forbidden: namespace %q is a Space of another Account`, later))
+	admin.Apply(t, withSubject(fmt.Sprintf(serviceAccountSubjects["group"], own))).Success(t)
 }

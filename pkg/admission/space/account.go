@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
@@ -126,7 +127,7 @@ func checkServiceAccountNamespace(d *Deps, s *tenancy.Space) error {
 		if !ok || name == s.Spec.Account {
 			continue
 		}
-		if slices.Contains(serviceAccountNamespaces(a.Spec.Subjects), s.Name) {
+		if slices.Contains(accounts.ServiceAccountNamespaces(a.Spec.Subjects), s.Name) {
 			return apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name, field.Forbidden(field.NewPath("metadata", "name"),
 				fmt.Sprintf("namespace %q holds service accounts that another Account names as subjects; only that Account may have a Space of this name", s.Name)))
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
@@ -84,28 +83,4 @@ func validateKeys(s, old *tenancy.Space, templateLabels, templateAnnotations map
 		}
 	}
 	return errs
-}
-
-// serviceAccountNamespaces are the namespaces whose service accounts subjects name: the
-// namespace of a ServiceAccount subject, of a user system:serviceaccount:<ns>:<name>, and of
-// a group system:serviceaccounts:<ns>.
-func serviceAccountNamespaces(subjects []rbacv1.Subject) []string {
-	var out []string
-	for _, s := range subjects {
-		switch s.Kind {
-		case rbacv1.ServiceAccountKind:
-			out = append(out, s.Namespace)
-		case rbacv1.UserKind:
-			if rest, ok := strings.CutPrefix(s.Name, "system:serviceaccount:"); ok {
-				if ns, _, ok := strings.Cut(rest, ":"); ok {
-					out = append(out, ns)
-				}
-			}
-		case rbacv1.GroupKind:
-			if ns, ok := strings.CutPrefix(s.Name, "system:serviceaccounts:"); ok {
-				out = append(out, ns)
-			}
-		}
-	}
-	return out
 }

@@ -130,10 +130,11 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	plugins := o.Recommended.Admission.Plugins
 	spaceadmission.RegisterAccount(plugins)
 	spaceadmission.RegisterLimit(plugins)
+	spaceadmission.RegisterSubjects(plugins)
 	templateuse.Register(plugins)
 	mandatory.Register(plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
-		spaceadmission.AccountPluginName, spaceadmission.LimitPluginName, templateuse.PluginName, mandatory.PluginName)
+		spaceadmission.AccountPluginName, spaceadmission.LimitPluginName, spaceadmission.SubjectsPluginName, templateuse.PluginName, mandatory.PluginName)
 	o.Recommended.SecureServing.BindPort = 8443
 	return o
 }
