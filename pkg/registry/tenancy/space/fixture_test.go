@@ -17,7 +17,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access/accesstest"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/tenancytest"
 )
 
 // cluster is kube-apiserver as the Space storage sees it: a fake clientset whose
@@ -40,20 +40,20 @@ const (
 )
 
 var (
-	alice   = registrytest.As("alice", "system:authenticated")
-	bob     = registrytest.As("bob", teamB, "system:authenticated")
-	eve     = registrytest.As("eve", "system:authenticated")
-	auditor = registrytest.As("auditor", "system:authenticated")
-	root    = registrytest.As("root", "system:authenticated")
+	alice   = tenancytest.As("alice", "system:authenticated")
+	bob     = tenancytest.As("bob", teamB, "system:authenticated")
+	eve     = tenancytest.As("eve", "system:authenticated")
+	auditor = tenancytest.As("auditor", "system:authenticated")
+	root    = tenancytest.As("root", "system:authenticated")
 )
 
 // seesAllSpaces is kube-apiserver allowing auditor to list namespaces.
-var seesAllSpaces = registrytest.Allow("list", "namespaces", "auditor")
+var seesAllSpaces = tenancytest.Allow("list", "namespaces", "auditor")
 
 // newCluster returns a cluster with the Spaces team-a-dev and team-a-prod of team-a and
 // team-b-dev of team-b, and the Accounts given, whose kube-apiserver allows what policy
 // allows.
-func newCluster(t *testing.T, policy registrytest.Policy, accounts ...*configv1alpha1.Account) *cluster {
+func newCluster(t *testing.T, policy tenancytest.Policy, accounts ...*configv1alpha1.Account) *cluster {
 	t.Helper()
 	c := &cluster{kube: fake.NewClientset(), index: access.New(access.Options{}), accounts: accountMap{}, released: &released{}}
 	for _, a := range accounts {
@@ -70,7 +70,7 @@ func newCluster(t *testing.T, policy registrytest.Policy, accounts ...*configv1a
 	c.addSpace(t, "team-a-prod", teamA, map[string]string{"env": "prod"}, "admin", accesstest.User("alice"))
 	c.addSpace(t, "team-b-dev", teamB, map[string]string{"env": "dev"}, "view", accesstest.Group(teamB))
 	c.index.MarkReady()
-	c.rest = NewREST(c.index, registrytest.Visibility(c.kube, c.index, policy), Writer{
+	c.rest = NewREST(c.index, tenancytest.Visibility(c.kube, c.index, policy), Writer{
 		Kube: c.kube, Accounts: c.accounts, Reservations: c.released, Enforced: func() bool { return true }})
 	return c
 }

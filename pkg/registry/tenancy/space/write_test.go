@@ -19,7 +19,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/registrytest"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/tenancytest"
 )
 
 // teamAAccount is team-a: alice is its subject, it may hold three Spaces, and its Spaces
@@ -144,7 +144,7 @@ func TestDelete(t *testing.T) {
 		{name: "does not exist", ctx: alice, space: "team-a-gone", wantErr: apierrors.IsNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newCluster(t, registrytest.Allow("delete", "namespaces", "alice", "eve"))
+			c := newCluster(t, tenancytest.Allow("delete", "namespaces", "alice", "eve"))
 			out, _, err := c.rest.Delete(tc.ctx, tc.space, nil, &metav1.DeleteOptions{})
 			assert.Equal(t, tc.released, c.released.places(), "places given back")
 			if tc.wantErr != nil {
@@ -176,7 +176,7 @@ func TestUpdateLabels(t *testing.T) {
 		{name: "does not see", ctx: eve, space: "team-a-dev", wantErr: apierrors.IsNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newCluster(t, registrytest.Allow("update", "namespaces", "alice", "eve"))
+			c := newCluster(t, tenancytest.Allow("update", "namespaces", "alice", "eve"))
 			before := c.namespace(t, tc.space)
 			relabel := rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
 				s := old.(*tenancy.Space).DeepCopy()

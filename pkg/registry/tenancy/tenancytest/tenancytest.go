@@ -1,12 +1,13 @@
-// Package registrytest gives the tests of the tenancy.kiosk.sh storages their users and a
+// Package tenancytest gives the tests of the tenancy.kiosk.sh storages their users and a
 // kube-apiserver authorizer that follows a policy, without a server.
-package registrytest
+package tenancytest
 
 import (
 	"context"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -18,9 +19,11 @@ import (
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 )
 
-// As is the context of a request by the user name in groups.
+// As is the context of a request by the user name in groups for a cluster-scoped
+// resource, as the server's handlers make it.
 func As(name string, groups ...string) context.Context {
-	return genericapirequest.WithUser(context.Background(), &user.DefaultInfo{Name: name, Groups: groups})
+	ctx := genericapirequest.WithNamespace(context.Background(), metav1.NamespaceNone)
+	return genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: name, Groups: groups})
 }
 
 // Policy says what kube-apiserver's authorizers allow.
