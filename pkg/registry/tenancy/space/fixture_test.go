@@ -17,13 +17,16 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access/accesstest"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	configfake "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/fake"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/tenancytest"
 )
 
 // cluster is kube-apiserver as the Space storage sees it: a fake clientset whose
-// namespaces and RoleBindings feed a real access index, as the server's informers do.
+// namespaces and RoleBindings feed a real access index, as the server's informers do, and
+// a fake config.kiosk.sh clientset for mandatory TemplateInstances.
 type cluster struct {
 	kube     *fake.Clientset
+	config   *configfake.Clientset
 	index    *access.Index
 	rv       accesstest.Revisions
 	accounts accountMap
@@ -55,7 +58,7 @@ var seesAllSpaces = tenancytest.Allow("list", "namespaces", "auditor")
 // allows.
 func newCluster(t *testing.T, policy tenancytest.Policy, accounts ...*configv1alpha1.Account) *cluster {
 	t.Helper()
-	c := &cluster{kube: fake.NewClientset(), index: access.New(access.Options{}), accounts: accountMap{}, released: &released{}}
+	c := &cluster{kube: fake.NewClientset(), config: configfake.NewClientset(), index: access.New(access.Options{}), accounts: accountMap{}, released: &released{}}
 	for _, a := range accounts {
 		c.accounts[a.Name] = a
 	}
@@ -71,7 +74,7 @@ func newCluster(t *testing.T, policy tenancytest.Policy, accounts ...*configv1al
 	c.addSpace(t, "team-b-dev", teamB, map[string]string{"env": "dev"}, "view", accesstest.Group(teamB))
 	c.index.MarkReady()
 	c.rest = NewREST(c.index, tenancytest.Visibility(c.kube, c.index, policy), Writer{
-		Kube: c.kube, Accounts: c.accounts, Reservations: c.released, Enforced: func() bool { return true }})
+		Kube: c.kube, Config: c.config, Accounts: c.accounts, Reservations: c.released, Enforced: func() bool { return true }})
 	return c
 }
 

@@ -83,6 +83,15 @@ func TestCreate(t *testing.T) {
 		{name: "RoleBinding fails", ctx: alice, space: newSpace("team-a-new", teamA, nil), enforced: true,
 			setup:   fail("create", "rolebindings", apierrors.NewServiceUnavailable("etcd is down")),
 			wantErr: apierrors.IsServiceUnavailable, released: []string{"team-a/team-a-new"}},
+		{name: "mandatory TemplateInstance fails", ctx: alice, space: newSpace("team-a-new", teamA, nil), enforced: true,
+			setup: func(c *cluster) {
+				c.accounts[teamA].Spec.Space.TemplateInstances = []configv1alpha1.AccountTemplateInstanceTemplate{
+					{Spec: configv1alpha1.TemplateInstanceSpec{Template: "space-defaults"}}}
+				c.config.PrependReactor("create", "templateinstances", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewServiceUnavailable("etcd is down")
+				})
+			},
+			wantErr: apierrors.IsServiceUnavailable, released: []string{"team-a/team-a-new"}},
 		{name: "RoleBinding escalates", ctx: alice, space: newSpace("team-a-new", teamA, nil), enforced: true,
 			setup:   fail("create", "rolebindings", apierrors.NewForbidden(rbGroup, accounts.BindingName(teamA), errors.New("attempting to grant RBAC permissions not currently held"))),
 			wantErr: apierrors.IsForbidden, released: []string{"team-a/team-a-new"}},
