@@ -31,13 +31,30 @@ import (
 // readyTimeout bounds how long a create waits for its caller to be able to use the Space.
 const readyTimeout = 10 * time.Second
 
+// AccountGetter reads the Account of a new Space as v1alpha1; accounts.Reader is the
+// server's.
+type AccountGetter interface {
+	Get(ctx context.Context, name string) (*configv1alpha1.Account, error)
+}
+
+// Releaser gives back the place a Space held under its Account's limit; the SpaceLimit
+// admission plugin reserved it. reservation.Ledger is the server's.
+type Releaser interface {
+	Release(ctx context.Context, account, name string) error
+}
+
+var (
+	_ AccountGetter = accounts.Reader{}
+	_ Releaser      = &reservation.Ledger{}
+)
+
 // Writer creates and deletes the namespaces behind Spaces.
 type Writer struct {
 	Kube kubernetes.Interface
 	// Accounts reads the Accounts of new Spaces.
-	Accounts accounts.Reader
+	Accounts AccountGetter
 	// Reservations hold Space limits across replicas.
-	Reservations *reservation.Ledger
+	Reservations Releaser
 	// Config creates the mandatory TemplateInstances of new Spaces.
 	Config versioned.Interface
 	// Enforced reports whether the Space admission plugins are in the admission chain;
