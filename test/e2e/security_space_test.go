@@ -141,3 +141,45 @@ spec:
 	// The Account that names them may have such a Space.
 	cluster.As(victimUser).Apply(t, space(saNS, victim)).Success(t)
 }
+
+// A tenant who may update their Space's namespace cannot go around Space admission to
+// kube-apiserver, with kubectl label or annotate on the namespace, to set Pod Security,
+// scheduling or kiosk.sh/ keys, to take the namespace out of its Account, or to move it into
+// another: the ValidatingAdmissionPolicy tenancy-apiserver-namespaces refuses it, naming the
+// key. Other keys go through, and an admin still sets these.
+func TestHoleNamespaceLabelsBypassSpaceAdmission(t *testing.T) {
+	mine, victim, me, _ := spaceAdmissionFixture(t)
+	tenant, admin := cluster.As(me), cluster.Admin()
+	ns := mine + "-a"
+	tenant.Apply(t, space(ns, mine)).Success(t)
+	grantNamespaceUpdate(t, mine+"-ns-updater", ns, me)
+	denied := fmt.Sprintf(`namespaces %q is forbidden: ValidatingAdmissionPolicy 'tenancy-apiserver-namespaces' with binding 'tenancy-apiserver-namespaces' denied request: `, ns)
+	byAdmins := " keys of a Space's namespace are set by admins only (who may update all namespaces)"
+	for _, attack := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"label", "ns", ns, "pod-security.kubernetes.io/enforce=privileged", "--overwrite"},
+			"metadata.labels[pod-security.kubernetes.io/enforce]: pod-security.kubernetes.io/" + byAdmins},
+		{[]string{"annotate", "ns", ns, "scheduler.alpha.kubernetes.io/node-selector=x"},
+			"metadata.annotations[scheduler.alpha.kubernetes.io/node-selector]: scheduler.alpha.kubernetes.io/" + byAdmins},
+		{[]string{"label", "ns", ns, "team.kiosk.sh/tier=gold"},
+			"metadata.labels[team.kiosk.sh/tier]: kiosk.sh/" + byAdmins},
+		{[]string{"label", "ns", ns, "kiosk.sh/account=" + victim, "--overwrite"},
+			"metadata.labels[kiosk.sh/account]: kiosk.sh/" + byAdmins},
+		{[]string{"label", "ns", ns, "kiosk.sh/account-"},
+			"metadata.labels[kiosk.sh/account]: kiosk.sh/" + byAdmins},
+	} {
+		r := tenant.Run(t, attack.args...).Failure(t)
+		assert.Contains(t, r.Stderr, denied+attack.want, "kubectl %v", attack.args)
+	}
+	got := admin.Run(t, "get", "namespace", ns, "-o",
+		`jsonpath={.metadata.labels.kiosk\.sh/account} {.metadata.labels.pod-security\.kubernetes\.io/enforce}{.metadata.labels.team\.kiosk\.sh/tier}{.metadata.annotations.scheduler\.alpha\.kubernetes\.io/node-selector}`).Success(t).Stdout
+	assert.Equal(t, mine+" ", got, "the namespace is still in its Account, without the refused keys")
+
+	tenant.Run(t, "label", "ns", ns, "team=x").Success(t)
+	assert.Equal(t, "x", admin.Run(t, "get", "namespace", ns, "-o", "jsonpath={.metadata.labels.team}").Success(t).Stdout)
+	admin.Run(t, "label", "ns", ns, "pod-security.kubernetes.io/enforce=baseline").Success(t)
+	assert.Equal(t, "baseline", admin.Run(t, "get", "namespace", ns, "-o",
+		`jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`).Success(t).Stdout)
+}
