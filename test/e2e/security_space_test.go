@@ -153,7 +153,9 @@ func TestHoleNamespaceLabelsBypassSpaceAdmission(t *testing.T) {
 	ns := mine + "-a"
 	tenant.Apply(t, space(ns, mine)).Success(t)
 	grantNamespaceUpdate(t, mine+"-ns-updater", ns, me)
-	denied := fmt.Sprintf(`namespaces %q is forbidden: ValidatingAdmissionPolicy 'tenancy-apiserver-namespaces' with binding 'tenancy-apiserver-namespaces' denied request: `, ns)
+	denied := func(namespace string) string {
+		return fmt.Sprintf(`namespaces %q is forbidden: ValidatingAdmissionPolicy 'tenancy-apiserver-namespaces' with binding 'tenancy-apiserver-namespaces' denied request: `, namespace)
+	}
 	byAdmins := " keys of a Space's namespace are set by admins only (who may update all namespaces)"
 	for _, attack := range []struct {
 		args []string
@@ -171,11 +173,19 @@ func TestHoleNamespaceLabelsBypassSpaceAdmission(t *testing.T) {
 			"metadata.labels[kiosk.sh/account]: kiosk.sh/" + byAdmins},
 	} {
 		r := tenant.Run(t, attack.args...).Failure(t)
-		assert.Contains(t, r.Stderr, denied+attack.want, "kubectl %v", attack.args)
+		assert.Contains(t, r.Stderr, denied(ns)+attack.want, "kubectl %v", attack.args)
 	}
 	got := admin.Run(t, "get", "namespace", ns, "-o",
 		`jsonpath={.metadata.labels.kiosk\.sh/account} {.metadata.labels.pod-security\.kubernetes\.io/enforce}{.metadata.labels.team\.kiosk\.sh/tier}{.metadata.annotations.scheduler\.alpha\.kubernetes\.io/node-selector}`).Success(t).Stdout
 	assert.Equal(t, mine+" ", got, "the namespace is still in its Account, without the refused keys")
+
+	// Nor can a namespace that is no Space be moved into an Account.
+	plain := mine + "-plain"
+	admin.Run(t, "create", "namespace", plain).Success(t)
+	t.Cleanup(func() { admin.Run(t, "delete", "namespace", plain, "--ignore-not-found", "--wait=false").Deleted(t) })
+	grantNamespaceUpdate(t, mine+"-plain-updater", plain, me)
+	r := tenant.Run(t, "label", "ns", plain, "kiosk.sh/account="+victim).Failure(t)
+	assert.Contains(t, r.Stderr, denied(plain)+"metadata.labels[kiosk.sh/account]: kiosk.sh/"+byAdmins)
 
 	tenant.Run(t, "label", "ns", ns, "team=x").Success(t)
 	assert.Equal(t, "x", admin.Run(t, "get", "namespace", ns, "-o", "jsonpath={.metadata.labels.team}").Success(t).Stdout)
