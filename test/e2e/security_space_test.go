@@ -183,7 +183,7 @@ func TestHoleNamespaceLabelsBypassSpaceAdmission(t *testing.T) {
 	plain := mine + "-plain"
 	admin.Run(t, "create", "namespace", plain).Success(t)
 	t.Cleanup(func() { admin.Run(t, "delete", "namespace", plain, "--ignore-not-found", "--wait=false").Deleted(t) })
-	grantNamespaceUpdate(t, mine+"-plain-updater", plain, me)
+	grantInNamespace(t, mine+"-plain-updater", plain, me, "[namespaces]", "[get, update, patch]")
 	r := tenant.Run(t, "label", "ns", plain, "kiosk.sh/account="+victim).Failure(t)
 	assert.Contains(t, r.Stderr, denied(plain)+"metadata.labels[kiosk.sh/account]: kiosk.sh/"+byAdmins)
 
