@@ -50,22 +50,26 @@ func TestChartApplies(t *testing.T) {
 		assert.Contains(t, sharedNames, want)
 	}
 	assert.Contains(t, names(own), "ValidatingWebhookConfiguration/"+release+"-tenancy-apiserver-accountquota")
+	assert.Contains(t, names(own), "ValidatingAdmissionPolicy/"+release+"-tenancy-apiserver-namespaces")
 
-	// The webhook configuration has a name of its own, but would send every tenant
-	// namespace's writes to a server that does not run: it is only dry-run.
-	var webhook []*unstructured.Unstructured
+	// The webhook configuration and the namespaces policy have names of their own, but the
+	// first would send every tenant namespace's writes to a server that does not run, and the
+	// second would hold every update of a Space's namespace beside the installation's own
+	// policy: they are only dry-run.
+	var dryOnly []*unstructured.Unstructured
 	var real []*unstructured.Unstructured
 	for _, obj := range own {
-		if obj.GetKind() == "ValidatingWebhookConfiguration" {
-			webhook = append(webhook, obj)
-		} else {
+		switch obj.GetKind() {
+		case "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+			dryOnly = append(dryOnly, obj)
+		default:
 			real = append(real, obj)
 		}
 	}
 	applied := admin.Apply(t, chart.ToYAML(t, real), "--server-side", "--field-manager=e2e-chart").Success(t)
 	assertApplied(t, applied, real, "serverside-applied")
 	assert.NotContains(t, applied.Stderr, "PodSecurity", "the server's Pod meets Pod Security restricted")
-	dryRun := append(shared, webhook...)
+	dryRun := append(shared, dryOnly...)
 	out := admin.Apply(t, chart.ToYAML(t, dryRun), "--server-side", "--field-manager=e2e-chart",
 		"--dry-run=server", "--force-conflicts").Success(t)
 	assertApplied(t, out, dryRun, "serverside-applied (server dry run)")

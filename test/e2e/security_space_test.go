@@ -205,3 +205,55 @@ func TestHoleServiceAccountNamespaceTakenFirst(t *testing.T) {
 	assert.Contains(t, r.Stderr, fmt.Sprintf(`spec.subjects[1]: Forbidden: namespace %q is a Space of another Account`, later))
 	admin.Apply(t, withSubject(fmt.Sprintf(serviceAccountSubjects["group"], own))).Success(t)
 }
+
+// A tenant who may update their Space's namespace cannot go around Space admission to
+// kube-apiserver, with kubectl label or annotate on the namespace, to set Pod Security,
+// scheduling or kiosk.sh/ keys, to take the namespace out of its Account, or to move it into
+// another: the ValidatingAdmissionPolicy tenancy-apiserver-namespaces refuses it, naming the
+// key. Other keys go through, and an admin still sets these.
+func TestHoleNamespaceLabelsBypassSpaceAdmission(t *testing.T) {
+	mine, victim, me, _ := spaceAdmissionFixture(t)
+	tenant, admin := cluster.As(me), cluster.Admin()
+	ns := mine + "-a"
+	tenant.Apply(t, space(ns, mine)).Success(t)
+	grantNamespaceUpdate(t, mine+"-ns-updater", ns, me)
+	denied := func(namespace string) string {
+		return fmt.Sprintf(`namespaces %q is forbidden: ValidatingAdmissionPolicy 'tenancy-apiserver-namespaces' with binding 'tenancy-apiserver-namespaces' denied request: `, namespace)
+	}
+	byAdmins := " keys of a Space's namespace are set by admins only (who may update all namespaces)"
+	for _, attack := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"label", "ns", ns, "pod-security.kubernetes.io/enforce=privileged", "--overwrite"},
+			"metadata.labels[pod-security.kubernetes.io/enforce]: pod-security.kubernetes.io/" + byAdmins},
+		{[]string{"annotate", "ns", ns, "scheduler.alpha.kubernetes.io/node-selector=x"},
+			"metadata.annotations[scheduler.alpha.kubernetes.io/node-selector]: scheduler.alpha.kubernetes.io/" + byAdmins},
+		{[]string{"label", "ns", ns, "team.kiosk.sh/tier=gold"},
+			"metadata.labels[team.kiosk.sh/tier]: kiosk.sh/" + byAdmins},
+		{[]string{"label", "ns", ns, "kiosk.sh/account=" + victim, "--overwrite"},
+			"metadata.labels[kiosk.sh/account]: kiosk.sh/" + byAdmins},
+		{[]string{"label", "ns", ns, "kiosk.sh/account-"},
+			"metadata.labels[kiosk.sh/account]: kiosk.sh/" + byAdmins},
+	} {
+		r := tenant.Run(t, attack.args...).Failure(t)
+		assert.Contains(t, r.Stderr, denied(ns)+attack.want, "kubectl %v", attack.args)
+	}
+	got := admin.Run(t, "get", "namespace", ns, "-o",
+		`jsonpath={.metadata.labels.kiosk\.sh/account} {.metadata.labels.pod-security\.kubernetes\.io/enforce}{.metadata.labels.team\.kiosk\.sh/tier}{.metadata.annotations.scheduler\.alpha\.kubernetes\.io/node-selector}`).Success(t).Stdout
+	assert.Equal(t, mine+" ", got, "the namespace is still in its Account, without the refused keys")
+
+	// Nor can a namespace that is no Space be moved into an Account.
+	plain := mine + "-plain"
+	admin.Run(t, "create", "namespace", plain).Success(t)
+	t.Cleanup(func() { admin.Run(t, "delete", "namespace", plain, "--ignore-not-found", "--wait=false").Deleted(t) })
+	grantInNamespace(t, mine+"-plain-updater", plain, me, "", "[namespaces]", "[get, update, patch]")
+	r := tenant.Run(t, "label", "ns", plain, "kiosk.sh/account="+victim).Failure(t)
+	assert.Contains(t, r.Stderr, denied(plain)+"metadata.labels[kiosk.sh/account]: kiosk.sh/"+byAdmins)
+
+	tenant.Run(t, "label", "ns", ns, "team=x").Success(t)
+	assert.Equal(t, "x", admin.Run(t, "get", "namespace", ns, "-o", "jsonpath={.metadata.labels.team}").Success(t).Stdout)
+	admin.Run(t, "label", "ns", ns, "pod-security.kubernetes.io/enforce=baseline").Success(t)
+	assert.Equal(t, "baseline", admin.Run(t, "get", "namespace", ns, "-o",
+		`jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`).Success(t).Stdout)
+}
