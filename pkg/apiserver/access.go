@@ -62,8 +62,7 @@ var clusterRecheckAfter = []time.Duration{50 * time.Millisecond, clusterSettle}
 
 const clusterSettle = 500 * time.Millisecond
 
-func newAccessFeed(kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
-	x := access.New(access.Options{RecheckAfter: clusterRecheckAfter})
+func newAccessFeed(x *access.Index, kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
 	f := &accessFeed{index: x}
 	add := func(informer cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
 		reg, err := informer.AddEventHandler(h)

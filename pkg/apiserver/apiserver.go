@@ -24,7 +24,6 @@ import (
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
-	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
@@ -34,13 +33,11 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/templateinstance"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
@@ -59,9 +56,10 @@ type ExtraConfig struct {
 	LeaderElection componentbaseconfig.LeaderElectionConfiguration
 	// ControllerWorkers is how many objects each controller reconciles at once.
 	ControllerWorkers int
-	// SpaceAdmission hands the Space admission plugins what they decide with, once the
-	// server has made it.
-	SpaceAdmission *spaceadmission.Tenancy
+	// Shared holds the Account storage, access index and reservation ledger that the
+	// admission plugins were given when the chain was built; nil builds them in New, and
+	// then no Space plugin runs, so Space creates are refused.
+	Shared *Shared
 	// WebhookCaller, when set, is the only client the AccountQuota webhook answers.
 	WebhookCaller *accountquotaadmission.Caller
 	// Charts renders the Helm charts of Templates; nil renders none.
@@ -110,11 +108,16 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	s := &Server{GenericAPIServer: generic}
 
-	configStorage, err := c.configStorage()
+	shared := c.ExtraConfig.Shared
+	if shared == nil {
+		if shared, err = NewShared(c.GenericConfig.RESTOptionsGetter, c.GenericConfig.Authorization.Authorizer); err != nil {
+			return nil, err
+		}
+	}
+	configStorage, err := c.configStorage(shared)
 	if err != nil {
 		return nil, err
 	}
-	accountStorage := configStorage["accounts"].(*account.REST)
 	configGroup := genericapiserver.NewDefaultAPIGroupInfo(config.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	configGroup.NegotiatedSerializer = NegotiatedSerializer
 	configGroup.VersionedResourcesStorageMap["v1alpha1"] = configStorage
@@ -129,15 +132,11 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	configInformers := configinformers.NewSharedInformerFactory(configClient, 0)
-	feed, err := newAccessFeed(c.ExtraConfig.KubeInformers, configInformers)
+	feed, err := newAccessFeed(shared.Index, c.ExtraConfig.KubeInformers, configInformers)
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := reservation.New(c.GenericConfig.RESTOptionsGetter)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.installTenancy(generic, accountStorage, feed, ledger, configClient); err != nil {
+	if err := c.installTenancy(generic, shared, feed, configClient); err != nil {
 		return nil, err
 	}
 	var etcdClient *clientv3.Client
@@ -165,7 +164,8 @@ func (c completedConfig) New() (*Server, error) {
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, accountStorage *account.REST, feed *accessFeed, ledger *reservation.Ledger, configClient versioned.Interface) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, shared *Shared, feed *accessFeed, configClient versioned.Interface) error {
+	accountStorage, ledger := shared.Accounts, shared.Reservations
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
 		ClusterWide: &tenancyregistry.ClusterWide{
@@ -179,15 +179,11 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: reader, Reservations: ledger, Config: configClient, Enforced: c.spacesEnforced}),
+		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: reader, Reservations: ledger, Config: configClient, Enforced: shared.SpaceAdmission.Enforced}),
 		"accounts": tenancyaccount.NewREST(feed.index, accountStorage, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("installing %s: %w", tenancy.GroupName, err)
-	}
-	if c.ExtraConfig.SpaceAdmission != nil {
-		c.ExtraConfig.SpaceAdmission.Set(&spaceadmission.Deps{
-			Accounts: reader, Index: feed.index, Reservations: ledger, Allowed: visibility.Allowed})
 	}
 	// Serve no empty lists after a restart: ready only once the access index holds what
 	// existed at start.
@@ -197,11 +193,6 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 		}
 		return nil
 	}))
-}
-
-// spacesEnforced reports whether the Space admission plugins run.
-func (c completedConfig) spacesEnforced() bool {
-	return c.ExtraConfig.SpaceAdmission != nil && c.ExtraConfig.SpaceAdmission.Enforced()
 }
 
 // installControllers starts the controllers after the server serves, on the leader only.
@@ -253,12 +244,9 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	})
 }
 
-func (c completedConfig) configStorage() (map[string]rest.Storage, error) {
+func (c completedConfig) configStorage(shared *Shared) (map[string]rest.Storage, error) {
 	opts := c.GenericConfig.RESTOptionsGetter
-	accounts, accountStatus, err := account.NewREST(scheme.Scheme, opts)
-	if err != nil {
-		return nil, err
-	}
+	accounts, accountStatus := shared.Accounts, shared.AccountStatus
 	quotas, quotaStatus, err := accountquota.NewREST(scheme.Scheme, opts)
 	if err != nil {
 		return nil, err

@@ -14,8 +14,9 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
 
-// Deps is what the Space plugins decide with. It is made by the server once its storage and
-// access index exist, which is after the admission chain is built.
+// Deps is what the Space plugins decide with. The server builds it at config time, before
+// the admission chain, from the Account storage, the access index, the reservation ledger
+// and the authorizer, all of which exist by then.
 type Deps struct {
 	// Accounts reads config.kiosk.sh Accounts.
 	Accounts accounts.Reader
@@ -27,22 +28,22 @@ type Deps struct {
 	Allowed func(context.Context, authorizer.AttributesRecord) (bool, error)
 }
 
-// Tenancy hands the plugins their Deps once the server has made them.
+// Tenancy hands the plugins their Deps, and records which of the Space plugins the
+// admission chain holds as the chain is built.
 type Tenancy struct {
-	deps atomic.Pointer[Deps]
-	// account and limit are set when the plugins are in the admission chain.
+	deps *Deps
+	// account and limit are set when the chain is built with these plugins in it.
 	account, limit atomic.Bool
 }
 
+// NewTenancy returns a Tenancy that hands the plugins d.
+func NewTenancy(d *Deps) *Tenancy { return &Tenancy{deps: d} }
+
 // Enforced reports whether both Space plugins are in the admission chain. Without them a
 // Space create would skip the Account's subjects and limit, so the Space storage refuses
-// creates instead.
+// creates instead. The chain is built before the server, so the answer is final by the
+// time the server serves.
 func (t *Tenancy) Enforced() bool { return t.account.Load() && t.limit.Load() }
-
-// Set gives the plugins their Deps.
-func (t *Tenancy) Set(d *Deps) { t.deps.Store(d) }
-
-func (t *Tenancy) get() *Deps { return t.deps.Load() }
 
 // WantsTenancy is a plugin that needs the server's Tenancy.
 type WantsTenancy interface {
@@ -62,7 +63,7 @@ func (i Initializer) Initialize(plugin admission.Interface) {
 	}
 }
 
-// base is what both plugins share: their Tenancy, ready once the server has set it.
+// base is what both plugins share: their Tenancy.
 type base struct {
 	*admission.Handler
 	tenancy *Tenancy
@@ -73,23 +74,23 @@ func newBase(ops ...admission.Operation) base {
 }
 
 // SetTenancy receives the server's Tenancy.
-func (b *base) SetTenancy(t *Tenancy) {
-	b.tenancy = t
-	b.SetReadyFunc(func() bool { return t.get() != nil })
-}
+func (b *base) SetTenancy(t *Tenancy) { b.tenancy = t }
 
-// ValidateInitialization fails when the plugin has no Tenancy.
+// ValidateInitialization fails when the plugin has no Tenancy, or a Tenancy without Deps.
 func (b *base) ValidateInitialization() error {
 	if b.tenancy == nil {
 		return errors.New("the Space admission plugins need the server's Tenancy initializer")
 	}
+	if b.tenancy.deps == nil {
+		return errors.New("the Space admission plugins were given a Tenancy without Deps")
+	}
 	return nil
 }
 
-// deps waits, bounded, for the server to hand over the Deps.
+// deps returns what the plugin decides with.
 func (b *base) deps() (*Deps, error) {
-	if !b.WaitForReady() {
-		return nil, apierrors.NewServiceUnavailable("not yet ready to admit Spaces")
+	if b.tenancy == nil || b.tenancy.deps == nil {
+		return nil, apierrors.NewServiceUnavailable("not ready to admit Spaces: the Space admission plugins have no Deps")
 	}
-	return b.tenancy.get(), nil
+	return b.tenancy.deps, nil
 }

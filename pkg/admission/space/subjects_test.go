@@ -35,10 +35,8 @@ func subjectsPlugin(t *testing.T, ready bool) *Subjects {
 		x.MarkReady()
 	}
 	p := NewSubjects()
-	tenancy := &Tenancy{}
-	p.SetTenancy(tenancy)
+	p.SetTenancy(NewTenancy(&Deps{Index: x}))
 	require.NoError(t, p.ValidateInitialization())
-	tenancy.Set(&Deps{Index: x})
 	return p
 }
 

@@ -274,9 +274,16 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		localEtcd = etcd.Client
 	}
 
-	spaces := &spaceadmission.Tenancy{}
-	r.ExtraAdmissionInitializers = func(*genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
-		return []admission.PluginInitializer{spaceadmission.Initializer{Tenancy: spaces}}, nil
+	// The admission chain is built inside ApplyTo, after the storage and authorization
+	// config: the parts the plugins share with the storages are made then, and handed to
+	// the plugins by their initializer.
+	var shared *apiserver.Shared
+	r.ExtraAdmissionInitializers = func(c *genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
+		var err error
+		if shared, err = apiserver.NewShared(c.RESTOptionsGetter, c.Authorization.Authorizer); err != nil {
+			return nil, fmt.Errorf("building what the admission plugins decide with: %w", err)
+		}
+		return shared.AdmissionInitializers(), nil
 	}
 
 	cfg := genericapiserver.NewRecommendedConfig(scheme.Codecs)
@@ -301,7 +308,7 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 	extra := apiserver.ExtraConfig{
 		LeaderElection:    o.LeaderElection,
 		ControllerWorkers: o.ControllerWorkers,
-		SpaceAdmission:    spaces,
+		Shared:            shared,
 		LocalEtcd:         localEtcd,
 		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
 	}
