@@ -12,7 +12,6 @@ import (
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/admission"
@@ -21,8 +20,10 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 )
 
 // PluginName is the name of the plugin in --enable-admission-plugins.
@@ -121,7 +122,10 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 			break
 		}
 		account = old.Labels[AccountLabel]
-		field = changed(old, obj)
+		var err error
+		if field, err = changed(old, obj); err != nil {
+			return admission.NewForbidden(a, fmt.Errorf("comparing template instance %s: %w", obj.Name, err))
+		}
 		if field == "" {
 			return nil
 		}
@@ -144,22 +148,17 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 	return admission.NewForbidden(a, fmt.Errorf("%s: mandatory template instance of account %q is set by the account only", field, account))
 }
 
-// changed names the first protected field that differs between old and obj, or "".
-func changed(old, obj *config.TemplateInstance) string {
-	switch {
-	case old.Spec.Template != obj.Spec.Template:
-		return "spec.template"
-	case !equality.Semantic.DeepEqual(old.Spec.Parameters, obj.Spec.Parameters) &&
-		!(len(old.Spec.Parameters) == 0 && len(obj.Spec.Parameters) == 0):
-		return "spec.parameters"
-	case old.Spec.Sync != obj.Spec.Sync:
-		return "spec.sync"
-	case old.Labels[AccountLabel] != obj.Labels[AccountLabel]:
-		return "metadata.labels[" + AccountLabel + "]"
-	case old.Annotations[Annotation] != obj.Annotations[Annotation]:
-		return "metadata.annotations[" + Annotation + "]"
+// changed names the first protected field that differs between old and obj, or "": the
+// fields the Account sets, compared as the Account controller compares them.
+func changed(old, obj *config.TemplateInstance) (string, error) {
+	var was, is configv1alpha1.TemplateInstance
+	if err := scheme.Scheme.Convert(old, &was, nil); err != nil {
+		return "", err
 	}
-	return ""
+	if err := scheme.Scheme.Convert(obj, &is, nil); err != nil {
+		return "", err
+	}
+	return accounts.MandatoryDrift(&is, &was), nil
 }
 
 // admin reports whether u may update the Account.
