@@ -3,6 +3,7 @@ package tenancy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -48,9 +49,7 @@ const maxCachedAnswers = 10000
 
 // Allowed reports whether u may perform verb on resource in group at the cluster scope.
 func (c *ClusterWide) Allowed(ctx context.Context, u user.Info, verb, group, resource string) (bool, error) {
-	groups := slices.Clone(u.GetGroups())
-	slices.Sort(groups)
-	key := strings.Join([]string{verb, group, resource, u.GetName(), u.GetUID(), strings.Join(groups, "\x00")}, "\x01")
+	key := cacheKey(u, verb, group, resource)
 	generation := c.Generation()
 	now := time.Now()
 	if c.now != nil {
@@ -89,4 +88,19 @@ func (c *ClusterWide) Allowed(ctx context.Context, u user.Info, verb, group, res
 	}
 	c.answers[key] = answer{allowed: out.Status.Allowed, generation: generation, expires: now.Add(c.TTL)}
 	return out.Status.Allowed, nil
+}
+
+// cacheKey identifies an answer: the request and everything a SubjectAccessReview sends of
+// the user, extra included (scopes, credential IDs), so that two requests of one user that
+// an authorizer may tell apart never share an answer.
+func cacheKey(u user.Info, verb, group, resource string) string {
+	groups := slices.Clone(u.GetGroups())
+	slices.Sort(groups)
+	extra := u.GetExtra()
+	keys := slices.Sorted(maps.Keys(extra))
+	parts := []string{verb, group, resource, u.GetName(), u.GetUID(), strings.Join(groups, "\x00")}
+	for _, k := range keys {
+		parts = append(parts, k+"\x02"+strings.Join(extra[k], "\x00"))
+	}
+	return strings.Join(parts, "\x01")
 }

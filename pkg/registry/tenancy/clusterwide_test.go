@@ -55,3 +55,25 @@ func TestClusterWideCache(t *testing.T) {
 	clock = clock.Add(5 * time.Second)
 	ask(true, 5, "after TTL the answer is asked again")
 }
+
+// Two requests of one user that differ in what the review sends (extra: scopes, credential
+// IDs) never share an answer: an authorizer may answer them differently.
+func TestClusterWideCacheKeepsUsersApartByExtra(t *testing.T) {
+	kube := fake.NewClientset()
+	kube.PrependReactor("create", "subjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		sar := action.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview)
+		_, scoped := sar.Spec.Extra["scopes.example.com"]
+		return true, &authorizationv1.SubjectAccessReview{Status: authorizationv1.SubjectAccessReviewStatus{Allowed: !scoped}}, nil
+	})
+	c := &ClusterWide{Kube: kube, Generation: func() uint64 { return 0 }, TTL: time.Hour}
+	full := &user.DefaultInfo{Name: "dev", Groups: []string{"a"}}
+	scoped := &user.DefaultInfo{Name: "dev", Groups: []string{"a"}, Extra: map[string][]string{"scopes.example.com": {"read-own"}}}
+	for _, tc := range []struct {
+		u    user.Info
+		want bool
+	}{{full, true}, {scoped, false}, {full, true}, {scoped, false}} {
+		got, err := c.Allowed(context.Background(), tc.u, "list", "", "namespaces")
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, "extra %v", tc.u.GetExtra())
+	}
+}
