@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/server"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/server/servertest"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 )
 
@@ -29,16 +29,7 @@ type testServer struct {
 // credentials, which belong to system:masters.
 func startServer(t *testing.T, etcdDir string) *testServer {
 	t.Helper()
-	o := server.NewOptions(nil, nil)
-	o.EmbeddedEtcd.Dir = etcdDir
-	o.Recommended.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
-	o.Recommended.SecureServing.BindPort = freePort(t)
-	o.Recommended.SecureServing.ServerCert.CertDirectory = t.TempDir()
-	o.Recommended.Authentication.RemoteKubeConfigFileOptional = true
-	o.Recommended.Authorization.RemoteKubeConfigFileOptional = true
-	o.Recommended.CoreAPI = nil
-	o.Recommended.Admission = nil
-	o.Recommended.Features.EnablePriorityAndFairness = false
+	o := servertest.Standalone(t, etcdDir, nil, nil)
 	ts, err := runServer(o)
 	require.NoError(t, err)
 	// Stop may come before the cleanup; the cleanup reports how the server stopped.
@@ -108,14 +99,6 @@ func runServer(o *server.Options) (*testServer, error) {
 
 // Stop shuts the server and its etcd down.
 func (s *testServer) Stop() { _ = s.stop() }
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

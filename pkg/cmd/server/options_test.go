@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -7,32 +7,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-)
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
-}
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/server/servertest"
+)
 
 // A Config that fails after it started the embedded etcd stops that etcd before it returns:
 // a failed start leaves nothing running, whether or not the caller calls stop.
 func TestFailedConfigStopsTheEmbeddedEtcd(t *testing.T) {
-	o := NewOptions(io.Discard, io.Discard)
-	o.EmbeddedEtcd.Dir = t.TempDir()
-	o.EmbeddedEtcd.ClientPort = freePort(t)
-	o.Recommended.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
-	o.Recommended.SecureServing.BindPort = freePort(t)
-	o.Recommended.SecureServing.ServerCert.CertDirectory = t.TempDir()
-	o.Recommended.Authentication.RemoteKubeConfigFileOptional = true
-	o.Recommended.Authorization.RemoteKubeConfigFileOptional = true
-	o.Recommended.CoreAPI = nil
-	o.Recommended.Admission = nil
-	o.Recommended.Features.EnablePriorityAndFairness = false
+	o := servertest.Standalone(t, t.TempDir(), io.Discard, io.Discard)
+	o.EmbeddedEtcd.ClientPort = servertest.FreePort(t)
 	// Read after the etcd has started: the last step of Config that can fail without a
 	// kube-apiserver.
 	o.WebhookClientCAFile, o.WebhookClientName = filepath.Join(t.TempDir(), "missing-ca.crt"), "kube-apiserver"
