@@ -36,8 +36,18 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=config.kiosk.sh, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("Account"):
 		return &configv1alpha1.AccountApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountIsolation"):
+		return &configv1alpha1.AccountIsolationApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AccountNamespaceStatus"):
 		return &configv1alpha1.AccountNamespaceStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountNetworkIsolation"):
+		return &configv1alpha1.AccountNetworkIsolationApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountNodeIsolation"):
+		return &configv1alpha1.AccountNodeIsolationApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountPodSecurity"):
+		return &configv1alpha1.AccountPodSecurityApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountPriorityClasses"):
+		return &configv1alpha1.AccountPriorityClassesApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AccountQuota"):
 		return &configv1alpha1.AccountQuotaApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AccountQuotaSpec"):

@@ -37,8 +37,13 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		v1alpha1.Account{}.OpenAPIModelName():                         schema_pkg_apis_config_v1alpha1_Account(ref),
+		v1alpha1.AccountIsolation{}.OpenAPIModelName():                schema_pkg_apis_config_v1alpha1_AccountIsolation(ref),
 		v1alpha1.AccountList{}.OpenAPIModelName():                     schema_pkg_apis_config_v1alpha1_AccountList(ref),
 		v1alpha1.AccountNamespaceStatus{}.OpenAPIModelName():          schema_pkg_apis_config_v1alpha1_AccountNamespaceStatus(ref),
+		v1alpha1.AccountNetworkIsolation{}.OpenAPIModelName():         schema_pkg_apis_config_v1alpha1_AccountNetworkIsolation(ref),
+		v1alpha1.AccountNodeIsolation{}.OpenAPIModelName():            schema_pkg_apis_config_v1alpha1_AccountNodeIsolation(ref),
+		v1alpha1.AccountPodSecurity{}.OpenAPIModelName():              schema_pkg_apis_config_v1alpha1_AccountPodSecurity(ref),
+		v1alpha1.AccountPriorityClasses{}.OpenAPIModelName():          schema_pkg_apis_config_v1alpha1_AccountPriorityClasses(ref),
 		v1alpha1.AccountQuota{}.OpenAPIModelName():                    schema_pkg_apis_config_v1alpha1_AccountQuota(ref),
 		v1alpha1.AccountQuotaList{}.OpenAPIModelName():                schema_pkg_apis_config_v1alpha1_AccountQuotaList(ref),
 		v1alpha1.AccountQuotaSpec{}.OpenAPIModelName():                schema_pkg_apis_config_v1alpha1_AccountQuotaSpec(ref),
@@ -436,6 +441,53 @@ func schema_pkg_apis_config_v1alpha1_Account(ref common.ReferenceCallback) commo
 	}
 }
 
+func schema_pkg_apis_config_v1alpha1_AccountIsolation(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountIsolation keeps an Account's Spaces apart from other tenants and from the cluster. Every field is optional; an Account without isolation behaves as in kiosk.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"podSecurity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PodSecurity sets the Pod Security Admission levels of every Space of the Account through the upstream pod-security.kubernetes.io namespace labels. The server keeps them on existing and adopted Spaces, and tenants cannot change or remove them.",
+							Ref:         ref(v1alpha1.AccountPodSecurity{}.OpenAPIModelName()),
+						},
+					},
+					"nodes": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Nodes confines the Pods of the Account's Spaces to the Account's nodes: the node selector and tolerations are added to every Pod at admission, and a Pod that would escape them is refused.",
+							Ref:         ref(v1alpha1.AccountNodeIsolation{}.OpenAPIModelName()),
+						},
+					},
+					"priorityClasses": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PriorityClasses are the PriorityClasses the Account's Pods may name. Unset means any.",
+							Ref:         ref(v1alpha1.AccountPriorityClasses{}.OpenAPIModelName()),
+						},
+					},
+					"alwaysPullImages": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AlwaysPullImages sets imagePullPolicy Always on every container of the Account's Pods, so that a tenant cannot run another tenant's private image from a node's cache.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"network": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Network is the NetworkPolicy isolation the server keeps in every Space of the Account.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.AccountNetworkIsolation{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.AccountNetworkIsolation{}.OpenAPIModelName(), v1alpha1.AccountNodeIsolation{}.OpenAPIModelName(), v1alpha1.AccountPodSecurity{}.OpenAPIModelName(), v1alpha1.AccountPriorityClasses{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_config_v1alpha1_AccountList(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -503,6 +555,157 @@ func schema_pkg_apis_config_v1alpha1_AccountNamespaceStatus(ref common.Reference
 					},
 				},
 				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_AccountNetworkIsolation(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountNetworkIsolation is the NetworkPolicy isolation of an Account's Spaces.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"mode": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Mode is None (the default: no NetworkPolicy), Account (traffic among the Account's Spaces and DNS egress allowed, ingress from other Spaces denied) or Space (the same within each Space alone).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_AccountNodeIsolation(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountNodeIsolation names the nodes an Account's Pods may run on.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"nodeSelector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NodeSelector is added to the nodeSelector of every Pod of the Account's Spaces. A Pod that sets one of its keys to another value, whose required node affinity excludes it, or that names a node it does not match, is refused. Use labels under the node-restriction.kubernetes.io/ prefix, which kubelets cannot set on their own node.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"tolerations": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Tolerations are added to every Pod of the Account's Spaces, and are the only tolerations its Pods may have, besides those Kubernetes itself adds for node conditions (node.kubernetes.io/ taints).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1.Toleration{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1.Toleration{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_AccountPodSecurity(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountPodSecurity holds the Pod Security Admission levels of an Account's Spaces.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"enforce": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Enforce is the level Pods must meet to be admitted: privileged, baseline or restricted.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"warn": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Warn is the level whose violations are returned to the client as warnings. Unset means the enforce level.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"audit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Audit is the level whose violations are recorded in the audit log. Unset means the enforce level.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"version": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Version is the Pod Security Standards version the levels refer to, such as \"v1.30\". Unset means \"latest\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"enforce"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_AccountPriorityClasses(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountPriorityClasses are the PriorityClasses an Account's Pods may use.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"allowed": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Allowed are the names of the PriorityClasses the Account's Pods may name. A Pod naming another is refused.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"default": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Default is the PriorityClass given to Pods that name none. It must be one of allowed. Unset means Pods that name none keep the cluster's default.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"allowed"},
 			},
 		},
 	}
@@ -819,11 +1022,18 @@ func schema_pkg_apis_config_v1alpha1_AccountSpec(ref common.ReferenceCallback) c
 							},
 						},
 					},
+					"isolation": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Isolation keeps the Account's Spaces apart from other tenants: Pod Security, the nodes its Pods run on, PriorityClasses, image pulls and NetworkPolicies.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.AccountIsolation{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.AccountSpace{}.OpenAPIModelName(), rbacv1.Subject{}.OpenAPIModelName()},
+			v1alpha1.AccountIsolation{}.OpenAPIModelName(), v1alpha1.AccountSpace{}.OpenAPIModelName(), rbacv1.Subject{}.OpenAPIModelName()},
 	}
 }
 

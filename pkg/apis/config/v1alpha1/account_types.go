@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -40,6 +41,11 @@ type AccountSpec struct {
 	// +optional
 	// +listType=atomic
 	Subjects []rbacv1.Subject `json:"subjects,omitempty"`
+
+	// Isolation keeps the Account's Spaces apart from other tenants: Pod Security, the
+	// nodes its Pods run on, PriorityClasses, image pulls and NetworkPolicies.
+	// +optional
+	Isolation AccountIsolation `json:"isolation,omitempty"`
 }
 
 // AccountSpace says how the Spaces of an Account are created and limited.
@@ -116,4 +122,117 @@ type AccountList struct {
 
 	// Items are the Accounts.
 	Items []Account `json:"items"`
+}
+
+// AccountIsolation keeps an Account's Spaces apart from other tenants and from the cluster.
+// Every field is optional; an Account without isolation behaves as in kiosk.
+type AccountIsolation struct {
+	// PodSecurity sets the Pod Security Admission levels of every Space of the Account
+	// through the upstream pod-security.kubernetes.io namespace labels. The server keeps them
+	// on existing and adopted Spaces, and tenants cannot change or remove them.
+	// +optional
+	PodSecurity *AccountPodSecurity `json:"podSecurity,omitempty"`
+
+	// Nodes confines the Pods of the Account's Spaces to the Account's nodes: the node
+	// selector and tolerations are added to every Pod at admission, and a Pod that would
+	// escape them is refused.
+	// +optional
+	Nodes *AccountNodeIsolation `json:"nodes,omitempty"`
+
+	// PriorityClasses are the PriorityClasses the Account's Pods may name. Unset means any.
+	// +optional
+	PriorityClasses *AccountPriorityClasses `json:"priorityClasses,omitempty"`
+
+	// AlwaysPullImages sets imagePullPolicy Always on every container of the Account's Pods,
+	// so that a tenant cannot run another tenant's private image from a node's cache.
+	// +optional
+	AlwaysPullImages bool `json:"alwaysPullImages,omitempty"`
+
+	// Network is the NetworkPolicy isolation the server keeps in every Space of the Account.
+	// +optional
+	Network AccountNetworkIsolation `json:"network,omitempty"`
+}
+
+// PodSecurityLevel is a Pod Security Standards level.
+type PodSecurityLevel string
+
+// The Pod Security Standards levels.
+const (
+	PodSecurityPrivileged PodSecurityLevel = "privileged"
+	PodSecurityBaseline   PodSecurityLevel = "baseline"
+	PodSecurityRestricted PodSecurityLevel = "restricted"
+)
+
+// AccountPodSecurity holds the Pod Security Admission levels of an Account's Spaces.
+type AccountPodSecurity struct {
+	// Enforce is the level Pods must meet to be admitted: privileged, baseline or restricted.
+	Enforce PodSecurityLevel `json:"enforce"`
+
+	// Warn is the level whose violations are returned to the client as warnings. Unset
+	// means the enforce level.
+	// +optional
+	Warn PodSecurityLevel `json:"warn,omitempty"`
+
+	// Audit is the level whose violations are recorded in the audit log. Unset means the
+	// enforce level.
+	// +optional
+	Audit PodSecurityLevel `json:"audit,omitempty"`
+
+	// Version is the Pod Security Standards version the levels refer to, such as "v1.30".
+	// Unset means "latest".
+	// +optional
+	Version string `json:"version,omitempty"`
+}
+
+// AccountNodeIsolation names the nodes an Account's Pods may run on.
+type AccountNodeIsolation struct {
+	// NodeSelector is added to the nodeSelector of every Pod of the Account's Spaces. A Pod
+	// that sets one of its keys to another value, whose required node affinity excludes it,
+	// or that names a node it does not match, is refused. Use labels under the
+	// node-restriction.kubernetes.io/ prefix, which kubelets cannot set on their own node.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations are added to every Pod of the Account's Spaces, and are the only
+	// tolerations its Pods may have, besides those Kubernetes itself adds for node
+	// conditions (node.kubernetes.io/ taints).
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+}
+
+// AccountPriorityClasses are the PriorityClasses an Account's Pods may use.
+type AccountPriorityClasses struct {
+	// Allowed are the names of the PriorityClasses the Account's Pods may name. A Pod naming
+	// another is refused.
+	// +listType=set
+	Allowed []string `json:"allowed"`
+
+	// Default is the PriorityClass given to Pods that name none. It must be one of allowed.
+	// Unset means Pods that name none keep the cluster's default.
+	// +optional
+	Default string `json:"default,omitempty"`
+}
+
+// NetworkIsolationMode says which traffic the NetworkPolicies of an Account's Spaces allow.
+type NetworkIsolationMode string
+
+// The network isolation modes.
+const (
+	// NetworkIsolationNone keeps no NetworkPolicy: traffic flows as the cluster allows.
+	NetworkIsolationNone NetworkIsolationMode = "None"
+	// NetworkIsolationAccount allows traffic among the Pods of all the Account's Spaces and
+	// DNS, and denies ingress from everything else.
+	NetworkIsolationAccount NetworkIsolationMode = "Account"
+	// NetworkIsolationSpace allows traffic only within each Space, and DNS.
+	NetworkIsolationSpace NetworkIsolationMode = "Space"
+)
+
+// AccountNetworkIsolation is the NetworkPolicy isolation of an Account's Spaces.
+type AccountNetworkIsolation struct {
+	// Mode is None (the default: no NetworkPolicy), Account (traffic among the Account's
+	// Spaces and DNS egress allowed, ingress from other Spaces denied) or Space (the same
+	// within each Space alone).
+	// +optional
+	Mode NetworkIsolationMode `json:"mode,omitempty"`
 }

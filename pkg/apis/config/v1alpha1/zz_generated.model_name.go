@@ -27,6 +27,11 @@ func (in Account) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountIsolation) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountIsolation"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AccountList) OpenAPIModelName() string {
 	return "sh.kiosk.config.v1alpha1.AccountList"
 }
@@ -34,6 +39,26 @@ func (in AccountList) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AccountNamespaceStatus) OpenAPIModelName() string {
 	return "sh.kiosk.config.v1alpha1.AccountNamespaceStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountNetworkIsolation) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountNetworkIsolation"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountNodeIsolation) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountNodeIsolation"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountPodSecurity) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountPodSecurity"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountPriorityClasses) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountPriorityClasses"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

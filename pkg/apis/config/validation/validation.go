@@ -102,7 +102,7 @@ func validateAccountSpec(spec *config.AccountSpec, p *field.Path) field.ErrorLis
 		allErrs = append(allErrs, apivalidation.ValidateAnnotations(ti.Annotations, tp.Child("metadata", "annotations"))...)
 		allErrs = append(allErrs, validateTemplateInstanceSpec(&ti.Spec, tp.Child("spec"))...)
 	}
-	return allErrs
+	return append(allErrs, validateIsolation(&spec.Isolation, spec.Space.SpaceTemplate.Labels, p.Child("isolation"))...)
 }
 
 // ValidateSubject checks one Account subject as RBAC does for binding subjects.

@@ -75,6 +75,60 @@ func TestValidateAccount(t *testing.T) {
 			ti := config.AccountTemplateInstanceTemplate{Spec: config.TemplateInstanceSpec{Template: "space-template"}}
 			a.Spec.Space.TemplateInstances = []config.AccountTemplateInstanceTemplate{ti, ti}
 		}, []wantErr{{field.ErrorTypeDuplicate, "spec.space.templateInstances[1].metadata.name"}}},
+		{"full isolation", func(a *config.Account) {
+			a.Spec.Isolation = config.AccountIsolation{
+				PodSecurity: &config.AccountPodSecurity{Enforce: config.PodSecurityRestricted, Warn: config.PodSecurityRestricted, Version: "v1.30"},
+				Nodes: &config.AccountNodeIsolation{
+					NodeSelector: map[string]string{"node-restriction.kubernetes.io/tenant": "a"},
+					Tolerations:  []corev1.Toleration{{Key: "tenant", Operator: corev1.TolerationOpEqual, Value: "a", Effect: corev1.TaintEffectNoSchedule}},
+				},
+				PriorityClasses:  &config.AccountPriorityClasses{Allowed: []string{"tenant-low"}, Default: "tenant-low"},
+				AlwaysPullImages: true,
+				Network:          config.AccountNetworkIsolation{Mode: config.NetworkIsolationAccount},
+			}
+		}, nil},
+		{"pod security without enforce", func(a *config.Account) {
+			a.Spec.Isolation.PodSecurity = &config.AccountPodSecurity{Warn: config.PodSecurityBaseline}
+		}, []wantErr{{field.ErrorTypeRequired, "spec.isolation.podSecurity.enforce"}}},
+		{"unknown pod security levels", func(a *config.Account) {
+			a.Spec.Isolation.PodSecurity = &config.AccountPodSecurity{Enforce: "strict", Audit: "Restricted", Version: "1.30"}
+		}, []wantErr{
+			{field.ErrorTypeNotSupported, "spec.isolation.podSecurity.enforce"},
+			{field.ErrorTypeNotSupported, "spec.isolation.podSecurity.audit"},
+			{field.ErrorTypeInvalid, "spec.isolation.podSecurity.version"},
+		}},
+		{"pod security label in spaceTemplate too", func(a *config.Account) {
+			a.Spec.Isolation.PodSecurity = &config.AccountPodSecurity{Enforce: config.PodSecurityBaseline}
+			a.Spec.Space.SpaceTemplate.Labels = map[string]string{"pod-security.kubernetes.io/enforce": "privileged"}
+		}, []wantErr{{field.ErrorTypeForbidden, "spec.space.spaceTemplate.metadata.labels[pod-security.kubernetes.io/enforce]"}}},
+		{"bad node selector and tolerations", func(a *config.Account) {
+			a.Spec.Isolation.Nodes = &config.AccountNodeIsolation{
+				NodeSelector: map[string]string{"tenant": "not valid!"},
+				Tolerations: []corev1.Toleration{
+					{Operator: corev1.TolerationOpEqual, Value: "a"},
+					{Key: "k", Operator: corev1.TolerationOpExists, Value: "v"},
+					{Key: "k", Operator: "In", Effect: "Sometimes"},
+					{Key: "k", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule, TolerationSeconds: ptr.To[int64](5)},
+				},
+			}
+		}, []wantErr{
+			{field.ErrorTypeInvalid, "spec.isolation.nodes.nodeSelector"},
+			{field.ErrorTypeInvalid, "spec.isolation.nodes.tolerations[0].operator"},
+			{field.ErrorTypeInvalid, "spec.isolation.nodes.tolerations[1].value"},
+			{field.ErrorTypeNotSupported, "spec.isolation.nodes.tolerations[2].operator"},
+			{field.ErrorTypeNotSupported, "spec.isolation.nodes.tolerations[2].effect"},
+			{field.ErrorTypeInvalid, "spec.isolation.nodes.tolerations[3].effect"},
+		}},
+		{"priority class default not allowed", func(a *config.Account) {
+			a.Spec.Isolation.PriorityClasses = &config.AccountPriorityClasses{Allowed: []string{"low", "low", "Bad_Name"}, Default: "high"}
+		}, []wantErr{
+			{field.ErrorTypeDuplicate, "spec.isolation.priorityClasses.allowed[1]"},
+			{field.ErrorTypeInvalid, "spec.isolation.priorityClasses.allowed[2]"},
+			{field.ErrorTypeInvalid, "spec.isolation.priorityClasses.default"},
+		}},
+		{"unknown network mode", func(a *config.Account) {
+			a.Spec.Isolation.Network.Mode = "Cluster"
+		}, []wantErr{{field.ErrorTypeNotSupported, "spec.isolation.network.mode"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,6 +32,9 @@ type AccountSpecApplyConfiguration struct {
 	// Subjects are the users, groups and service accounts of this Account. They see its
 	// Spaces, may create Spaces for it, and are bound to space.clusterRole in each Space.
 	Subjects []v1.Subject `json:"subjects,omitempty"`
+	// Isolation keeps the Account's Spaces apart from other tenants: Pod Security, the
+	// nodes its Pods run on, PriorityClasses, image pulls and NetworkPolicies.
+	Isolation *AccountIsolationApplyConfiguration `json:"isolation,omitempty"`
 }
 
 // AccountSpecApplyConfiguration constructs a declarative configuration of the AccountSpec type for use with
@@ -55,5 +58,13 @@ func (b *AccountSpecApplyConfiguration) WithSubjects(values ...v1.Subject) *Acco
 	for i := range values {
 		b.Subjects = append(b.Subjects, values[i])
 	}
+	return b
+}
+
+// WithIsolation sets the Isolation field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Isolation field is set to the value of the last call.
+func (b *AccountSpecApplyConfiguration) WithIsolation(value *AccountIsolationApplyConfiguration) *AccountSpecApplyConfiguration {
+	b.Isolation = value
 	return b
 }
