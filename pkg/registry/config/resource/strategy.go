@@ -39,6 +39,8 @@ type Kind[T Object] struct {
 	Validate             func(obj T) field.ErrorList
 	ValidateUpdate       func(obj, old T) field.ErrorList
 	ValidateStatusUpdate func(obj, old T) field.ErrorList
+	// Warnings are returned to the client with a create or an update of obj. Nil for none.
+	Warnings func(obj T) []string
 	// Fields are the selectable fields besides metadata.name and metadata.namespace.
 	Fields func(obj T) fields.Set
 	// ServerAnnotations are set by the server at create, from the request, and never by a
@@ -137,8 +139,17 @@ func (s Strategy[T]) Validate(ctx context.Context, obj runtime.Object) field.Err
 	return errs
 }
 
-// WarningsOnCreate returns no warnings.
-func (Strategy[T]) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
+// WarningsOnCreate returns the kind's warnings for obj.
+func (s Strategy[T]) WarningsOnCreate(_ context.Context, obj runtime.Object) []string {
+	return s.warnings(obj)
+}
+
+func (s Strategy[T]) warnings(obj runtime.Object) []string {
+	if s.kind.Warnings == nil {
+		return nil
+	}
+	return s.kind.Warnings(obj.(T))
+}
 
 // AllowCreateOnUpdate is false: objects are created with create.
 func (Strategy[T]) AllowCreateOnUpdate(context.Context) bool { return false }
@@ -155,9 +166,9 @@ func (s Strategy[T]) ValidateUpdate(ctx context.Context, obj, old runtime.Object
 	return append(s.kind.ValidateUpdate(o, prev), s.validateServerAnnotations(ctx, o, prev)...)
 }
 
-// WarningsOnUpdate returns no warnings.
-func (Strategy[T]) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
+// WarningsOnUpdate returns the kind's warnings for the updated obj.
+func (s Strategy[T]) WarningsOnUpdate(_ context.Context, obj, _ runtime.Object) []string {
+	return s.warnings(obj)
 }
 
 // GetResetFields returns the fields a write of /status leaves alone: spec, labels and
