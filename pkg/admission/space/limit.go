@@ -9,7 +9,7 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
-	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
@@ -39,12 +39,11 @@ func (p *Limit) SetTenancy(t *Tenancy) {
 // NewLimit returns the SpaceLimit plugin.
 func NewLimit() *Limit { return &Limit{newBase(admission.Create)} }
 
-// Validate takes a place for a new Space when its Account has a Space limit, with a
-// compare-and-swap on the Account's reservation record, so that no number of concurrent
-// creates on any number of replicas overshoots the limit. The Space storage gives the place
-// back when the create fails, and when the Space is deleted. A dry run only checks. Callers
-// who may create namespaces cluster-wide are not held to the limit: they could create and
-// label the namespace themselves anyway. Their Spaces still take places.
+// Validate refuses a new Space early when its Account has no place left under its Space
+// limit. It only checks: the Space storage takes the place, with a compare-and-swap on the
+// Account's ledger record, as it creates the Space. Callers who may create namespaces
+// cluster-wide are not held to the limit: they could create and label the namespace
+// themselves anyway.
 func (p *Limit) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	s, ok := spaceOf(a)
 	if !ok || s.Spec.Account == "" {
@@ -68,13 +67,7 @@ func (p *Limit) Validate(ctx context.Context, a admission.Attributes, _ admissio
 	if err != nil || admin {
 		return err
 	}
-	var existing []string
-	for name, ns := range d.Index.Spaces().Snapshot().All() {
-		if ns.Labels[configv1alpha1.AccountLabel] == account.Name {
-			existing = append(existing, name)
-		}
-	}
-	err = d.Reservations.Reserve(ctx, account.Name, s.Name, *account.Spec.Space.Limit, existing, a.IsDryRun())
+	err = d.Reservations.Reserve(ctx, account.Name, s.Name, *account.Spec.Space.Limit, accounts.SpacesOf(d.Index, account.Name), true)
 	var limit *reservation.LimitError
 	if errors.As(err, &limit) {
 		return apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name, err)

@@ -25,12 +25,24 @@ type Storage struct {
 // Open opens the storage of config.kiosk.sh resource, whose objects newFunc and newListFunc
 // make, with the codec and key prefix the API uses for that resource.
 func Open(optsGetter generic.RESTOptionsGetter, resource string, newFunc, newListFunc func() runtime.Object) (*Storage, error) {
+	return OpenWithCodec(optsGetter, resource, nil, newFunc, newListFunc)
+}
+
+// OpenWithCodec is Open for objects the API does not serve: they are stored with codec, at
+// the key prefix and through the encryption of resource. A nil codec is the API's.
+func OpenWithCodec(optsGetter generic.RESTOptionsGetter, resource string, codec runtime.Codec, newFunc, newListFunc func() runtime.Object) (*Storage, error) {
 	opts, err := optsGetter.GetRESTOptions(config.Resource(resource), newFunc())
 	if err != nil {
 		return nil, fmt.Errorf("%s storage: %w", resource, err)
 	}
+	sc := opts.StorageConfig
+	if codec != nil {
+		copied := *sc
+		copied.Codec = codec
+		sc = &copied
+	}
 	prefix := "/" + opts.ResourcePrefix
-	s, destroy, err := generic.NewRawStorage(opts.StorageConfig, newFunc, newListFunc, prefix)
+	s, destroy, err := generic.NewRawStorage(sc, newFunc, newListFunc, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("%s storage: %w", resource, err)
 	}

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
 
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 )
 
@@ -24,9 +23,8 @@ import (
 // create in flight to make the namespace or give the place back.
 const Grace = 2 * time.Minute
 
-// Ledger is the per-Account record of reserved Spaces. Each record is stored as an Account
-// object under its own key prefix, never served by the API: its annotations map the names
-// of reserved Spaces to the time they were reserved.
+// Ledger is the per-Account record of reserved Spaces: one Record per Account, stored under
+// its own key prefix with the ledger's own codec, never served by the API.
 type Ledger struct {
 	storage *raw.Storage
 	now     func() time.Time
@@ -34,9 +32,9 @@ type Ledger struct {
 
 // New opens the ledger in the server's storage.
 func New(optsGetter generic.RESTOptionsGetter) (*Ledger, error) {
-	s, err := raw.Open(optsGetter, "spacereservations",
-		func() runtime.Object { return &config.Account{} },
-		func() runtime.Object { return &config.AccountList{} })
+	s, err := raw.OpenWithCodec(optsGetter, "spacereservations", codec,
+		func() runtime.Object { return &Record{} },
+		func() runtime.Object { return &RecordList{} })
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +59,7 @@ func (e *LimitError) Error() string {
 // reservation, so that namespaces created by other means count too. Reserve fails with a
 // *LimitError when every place is taken. With dryRun it only checks.
 func (l *Ledger) Reserve(ctx context.Context, account, name string, limit int32, existing []string, dryRun bool) error {
-	err := l.update(ctx, account, func(reserved map[string]string) error {
+	err := l.update(ctx, account, func(reserved map[string]metav1.MicroTime) error {
 		now := l.now()
 		exists := make(map[string]bool, len(existing))
 		for _, ns := range existing {
@@ -69,7 +67,7 @@ func (l *Ledger) Reserve(ctx context.Context, account, name string, limit int32,
 		}
 		for ns, at := range reserved {
 			// A reservation whose namespace never appeared is from a create that died.
-			if t, err := time.Parse(time.RFC3339Nano, at); !exists[ns] && (err != nil || now.Sub(t) > Grace) {
+			if !exists[ns] && now.Sub(at.Time) > Grace {
 				delete(reserved, ns)
 			}
 		}
@@ -85,7 +83,7 @@ func (l *Ledger) Reserve(ctx context.Context, account, name string, limit int32,
 		if dryRun {
 			return errDryRun
 		}
-		reserved[name] = now.UTC().Format(time.RFC3339Nano)
+		reserved[name] = metav1.NewMicroTime(now.UTC())
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
@@ -99,35 +97,39 @@ var errDryRun = errors.New("dry run")
 // Release gives back the place of Space name in account: its create failed, or it was
 // deleted.
 func (l *Ledger) Release(ctx context.Context, account, name string) error {
-	return l.update(ctx, account, func(reserved map[string]string) error {
+	return l.update(ctx, account, func(reserved map[string]metav1.MicroTime) error {
 		delete(reserved, name)
 		return nil
 	})
 }
 
-// Reserved returns the names holding a place in account.
-func (l *Ledger) Reserved(ctx context.Context, account string) (map[string]string, error) {
-	rec := &config.Account{}
+// Reserved returns the names holding a place in account, and when each was reserved.
+func (l *Ledger) Reserved(ctx context.Context, account string) (map[string]time.Time, error) {
+	rec := &Record{}
 	err := l.storage.Get(ctx, l.key(account), storage.GetOptions{IgnoreNotFound: true}, rec)
 	if err != nil {
 		return nil, err
 	}
-	return rec.Annotations, nil
+	out := make(map[string]time.Time, len(rec.Spaces))
+	for name, at := range rec.Spaces {
+		out[name] = at.Time
+	}
+	return out, nil
 }
 
 func (l *Ledger) key(account string) string { return path.Join(l.storage.Prefix, account) }
 
 // update changes one Account's record with a compare-and-swap, retried on conflict.
-func (l *Ledger) update(ctx context.Context, account string, change func(map[string]string) error) error {
+func (l *Ledger) update(ctx context.Context, account string, change func(map[string]metav1.MicroTime) error) error {
 	var changeErr error
-	err := l.storage.GuaranteedUpdate(ctx, l.key(account), &config.Account{}, true, nil,
+	err := l.storage.GuaranteedUpdate(ctx, l.key(account), &Record{}, true, nil,
 		func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
-			rec := input.(*config.Account).DeepCopy()
+			rec := input.(*Record).DeepCopy()
 			rec.Name = account
-			if rec.Annotations == nil {
-				rec.Annotations = map[string]string{}
+			if rec.Spaces == nil {
+				rec.Spaces = map[string]metav1.MicroTime{}
 			}
-			if changeErr = change(rec.Annotations); changeErr != nil {
+			if changeErr = change(rec.Spaces); changeErr != nil {
 				return nil, nil, changeErr
 			}
 			if rec.CreationTimestamp.IsZero() {

@@ -10,6 +10,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/storage"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/raw"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/registrytest"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
@@ -81,4 +87,40 @@ func TestExistingNamespacesCountAndDeadReservationsExpire(t *testing.T) {
 
 	now = now.Add(reservation.Grace + time.Second)
 	assert.Error(t, l.Reserve(ctx, "team", "c", 2, []string{"adopted", "b"}, false), "a reservation whose namespace exists never expires")
+}
+
+// An Account's places as an earlier server stored them, as the annotations of an Account
+// object, are read by this one; a record this server wrote cannot be read as an Account, so
+// an earlier replica in a rolling upgrade refuses the create instead of miscounting.
+func TestRecordsOfEarlierServersAreRead(t *testing.T) {
+	getter := registrytest.Getter{Options: registrytest.RESTOptions(t, "spacereservations")}
+	old, err := raw.Open(getter, "spacereservations",
+		func() runtime.Object { return &config.Account{} }, func() runtime.Object { return &config.AccountList{} })
+	require.NoError(t, err)
+	t.Cleanup(old.Destroy)
+	l, err := reservation.New(getter)
+	require.NoError(t, err)
+	t.Cleanup(l.Destroy)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	reservation.SetClock(l, func() time.Time { return now })
+
+	legacy := &config.Account{ObjectMeta: metav1.ObjectMeta{Name: "team", Annotations: map[string]string{
+		"a": now.Add(-time.Second).Format(time.RFC3339Nano),
+		"b": "not a time",
+	}}}
+	require.NoError(t, old.Create(ctx, old.Prefix+"/team", legacy, &config.Account{}, 0))
+
+	reserved, err := l.Reserved(ctx, "team")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]time.Time{"a": now.Add(-time.Second), "b": {}}, reserved)
+	assert.Error(t, l.Reserve(ctx, "team", "c", 2, []string{"b"}, false),
+		"the earlier server's places count: a is reserved and b exists")
+	require.NoError(t, l.Reserve(ctx, "team", "c", 3, []string{"b"}, false))
+
+	err = old.Get(ctx, old.Prefix+"/team", storage.GetOptions{}, &config.Account{})
+	assert.Error(t, err, "an earlier server cannot read the new record")
+	reserved, err = l.Reserved(ctx, "team")
+	require.NoError(t, err)
+	assert.Len(t, reserved, 3)
 }

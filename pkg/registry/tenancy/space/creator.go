@@ -2,6 +2,7 @@ package space
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
@@ -16,19 +18,22 @@ import (
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
 
-// creator makes the namespace of a new Space and all that comes with it: the Account's
-// mandatory TemplateInstances, deployed, and its RoleBinding, known to the access index. The
-// SpaceLimit admission plugin has already reserved the Space's place under its Account's
-// limit. On any failure one deferred rollback removes the namespace, once made, and gives
-// back that place.
+// creator makes a new Space and all that comes with it: its place under the Account's Space
+// limit, its namespace, the Account's mandatory TemplateInstances, deployed, and its
+// RoleBinding, known to the access index. On any failure one deferred rollback removes the
+// namespace, once made, and gives back the place.
 type creator struct {
-	writer Writer
-	index  *access.Index
+	writer     Writer
+	index      *access.Index
+	visibility tenancyregistry.Visibility
 }
 
-func (r *REST) creator() creator { return creator{writer: r.writer, index: r.index} }
+func (r *REST) creator() creator {
+	return creator{writer: r.writer, index: r.index, visibility: r.visibility}
+}
 
 // create makes ns, a Space of account (nil for a Space of no Account), for the caller u,
 // and returns the namespace made once u can use it.
@@ -39,6 +44,9 @@ func (c creator) create(ctx context.Context, u user.Info, ns *corev1.Namespace, 
 			c.rollback(made, account, ns.Name)
 		}
 	}()
+	if err = c.reserve(ctx, u, account, ns.Name, false); err != nil {
+		return nil, err
+	}
 	made, err = c.writer.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 	if apierrors.IsAlreadyExists(err) {
 		made = nil
@@ -62,6 +70,27 @@ func (c creator) create(ctx context.Context, u user.Info, ns *corev1.Namespace, 
 	}
 	klog.InfoS("Space created", "space", made.Name, "account", accountName, "user", u.GetName())
 	return made, nil
+}
+
+// reserve takes the place of Space name under the limit of account, with a compare-and-swap
+// on the Account's ledger record, so that no number of concurrent creates on any number of
+// replicas overshoots the limit. With dryRun it only checks. Callers who may create
+// namespaces cluster-wide are not held to the limit: they could create and label the
+// namespace themselves anyway. Their Spaces still take places.
+func (c creator) reserve(ctx context.Context, u user.Info, account *configv1alpha1.Account, name string, dryRun bool) error {
+	if account == nil || account.Spec.Space.Limit == nil {
+		return nil
+	}
+	admin, err := c.visibility.Allowed(ctx, authorizer.AttributesRecord{User: u, Verb: "create", Resource: "namespaces", ResourceRequest: true})
+	if err != nil || admin {
+		return err
+	}
+	err = c.writer.Reservations.Reserve(ctx, account.Name, name, *account.Spec.Space.Limit, accounts.SpacesOf(c.index, account.Name), dryRun)
+	var limit *reservation.LimitError
+	if errors.As(err, &limit) {
+		return apierrors.NewForbidden(tenancy.Resource("spaces"), name, err)
+	}
+	return err
 }
 
 // rollback undoes a failed create: it removes ns, the namespace made, if any, and gives

@@ -165,10 +165,21 @@ func (m accountMap) Get(_ context.Context, name string) (*configv1alpha1.Account
 	return a.DeepCopy(), nil
 }
 
-// released records the places given back under Account limits, as "account/space".
+// released records the places taken and given back under Account limits, as
+// "account/space"; it holds no limit itself: creator_test.go runs the real ledger.
 type released struct {
-	mu  sync.Mutex
-	got []string
+	mu       sync.Mutex
+	got      []string
+	reserved []string
+}
+
+func (r *released) Reserve(_ context.Context, account, name string, _ int32, _ []string, dryRun bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !dryRun {
+		r.reserved = append(r.reserved, account+"/"+name)
+	}
+	return nil
 }
 
 func (r *released) Release(_ context.Context, account, name string) error {

@@ -33,15 +33,17 @@ type AccountGetter interface {
 	Get(ctx context.Context, name string) (*configv1alpha1.Account, error)
 }
 
-// Releaser gives back the place a Space held under its Account's limit; the SpaceLimit
-// admission plugin reserved it. reservation.Ledger is the server's.
-type Releaser interface {
+// Reserver holds Space limits: it takes the place of a new Space under its Account's limit,
+// and gives it back when the create fails or the Space goes away. reservation.Ledger is the
+// server's.
+type Reserver interface {
+	Reserve(ctx context.Context, account, name string, limit int32, existing []string, dryRun bool) error
 	Release(ctx context.Context, account, name string) error
 }
 
 var (
 	_ AccountGetter = accounts.Reader{}
-	_ Releaser      = &reservation.Ledger{}
+	_ Reserver      = &reservation.Ledger{}
 )
 
 // Writer creates and deletes the namespaces behind Spaces.
@@ -50,7 +52,7 @@ type Writer struct {
 	// Accounts reads the Accounts of new Spaces.
 	Accounts AccountGetter
 	// Reservations hold Space limits across replicas.
-	Reservations Releaser
+	Reservations Reserver
 	// Config creates the mandatory TemplateInstances of new Spaces.
 	Config versioned.Interface
 	// Enforced reports whether the Space admission plugins are in the admission chain;
@@ -77,7 +79,8 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		return nil, apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
 	}
 	// The admission chain checks the caller may create a Space for the Account
-	// (SpaceAccount) and reserves its place under the Account's limit (SpaceLimit).
+	// (SpaceAccount) and refuses early when the Account has no place left (SpaceLimit);
+	// the creator takes the place.
 	if r.writer.Enforced != nil && !r.writer.Enforced() {
 		return nil, apierrors.NewInternalError(fmt.Errorf("Spaces are not created while the SpaceAccount or SpaceLimit admission plugin is disabled"))
 	}
@@ -96,6 +99,9 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		mergeSpaceTemplate(ns, account)
 	}
 	if options != nil && len(options.DryRun) > 0 {
+		if err := r.creator().reserve(ctx, u, account, ns.Name, true); err != nil {
+			return nil, err
+		}
 		return FromNamespace(ns), nil
 	}
 	created, err := r.creator().create(ctx, u, ns, account)
