@@ -83,29 +83,14 @@ start_tenancy_etcd() {
 
 start_kube_apiserver() {
   lcp::log "starting kube-apiserver on https://127.0.0.1:$KUBE_APISERVER_PORT"
-  lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" \
-    --bind-address=127.0.0.1 --secure-port="$KUBE_APISERVER_PORT" --advertise-address=127.0.0.1 \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --tls-cert-file="$LOCAL_PKI/kube-apiserver.crt" --tls-private-key-file="$LOCAL_PKI/kube-apiserver.key" \
-    --client-ca-file="$LOCAL_PKI/ca.crt" \
-    --authorization-mode=Node,RBAC \
-    --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,PodSecurity,NodeRestriction \
-    --admission-control-config-file="$LOCAL_DIR/admission.yaml" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$LOCAL_PKI/sa.pub" \
-    --service-account-signing-key-file="$LOCAL_PKI/sa.key" \
-    --service-cluster-ip-range="$SERVICE_CLUSTER_IP_RANGE" \
-    --requestheader-client-ca-file="$LOCAL_PKI/front-proxy-ca.crt" \
-    --requestheader-allowed-names=front-proxy-client \
-    --requestheader-username-headers=X-Remote-User \
-    --requestheader-group-headers=X-Remote-Group \
-    --requestheader-extra-headers-prefix=X-Remote-Extra- \
-    --proxy-client-cert-file="$LOCAL_PKI/front-proxy-client.crt" \
-    --proxy-client-key-file="$LOCAL_PKI/front-proxy-client.key" \
-    --enable-aggregator-routing=false \
-    --allow-privileged=true \
-    --endpoint-reconciler-type=none \
-    --profiling=false \
+  local text flags
+  text=$(lcp::flags "$LOCAL_ROOT/hack/lib/kube-apiserver.flags" \
+    port="$KUBE_APISERVER_PORT" etcd="http://127.0.0.1:$ETCD_PORT" pki="$LOCAL_PKI" \
+    admission-config="$LOCAL_DIR/admission.yaml" service-cidr="$SERVICE_CLUSTER_IP_RANGE") ||
+    exit 1
+  mapfile -t flags <<<"$text"
+  # shellcheck disable=SC2086 # KUBE_APISERVER_FLAGS is a list of words
+  lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" "${flags[@]}" \
     ${KUBE_APISERVER_FLAGS:-}
   lcp::wait_healthy kube-apiserver 180 /readyz --kubeconfig="$LOCAL_DIR/kubeconfig"
 }

@@ -197,3 +197,19 @@ lcp::show_log() {
   tail -n 30 "$LOCAL_LOGS/$1.log" >&2 || true
   echo "----" >&2
 }
+
+# lcp::flags FILE NAME=VALUE... prints the flags of FILE (one per line, # comments), with
+# each {NAME} replaced by its VALUE. It fails on a {name} left unfilled.
+lcp::flags() {
+  local file=$1 line pair name
+  shift
+  while IFS= read -r line; do
+    [[ -z $line || $line == \#* ]] && continue
+    for pair in "$@"; do
+      name=${pair%%=*}
+      line=${line//"{$name}"/"${pair#*=}"}
+    done
+    [[ $line == *"{"*"}"* ]] && lcp::fail "$file: nothing fills in $line"
+    printf '%s\n' "$line"
+  done <"$file"
+}

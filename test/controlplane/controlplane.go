@@ -112,29 +112,14 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 	}
 
 	pki := func(name string) string { return filepath.Join(c.PKI, name) }
-	api, err := startProcess("kube-apiserver", logs, filepath.Join(bin, "kube-apiserver"),
-		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(apiPort), "--advertise-address=127.0.0.1",
-		"--etcd-servers="+client,
-		"--tls-cert-file="+pki("kube-apiserver.crt"), "--tls-private-key-file="+pki("kube-apiserver.key"),
-		"--client-ca-file="+pki("ca.crt"),
-		"--authorization-mode=Node,RBAC",
-		"--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,PodSecurity,NodeRestriction",
-		"--admission-control-config-file="+c.AdmissionConfig,
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+pki("sa.pub"),
-		"--service-account-signing-key-file="+pki("sa.key"),
-		"--service-cluster-ip-range="+ServiceCIDR,
-		"--requestheader-client-ca-file="+pki("front-proxy-ca.crt"),
-		"--requestheader-allowed-names=front-proxy-client",
-		"--requestheader-username-headers=X-Remote-User",
-		"--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--proxy-client-cert-file="+pki("front-proxy-client.crt"),
-		"--proxy-client-key-file="+pki("front-proxy-client.key"),
-		"--enable-aggregator-routing=false",
-		"--allow-privileged=true",
-		"--endpoint-reconciler-type=none",
-		"--profiling=false")
+	flags, err := kubeAPIServerFlags(root, map[string]string{
+		"port": strconv.Itoa(apiPort), "etcd": client, "pki": c.PKI,
+		"admission-config": c.AdmissionConfig, "service-cidr": ServiceCIDR,
+	})
+	if err != nil {
+		return nil, err
+	}
+	api, err := startProcess("kube-apiserver", logs, filepath.Join(bin, "kube-apiserver"), flags...)
 	if err != nil {
 		return nil, err
 	}
