@@ -41,6 +41,10 @@ image: ## Container image (needs a Docker engine); built with the same flags as 
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
 	hack/build-controlplane.sh
 
+.PHONY: node
+node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
+	hack/build-node.sh
+
 .PHONY: helm
 helm: ## helm in _output/bin, built from the version pinned in hack/tools/helm (cached).
 	hack/build-helm.sh
