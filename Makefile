@@ -15,7 +15,9 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # dirty when the work tree has changes, untracked files included, as kube's gitTreeState.
 TREE_STATE ?= $(if $(shell git status --porcelain 2>/dev/null),dirty,clean)
-BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# The date of the commit built, not of the build: the same sources give the same ldflags, so a
+# repeated make build (every make local-up) finds the binary up to date instead of relinking it.
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 LDFLAGS    := -s -w \
 	-X $(PKG)/pkg/version.gitVersion=$(VERSION) \
 	-X $(PKG)/pkg/version.gitCommit=$(COMMIT) \
