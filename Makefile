@@ -64,11 +64,11 @@ local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
 .PHONY: test
-test: test-unit test-chart test-integration test-e2e ## Every test suite.
+test: test-unit test-chart test-integration test-e2e test-node ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
-	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart)
+	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
@@ -81,6 +81,10 @@ test-integration: controlplane ## The whole server in-process on an embedded etc
 .PHONY: test-e2e
 test-e2e: build controlplane helm ## Against a real kube-apiserver with the real kubectl.
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
+
+.PHONY: test-node
+test-node: build controlplane node ## The local node (needs root): a Pod runs, and local-down leaves the host as it found it.
+	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -count=1 -timeout 30m ./test/node/...
 
 .PHONY: bench
 bench: ## Go benchmarks.

@@ -39,6 +39,9 @@ lcp::save_env() {
       SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
       printf '%s=%q\n' "$name" "${!name}"
     done
+    for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR; do
+      [[ -v $name ]] && printf '%s=%q\n' "$name" "${!name}"
+    done
     printf '%s=%q\n' TENANCY_ETCD_MODE "$tenancy_etcd_mode"
     printf '%s=%q\n' KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
     printf '%s=%q\n' PKI_DIR "$LOCAL_PKI"
