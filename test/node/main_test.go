@@ -118,3 +118,27 @@ func localEnv(t *testing.T, name string) string {
 	t.Fatalf("%s is not in %s/env", name, localDir)
 	return ""
 }
+
+// importImage builds the static Go program pkg of this suite, packs it with imagepack as
+// image (entrypoint /<base name of pkg>) and imports it into the node's containerd.
+func importImage(t *testing.T, image, pkg string) {
+	t.Helper()
+	dir := t.TempDir()
+	name := filepath.Base(pkg)
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v: %s", pkg, err, out)
+	}
+	tarball := filepath.Join(dir, name+".tar")
+	pack := exec.Command(filepath.Join(root, "_output", "bin", "imagepack"), "--tag="+image, "--output="+tarball,
+		"--file="+filepath.Join(dir, name)+":/"+name, "--entrypoint=/"+name, "--user=65532:65532")
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("imagepack: %v: %s", err, out)
+	}
+	ctr := exec.Command("ctr", "--address", filepath.Join(localDir, "node", "containerd", "containerd.sock"),
+		"-n", "k8s.io", "images", "import", tarball)
+	if out, err := ctr.CombinedOutput(); err != nil {
+		t.Fatalf("ctr images import: %v: %s", err, out)
+	}
+}

@@ -60,6 +60,28 @@ func TestNodeIsReadyAndRunsAPod(t *testing.T) {
 	}
 }
 
+// A Pod reaches kube-apiserver through the kubernetes Service's ClusterIP (kube-proxy's DNAT
+// to the node's bridge address), with a test image packed and imported as the pause image is.
+func TestPodReachesKubeAPIServerThroughTheKubernetesService(t *testing.T) {
+	image := "tenancy.local/probe:test"
+	importImage(t, image, "./probe")
+	serviceIP := localEnv(t, "KUBERNETES_SERVICE_IP")
+	const pod = "probe"
+	out, err := kubectl(t, "run", pod, "--image="+image, "--image-pull-policy=Never", "--restart=Never",
+		"--command", "--", "/probe", serviceIP+":443")
+	if err != nil {
+		t.Fatalf("kubectl run: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _, _ = kubectl(t, "delete", "pod", pod, "--wait=false") })
+	if out, err := kubectl(t, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/"+pod, "--timeout=120s"); err != nil {
+		logs, _ := kubectl(t, "logs", pod)
+		desc, _ := kubectl(t, "describe", "pod", pod)
+		t.Fatalf("the probe did not succeed: %v: %s\nlogs: %s\n%s", err, out, logs, desc)
+	}
+	logs, _ := kubectl(t, "logs", pod)
+	t.Logf("probe: %s", logs)
+}
+
 // hack/local-down.sh stops the node and removes everything local-up added to the host:
 // iptables chains, ipsets, mounts (the kubelet's root bind mount, volumes, network
 // namespaces), cgroups, the bridge and the Pods' links, files, and restores the sysctls.
