@@ -135,14 +135,9 @@ func run(name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// lines splits command output into its non-empty lines.
 func lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
 }
 
 func sorted(l []string) []string { sort.Strings(l); return l }
