@@ -20,7 +20,7 @@ want=$(cat "$root/hack/tools/controlplane/go.mod" "$root/hack/tools/controlplane
   "$root/hack/tools/kube-router/go.mod" "$root/hack/tools/kube-router/go.sum" "$0" | sha256sum | cut -d' ' -f1)
 if ! [[ -f $binaries_stamp && "$(cat "$binaries_stamp")" == "$want" &&
   -x $bin/kubelet && -x $bin/kube-scheduler && -x $bin/kube-proxy && -x $bin/kube-router ]]; then
-  echo "building the node (kubelet, kube-scheduler, kube-proxy, kube-router) into $bin; the first build takes about 10 minutes" >&2
+  echo "building the node (kubelet, kube-scheduler, kube-proxy, kube-router) into $bin; the first build takes 10 to 20 minutes" >&2
   (
     cd "$root/hack/tools/controlplane"
     version=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)

@@ -15,7 +15,18 @@ fi
 node::defaults
 
 names() {
-  local file
+  local file pid binary
+  # A start interrupted before its process ran the binary leaves NAME.pid.starting: once the
+  # process runs it, it is stopped like the others.
+  for file in "$LOCAL_PIDS"/*.pid.starting; do
+    [[ -e $file ]] || continue
+    read -r pid binary <"$file" || true
+    if [[ $pid =~ ^[0-9]+$ ]] && lcp::runs "$pid" "$binary" && [[ ! -e ${file%.starting} ]]; then
+      mv "$file" "${file%.starting}"
+    else
+      rm -f "$file"
+    fi
+  done
   for file in "$LOCAL_PIDS"/*.pid; do
     [[ -e $file ]] || continue
     basename "$file" .pid

@@ -59,6 +59,9 @@ check_ports() {
   for ((i = 0; i < REPLICAS; i++)); do
     ports+=($((TENANCY_PORT + i)))
   done
+  if [[ $NODE == 1 ]]; then
+    ports+=("$KUBELET_HEALTHZ_PORT" "$KUBE_SCHEDULER_PORT" "$KUBE_PROXY_HEALTHZ_PORT" "$KUBE_PROXY_METRICS_PORT")
+  fi
   for port in "${ports[@]}"; do
     lcp::port_free "$port" || taken+=("$port")
   done

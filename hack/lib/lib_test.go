@@ -245,3 +245,23 @@ func mustAbs(t *testing.T, p string) string {
 	require.NoError(t, err)
 	return abs
 }
+
+func TestLocalDownStopsAProcessWhoseStartWasInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	// What an interrupted lcp::start leaves: the process runs its binary, its PID is only in
+	// NAME.pid.starting.
+	sleeper := exec.Command("/bin/sleep", "300")
+	require.NoError(t, sleeper.Start())
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pids"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pids", "etcd.pid.starting"),
+		[]byte(strconv.Itoa(sleeper.Process.Pid)+" /bin/sleep\n"), 0o644))
+	cmd := exec.Command(mustAbs(t, "../local-down.sh"))
+	cmd.Env = append(os.Environ(), "LOCAL_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	waitGone(t, sleeper.Process.Pid)
+	left, err := filepath.Glob(filepath.Join(dir, "pids", "*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+}
