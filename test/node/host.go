@@ -35,6 +35,10 @@ var (
 func takeSnapshot() (snapshot, error) {
 	s := snapshot{}
 	for _, cmd := range []string{"iptables-save", "ip6tables-save"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			// Not installed yet (local-up installs iptables): there are no iptables rules.
+			continue
+		}
 		out, err := run(cmd)
 		if err != nil {
 			return nil, err
