@@ -12,9 +12,11 @@ import (
 
 // hostPaths are the places outside _output the node's components write to whatever they are
 // told (hack/lib/node.sh, NODE_HOST_PATHS), plus the ones they must not touch at all.
+// /etc/containerd is not among them: the containerd package, which local-up installs when it
+// is missing and leaves installed, ships it; the node's containerd reads its own config.
 var hostPaths = []string{"/run/netns", "/var/log/pods", "/var/log/containers", "/run/containerd",
 	"/run/xtables.lock", "/var/lib/kubelet", "/var/lib/cni", "/var/lib/containerd", "/etc/cni",
-	"/opt/cni", "/var/lib/kube-router", "/etc/containerd", "/run/kubernetes", "/var/run/kubernetes"}
+	"/opt/cni", "/var/lib/kube-router", "/run/kubernetes", "/var/run/kubernetes"}
 
 // hostSysctls are the sysctls the node's components set.
 var hostSysctls = []string{"net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables",
