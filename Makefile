@@ -15,7 +15,9 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # dirty when the work tree has changes, untracked files included, as kube's gitTreeState.
 TREE_STATE ?= $(if $(shell git status --porcelain 2>/dev/null),dirty,clean)
-BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# The date of the commit built, not of the build: the same sources give the same ldflags, so a
+# repeated make build (every make local-up) finds the binary up to date instead of relinking it.
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 LDFLAGS    := -s -w \
 	-X $(PKG)/pkg/version.gitVersion=$(VERSION) \
 	-X $(PKG)/pkg/version.gitCommit=$(COMMIT) \
@@ -41,6 +43,10 @@ image: ## Container image (needs a Docker engine); built with the same flags as 
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
 	hack/build-controlplane.sh
 
+.PHONY: node
+node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
+	hack/build-node.sh
+
 .PHONY: helm
 helm: ## helm in _output/bin, built from the version pinned in hack/tools/helm (cached).
 	hack/build-helm.sh
@@ -58,11 +64,11 @@ local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
 .PHONY: test
-test: test-unit test-chart test-integration test-e2e ## Every test suite.
+test: test-unit test-chart test-integration test-e2e test-node ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
-	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart)
+	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
@@ -75,6 +81,10 @@ test-integration: controlplane ## The whole server in-process on an embedded etc
 .PHONY: test-e2e
 test-e2e: build controlplane helm ## Against a real kube-apiserver with the real kubectl.
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
+
+.PHONY: test-node
+test-node: build controlplane node ## The local node (needs root): a Pod runs, and local-down leaves the host as it found it.
+	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -count=1 -timeout 30m ./test/node/...
 
 .PHONY: bench
 bench: ## Go benchmarks.

@@ -10,6 +10,11 @@
 #   SKIP_BUILD=1       use the binaries already in _output/bin
 #   KEEP_ON_FAILURE=1  leave what started running when a later step fails (default: stop it)
 #   KUBE_APISERVER_FLAGS="…"  extra flags for kube-apiserver (word-split)
+#   NODE=0             no node: no containerd, kubelet, kube-scheduler, kube-proxy or kube-router
+#                      (Pods stay Pending; nothing on the host is changed but _output/local).
+#                      The default NODE=1 needs root, installs missing Debian packages and
+#                      changes the host as hack/lib/node.sh describes; hack/local-down.sh
+#                      undoes it. NODE_* and POD_CIDR settings: hack/lib/node.sh.
 #   ports: ETCD_PORT, ETCD_PEER_PORT, TENANCY_ETCD_PORT, TENANCY_ETCD_PEER_PORT,
 #          KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT, TENANCY_PORT (defaults in
 #          hack/lib/common.sh; the values in use are saved in _output/local/env)
@@ -21,7 +26,10 @@
 # hack/local-down.sh stops it all.
 set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
 lcp::defaults
+node::defaults
+[[ $NODE == 0 || $NODE == 1 ]] || lcp::fail "NODE must be 0 or 1, not '$NODE'"
 started=$SECONDS
 
 [[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || lcp::fail "REPLICAS must be a positive number, not '$REPLICAS'"
@@ -33,6 +41,10 @@ build() {
   fi
   lcp::log "building kube-apiserver, kube-controller-manager and etcd (cached after the first time)"
   "$LOCAL_ROOT/hack/build-controlplane.sh"
+  if [[ $NODE == 1 ]]; then
+    lcp::log "building kubelet, kube-scheduler, kube-proxy, kube-router and the pause image (cached after the first time)"
+    "$LOCAL_ROOT/hack/build-node.sh"
+  fi
   lcp::log "building tenancy-apiserver"
   if [[ -f $LOCAL_ROOT/Makefile ]] && grep -q '^build:' "$LOCAL_ROOT/Makefile"; then
     make -C "$LOCAL_ROOT" --no-print-directory build >&2
@@ -47,6 +59,9 @@ check_ports() {
   for ((i = 0; i < REPLICAS; i++)); do
     ports+=($((TENANCY_PORT + i)))
   done
+  if [[ $NODE == 1 ]]; then
+    ports+=("$KUBELET_HEALTHZ_PORT" "$KUBE_SCHEDULER_PORT" "$KUBE_PROXY_HEALTHZ_PORT" "$KUBE_PROXY_METRICS_PORT")
+  fi
   for port in "${ports[@]}"; do
     lcp::port_free "$port" || taken+=("$port")
   done
@@ -61,7 +76,8 @@ certificates() {
   "$LOCAL_BIN/localcerts" --dir="$LOCAL_PKI" --server="https://127.0.0.1:$KUBE_APISERVER_PORT" \
     --admin-kubeconfig="$LOCAL_DIR/kubeconfig" --admission-config="$LOCAL_DIR/admission.yaml" \
     --service="$TENANCY_SERVICE" \
-    --namespace="$TENANCY_NAMESPACE" --service-ip="$KUBERNETES_SERVICE_IP"
+    --namespace="$TENANCY_NAMESPACE" --service-ip="$KUBERNETES_SERVICE_IP" \
+    ${NODE_NAME:+--node-name="$NODE_NAME" --node-ip="$NODE_IP"}
 }
 
 start_etcd() {
@@ -82,6 +98,16 @@ start_tenancy_etcd() {
 }
 
 start_kube_apiserver() {
+  # Without a node it listens on loopback only. With one, Pods reach it on the bridge: it
+  # listens on every address (the node's firewall chain lets only loopback and the bridge in),
+  # advertises the node's address, and the `kubernetes` Service's endpoints point there.
+  local listen=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
+  if [[ $NODE == 1 ]]; then
+    listen=(--bind-address=0.0.0.0 --advertise-address="$NODE_IP" --endpoint-reconciler-type=lease
+      --kubelet-client-certificate="$LOCAL_PKI/kube-apiserver-kubelet-client.crt"
+      --kubelet-client-key="$LOCAL_PKI/kube-apiserver-kubelet-client.key"
+      --kubelet-preferred-address-types=InternalIP)
+  fi
   lcp::log "starting kube-apiserver on https://127.0.0.1:$KUBE_APISERVER_PORT"
   local text flags
   text=$(lcp::flags "$LOCAL_ROOT/hack/lib/kube-apiserver.flags" \
@@ -90,19 +116,25 @@ start_kube_apiserver() {
     exit 1
   mapfile -t flags <<<"$text"
   # shellcheck disable=SC2086 # KUBE_APISERVER_FLAGS is a list of words
-  lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" "${flags[@]}" \
+  lcp::start kube-apiserver "$LOCAL_BIN/kube-apiserver" "${flags[@]}" "${listen[@]}" \
     ${KUBE_APISERVER_FLAGS:-}
   lcp::wait_healthy kube-apiserver 180 /readyz --kubeconfig="$LOCAL_DIR/kubeconfig"
 }
 
 start_kube_controller_manager() {
   lcp::log "starting kube-controller-manager"
-  local kubeconfig=$LOCAL_PKI/kube-controller-manager.kubeconfig
+  local kubeconfig=$LOCAL_PKI/kube-controller-manager.kubeconfig node=()
+  local controllers=namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,resourcequota-controller,root-ca-certificate-publisher-controller
+  if [[ $NODE == 1 ]]; then
+    # node-lifecycle removes the node's not-ready taint; node-ipam gives it POD_CIDR.
+    controllers+=,node-lifecycle-controller,node-ipam-controller,endpointslice-controller,statefulset-controller,daemonset-controller,job-controller
+    node=(--allocate-node-cidrs=true --cluster-cidr="$POD_CIDR" --node-cidr-mask-size="${POD_CIDR#*/}")
+  fi
   lcp::start kube-controller-manager "$LOCAL_BIN/kube-controller-manager" \
     --kubeconfig="$kubeconfig" \
     --authentication-kubeconfig="$kubeconfig" --authorization-kubeconfig="$kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$KUBE_CONTROLLER_MANAGER_PORT" \
-    --controllers=namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,resourcequota-controller,root-ca-certificate-publisher-controller \
+    --controllers="$controllers" "${node[@]}" \
     --root-ca-file="$LOCAL_PKI/ca.crt" \
     --service-account-private-key-file="$LOCAL_PKI/sa.key" \
     --use-service-account-credentials=true \
@@ -213,14 +245,27 @@ main() {
   fi
   mkdir -p "$LOCAL_DIR" "$LOCAL_PIDS" "$LOCAL_LOGS"
   check_ports
+  if [[ $NODE == 1 ]]; then
+    node::install_packages
+    node::check_host
+  else
+    unset NODE_NAME
+  fi
   trap on_exit EXIT
   certificates
   lcp::save_env
 
+  if [[ $NODE == 1 ]]; then
+    node::record_host
+    node::network_up
+  fi
   start_etcd
   start_kube_apiserver
   start_kube_controller_manager
   apply_artifacts
+  if [[ $NODE == 1 ]]; then
+    node::up
+  fi
 
   local i flags=()
   read -r -a flags <<<"${TENANCY_FLAGS:-}"

@@ -64,4 +64,46 @@ func TestMakeBuildIsStaticAndStamped(t *testing.T) {
 			t.Errorf("--version printed %q, want it to contain %q", got, want)
 		}
 	}
+
+	// A second make build of the same sources keeps the binary: nothing is relinked (go build
+	// only touches an up-to-date target, so the file is the same, not a new one).
+	before, err := os.Stat(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := exec.Command("make", "-C", filepath.Join("..", ".."), "--no-print-directory", "build",
+		"OUTPUT="+out, "VERSION="+ver, "COMMIT="+commit, "BUILD_DATE="+date)
+	if b, err := again.CombinedOutput(); err != nil {
+		t.Fatalf("second make build: %v\n%s", err, b)
+	}
+	after, err := os.Stat(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(binary); !os.SameFile(before, after) || string(again) != string(content) {
+		t.Errorf("a second make build of the same sources wrote a new binary")
+	}
+}
+
+// The build date make build stamps by default is the commit's, so it does not change from one
+// make build to the next and a warm make local-up does not relink the server.
+func TestMakeBuildDateIsTheCommitDate(t *testing.T) {
+	cmd := exec.Command("git", "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%dT%H:%M:%SZ")
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git log: %v", err)
+	}
+	dry, err := exec.Command("make", "-C", filepath.Join("..", ".."), "--no-print-directory", "-n", "build").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n build: %v\n%s", err, dry)
+	}
+	stamp := "buildDate=" + strings.TrimSpace(string(want))
+	if !strings.Contains(string(dry), stamp) {
+		t.Errorf("make build stamps %q, want the commit date %s", dry, stamp)
+	}
 }

@@ -39,6 +39,9 @@ lcp::save_env() {
       SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
       printf '%s=%q\n' "$name" "${!name}"
     done
+    for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR; do
+      [[ -v $name ]] && printf '%s=%q\n' "$name" "${!name}"
+    done
     printf '%s=%q\n' TENANCY_ETCD_MODE "$tenancy_etcd_mode"
     printf '%s=%q\n' KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
     printf '%s=%q\n' PKI_DIR "$LOCAL_PKI"
@@ -67,14 +70,21 @@ lcp::fail() {
 # lcp::pid_of NAME prints the PID recorded for NAME when that process still runs the recorded
 # binary, so a recycled PID is never mistaken for ours.
 lcp::pid_of() {
-  local file=$LOCAL_PIDS/$1.pid pid binary argv0
+  local file=$LOCAL_PIDS/$1.pid pid binary
   [[ -f $file ]] || return 1
   read -r pid binary <"$file" || true
   [[ $pid =~ ^[0-9]+$ && -n $binary ]] || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  argv0=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n1) || return 1
-  [[ $argv0 == "$binary" ]] || return 1
+  lcp::runs "$pid" "$binary" || return 1
   echo "$pid"
+}
+
+# lcp::runs PID BINARY succeeds when process PID has become BINARY: its argv[0] is BINARY (a
+# shell that has not yet exec'd it shows its own name there).
+lcp::runs() {
+  local argv0
+  [[ -r /proc/$1/cmdline ]] || return 1
+  argv0=$(tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | head -n1) || return 1
+  [[ $argv0 == "$2" ]]
 }
 
 # lcp::running PID succeeds while the process exists and has not finished exiting (a zombie
@@ -88,6 +98,9 @@ lcp::running() {
 
 # lcp::start NAME BINARY ARGS... runs BINARY in its own session, detached from this shell,
 # with its output appended to $LOCAL_LOGS/NAME.log and its PID in $LOCAL_PIDS/NAME.pid.
+# The PID file appears only once the process runs BINARY, so lcp::pid_of never sees the shell
+# that is about to exec it. When BINARY exits at once, or has not started after START_TIMEOUT
+# seconds (default 60), lcp::start kills what it started and fails.
 lcp::start() {
   local name=$1 binary=$2
   shift 2
@@ -96,17 +109,37 @@ lcp::start() {
     lcp::fail "$name is already running (PID $(lcp::pid_of "$name"))"
   fi
   local pidfile=$LOCAL_PIDS/$name.pid log=$LOCAL_LOGS/$name.log
-  rm -f "$pidfile"
+  local starting=$pidfile.starting
+  rm -f "$pidfile" "$starting"
   printf '==== %s: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$binary" "$*" >>"$log"
   # The child writes its own PID, then becomes the binary: the PID is the server's.
   setsid bash -c 'echo "$$ $1" >"$0.tmp" && mv "$0.tmp" "$0" && shift && exec "$@"' \
-    "$pidfile" "$binary" "$binary" "$@" </dev/null >>"$log" 2>&1 &
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $pidfile ]] && return 0
+    "$starting" "$binary" "$binary" "$@" </dev/null >>"$log" 2>&1 &
+  local pid="" deadline=$(($(lcp::now_us) + ${START_TIMEOUT:-60} * 1000000))
+  while :; do
+    if [[ -z $pid && -s $starting ]]; then
+      read -r pid _ <"$starting" || pid=""
+    fi
+    if [[ -n $pid ]]; then
+      if lcp::runs "$pid" "$binary"; then
+        mv "$starting" "$pidfile"
+        return 0
+      fi
+      if ! lcp::running "$pid"; then
+        rm -f "$starting"
+        lcp::show_log "$name"
+        lcp::fail "$name exited at once; see $log"
+      fi
+    fi
+    if (($(lcp::now_us) >= deadline)); then
+      if [[ -n $pid ]]; then
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+      rm -f "$starting"
+      lcp::fail "$name did not start within ${START_TIMEOUT:-60}s; see $log"
+    fi
     sleep 0.05
   done
-  lcp::fail "$name did not start; see $log"
 }
 
 # lcp::stop NAME... sends SIGTERM to the recorded processes, waits up to STOP_TIMEOUT seconds

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -162,4 +163,105 @@ func TestPortFree(t *testing.T) {
 	require.NoError(t, l.Close())
 	_, err = shell(t, dir, "lcp::port_free "+port)
 	assert.NoError(t, err, "port %s is free", port)
+}
+
+// hog keeps every CPU busy until the test ends, so that a child process is slow to exec.
+func hog(t *testing.T) {
+	t.Helper()
+	for i := 0; i < runtime.NumCPU(); i++ {
+		cmd := exec.Command("bash", "-c", "while :; do :; done")
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+}
+
+func TestStartUnderLoadRecordsOnlyTheRunningBinary(t *testing.T) {
+	dir := t.TempDir()
+	hog(t)
+	const starts = 2
+	// What local-up does after every start: lcp::pid_of must already find the server, or
+	// lcp::wait_until declares that it exited while starting. The spawned shell is slowed
+	// down before each of its commands, as a starved child is, which widens the time between
+	// writing its PID and exec'ing the binary.
+	script := `for i in $(seq ` + strconv.Itoa(starts) + `); do
+  lcp::start "sleeper-$i" /bin/sleep 300
+  lcp::pid_of "sleeper-$i" >/dev/null || { echo "sleeper-$i: pid_of failed right after start"; exit 1; }
+done`
+	cmd := exec.Command("nice", "-n", "19", "bash", "-c", "set -o errexit -o nounset -o pipefail; source "+mustAbs(t, "common.sh")+"; "+script)
+	cmd.Env = append(os.Environ(), "LOCAL_DIR="+dir, "BASH_ENV="+writeBashEnv(t, `trap 'sleep 1' DEBUG`))
+	out, err := cmd.CombinedOutput()
+	for i := 1; i <= starts; i++ {
+		if data, err := os.ReadFile(filepath.Join(dir, "pids", "sleeper-"+strconv.Itoa(i)+".pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.Fields(string(data))[0]); err == nil {
+				t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+			}
+		}
+	}
+	require.NoError(t, err, string(out))
+	for i := 1; i <= starts; i++ {
+		pid := recordedPID(t, dir, "sleeper-"+strconv.Itoa(i))
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		require.NoError(t, err)
+		assert.Equal(t, "/bin/sleep\x00300\x00", string(cmdline))
+	}
+}
+
+func TestStartOfABinaryThatExitsAtOnceFailsAndLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	out, err := shell(t, dir, "lcp::start quitter /bin/false")
+	require.Error(t, err)
+	assert.Contains(t, out, "quitter exited at once")
+	left, err := filepath.Glob(filepath.Join(dir, "pids", "*"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "no PID file may stay for a process that is gone")
+}
+
+func TestStartThatTimesOutKillsWhatItStarted(t *testing.T) {
+	dir := t.TempDir()
+	// The child stops itself before exec, so it never becomes the binary.
+	out, err := shell(t, dir, `lcp::start stuck /bin/sleep 300`, "START_TIMEOUT=1", "BASH_ENV="+writeBashEnv(t, "sleep 30"))
+	require.Error(t, err)
+	assert.Contains(t, out, "did not start within 1s")
+	left, err := filepath.Glob(filepath.Join(dir, "pids", "*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+	// Nothing of ours waits stopped for a SIGCONT: the stuck shell was killed.
+	ps, err := exec.Command("pgrep", "-f", "sleep 300.*"+filepath.Base(dir)).CombinedOutput()
+	assert.Error(t, err, "left running: %s", ps)
+}
+
+// writeBashEnv writes a BASH_ENV file that runs code in the shell lcp::start spawns (its $0
+// is a file under pids/), before that shell writes its PID and execs its binary.
+func writeBashEnv(t *testing.T, code string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "bash-env.sh")
+	require.NoError(t, os.WriteFile(f, []byte(`if [[ ${0:-} == */pids/* ]]; then `+code+"; fi\n"), 0o644))
+	return f
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	require.NoError(t, err)
+	return abs
+}
+
+func TestLocalDownStopsAProcessWhoseStartWasInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	// What an interrupted lcp::start leaves: the process runs its binary, its PID is only in
+	// NAME.pid.starting.
+	sleeper := exec.Command("/bin/sleep", "300")
+	require.NoError(t, sleeper.Start())
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pids"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pids", "etcd.pid.starting"),
+		[]byte(strconv.Itoa(sleeper.Process.Pid)+" /bin/sleep\n"), 0o644))
+	cmd := exec.Command(mustAbs(t, "../local-down.sh"))
+	cmd.Env = append(os.Environ(), "LOCAL_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	waitGone(t, sleeper.Process.Pid)
+	left, err := filepath.Glob(filepath.Join(dir, "pids", "*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
 }

@@ -5,7 +5,9 @@
 //
 // Files in --dir: ca, front-proxy-ca and serving-ca (.crt/.key); kube-apiserver (serving),
 // tenancy-apiserver-serving (serving, for localhost, 127.0.0.1 and <service>.<namespace>.svc),
-// front-proxy-client, tenancy-apiserver and kube-controller-manager (client); sa.key/sa.pub
+// front-proxy-client, tenancy-apiserver and kube-controller-manager (client); with --node-name
+// also kubelet, kube-scheduler, kube-proxy, kube-router (clients, with kubeconfigs) and
+// kube-apiserver-kubelet-client (kube-apiserver towards the kubelet); sa.key/sa.pub
 // (service-account token signing); tenancy-apiserver.kubeconfig and
 // kube-controller-manager.kubeconfig. The admin kubeconfig goes to --admin-kubeconfig. With
 // --admission-config, kube-apiserver's admission configuration goes there, and the kubeconfig
@@ -33,11 +35,16 @@ type options struct {
 	Service         string
 	Namespace       string
 	ServiceIP       net.IP
+	// NodeName, when set, adds the local node's identities (see nodeSpecs) and kubeconfigs.
+	NodeName string
+	// NodeIP is the node's address, added to kube-apiserver's certificate (it listens there
+	// for Pods); only with NodeName.
+	NodeIP net.IP
 }
 
 func main() {
 	var o options
-	var serviceIP string
+	var serviceIP, nodeIP string
 	fs := flag.NewFlagSet("localcerts", flag.ContinueOnError)
 	fs.StringVar(&o.Dir, "dir", "", "Directory of the certificates, keys and component kubeconfigs (required).")
 	fs.StringVar(&o.Server, "server", "", "URL of kube-apiserver written into the kubeconfigs (required).")
@@ -46,10 +53,18 @@ func main() {
 	fs.StringVar(&o.Service, "service", "tenancy-apiserver", "Name of the Service the APIServices point to.")
 	fs.StringVar(&o.Namespace, "namespace", "tenancy-system", "Namespace of that Service.")
 	fs.StringVar(&serviceIP, "service-ip", "10.96.0.1", "ClusterIP of the kubernetes Service, added to kube-apiserver's certificate.")
+	fs.StringVar(&o.NodeName, "node-name", "", "Name of the local node: adds the kubelet's, kube-scheduler's, kube-proxy's and kube-router's client certificates and kubeconfigs, and kube-apiserver's client certificate towards the kubelet (default: no node).")
+	fs.StringVar(&nodeIP, "node-ip", "", "The node's address, added to kube-apiserver's certificate (with --node-name).")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
 	o.ServiceIP = net.ParseIP(serviceIP)
+	if nodeIP != "" {
+		if o.NodeIP = net.ParseIP(nodeIP); o.NodeIP == nil {
+			fmt.Fprintf(os.Stderr, "localcerts: --node-ip %q is not an IP address\n", nodeIP)
+			os.Exit(2)
+		}
+	}
 	if err := run(o, time.Now()); err != nil {
 		fmt.Fprintln(os.Stderr, "localcerts:", err)
 		os.Exit(1)
@@ -69,6 +84,9 @@ func (o *options) validate() error {
 	}
 	if o.ServiceIP == nil {
 		errs = append(errs, errors.New("--service-ip is not an IP address"))
+	}
+	if o.NodeIP != nil && o.NodeName == "" {
+		errs = append(errs, errors.New("--node-ip needs --node-name"))
 	}
 	return errors.Join(errs...)
 }
@@ -101,6 +119,11 @@ func run(o options, now time.Time) error {
 		{o.AdminKubeconfig, "admin", adminClient},
 		{filepath.Join(o.Dir, "tenancy-apiserver.kubeconfig"), "tenancy-apiserver", tenancyClient},
 		{filepath.Join(o.Dir, "kube-controller-manager.kubeconfig"), "kube-controller-manager", controllerManager},
+	}
+	if o.NodeName != "" {
+		for _, name := range []string{kubelet, kubeScheduler, kubeProxy, kubeRouter} {
+			configs = append(configs, struct{ path, context, client string }{filepath.Join(o.Dir, name+".kubeconfig"), name, name})
+		}
 	}
 	for _, c := range configs {
 		data, err := kubeconfig(o.Server, c.context, pairs[clusterCA], pairs[c.client])

@@ -281,6 +281,7 @@ func TestRunRejectsIncompleteOptions(t *testing.T) {
 		{"no service", func(o *options) { o.Service = "" }},
 		{"no namespace", func(o *options) { o.Namespace = "" }},
 		{"no service IP", func(o *options) { o.ServiceIP = nil }},
+		{"node IP without node name", func(o *options) { o.NodeIP = net.ParseIP("192.0.2.1") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,4 +324,40 @@ func TestRunWritesTheAdmissionConfig(t *testing.T) {
 	assert.Equal(t, WebhookCallerName, load(t, o.Dir, webhookClient).Cert.Subject.CommonName)
 	assert.Equal(t, filepath.Join(o.Dir, webhookClient+".crt"), user.ClientCertificate)
 	assert.Equal(t, filepath.Join(o.Dir, webhookClient+".key"), user.ClientKey)
+}
+
+// With --node-name, the node's components get client certificates with the identities the
+// Node authorizer and bootstrap RBAC know, and kubeconfigs; kube-apiserver's certificate names
+// the node's address, where Pods reach it.
+func TestRunIssuesTheNodeIdentities(t *testing.T) {
+	o := testOptions(t)
+	require.NoError(t, run(o, time.Now()))
+	_, err := os.Stat(filepath.Join(o.Dir, "kubelet.kubeconfig"))
+	assert.True(t, os.IsNotExist(err), "no node, no kubelet kubeconfig")
+
+	o.NodeName, o.NodeIP = "local-node", net.ParseIP("192.0.2.1")
+	require.NoError(t, run(o, time.Now()))
+	ca := load(t, o.Dir, clusterCA)
+	for name, want := range map[string][2]string{
+		kubelet:       {"system:node:local-node", "system:nodes"},
+		kubeletClient: {KubeletClientName, ""},
+		kubeScheduler: {"system:kube-scheduler", ""},
+		kubeProxy:     {"system:kube-proxy", ""},
+		kubeRouter:    {KubeRouterUser, ""},
+	} {
+		kp := load(t, o.Dir, name)
+		assert.Equal(t, want[0], kp.Cert.Subject.CommonName, name)
+		if want[1] != "" {
+			assert.Equal(t, []string{want[1]}, kp.Cert.Subject.Organization, name)
+		}
+		_, err := kp.Cert.Verify(x509.VerifyOptions{Roots: pool(ca), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		assert.NoError(t, err, name)
+		if name == kubeletClient {
+			continue
+		}
+		cfg, err := clientcmd.LoadFromFile(filepath.Join(o.Dir, name+".kubeconfig"))
+		require.NoError(t, err, name)
+		assert.Equal(t, o.Server, cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].Server, name)
+	}
+	assert.True(t, containsIP(load(t, o.Dir, kubeAPIServer).Cert.IPAddresses, o.NodeIP), "kube-apiserver's certificate lacks the node IP")
 }

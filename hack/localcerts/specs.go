@@ -17,6 +17,11 @@ const (
 	tenancyClient     = "tenancy-apiserver"
 	controllerManager = "kube-controller-manager"
 	webhookClient     = "accountquota-webhook-client"
+	kubelet           = "kubelet"
+	kubeletClient     = "kube-apiserver-kubelet-client"
+	kubeScheduler     = "kube-scheduler"
+	kubeProxy         = "kube-proxy"
+	kubeRouter        = "kube-router"
 )
 
 // Identities of the clients, as kube-apiserver's RBAC sees them.
@@ -30,6 +35,11 @@ const (
 	// WebhookCallerName is the name kube-apiserver presents to the AccountQuota webhook, and
 	// the only one tenancy-apiserver's --accountquota-webhook-client-name lets call it.
 	WebhookCallerName = "tenancy-accountquota-webhook-caller"
+	// KubeletClientName is kube-apiserver's user towards the kubelet (logs, exec); local-up
+	// binds it to the bootstrap ClusterRole system:kubelet-api-admin.
+	KubeletClientName = "kube-apiserver-kubelet-client"
+	// KubeRouterUser is kube-router's user; local-up grants it read access for its firewall.
+	KubeRouterUser = "system:kube-router"
 )
 
 var (
@@ -42,7 +52,7 @@ var (
 func specs(o options) []certSpec {
 	loopback := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
 	svc := o.Service + "." + o.Namespace
-	return []certSpec{
+	return append([]certSpec{
 		{Name: clusterCA, IsCA: true, CommonName: "tenancy-local-cluster-ca"},
 		{Name: frontProxyCA, IsCA: true, CommonName: "tenancy-local-front-proxy-ca"},
 		{Name: servingCA, IsCA: true, CommonName: "tenancy-local-serving-ca"},
@@ -50,7 +60,7 @@ func specs(o options) []certSpec {
 			Name: kubeAPIServer, CA: clusterCA, CommonName: "kube-apiserver",
 			DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
 				"kubernetes.default.svc.cluster.local"},
-			IPs:         append(loopback, o.ServiceIP),
+			IPs:         append(append(loopback, o.ServiceIP), nodeIPs(o)...),
 			ExtKeyUsage: serverUsage,
 		},
 		{
@@ -78,5 +88,31 @@ func specs(o options) []certSpec {
 		// kube-apiserver's identity towards the AccountQuota webhook (its admission
 		// configuration's kubeconfig), so that nobody else can make the webhook charge.
 		{Name: webhookClient, CA: clusterCA, CommonName: WebhookCallerName, ExtKeyUsage: clientUsage},
+	}, nodeSpecs(o)...)
+}
+
+func nodeIPs(o options) []net.IP {
+	if o.NodeIP == nil {
+		return nil
+	}
+	return []net.IP{o.NodeIP}
+}
+
+// nodeSpecs lists the certificates of the local node, none without --node-name. The kubelet's
+// identity is the one the Node authorizer and NodeRestriction know; kube-scheduler's and
+// kube-proxy's are those bootstrap RBAC grants their rights to.
+func nodeSpecs(o options) []certSpec {
+	if o.NodeName == "" {
+		return nil
+	}
+	return []certSpec{
+		{
+			Name: kubelet, CA: clusterCA, CommonName: "system:node:" + o.NodeName,
+			Organization: []string{"system:nodes"}, ExtKeyUsage: clientUsage,
+		},
+		{Name: kubeletClient, CA: clusterCA, CommonName: KubeletClientName, ExtKeyUsage: clientUsage},
+		{Name: kubeScheduler, CA: clusterCA, CommonName: "system:kube-scheduler", ExtKeyUsage: clientUsage},
+		{Name: kubeProxy, CA: clusterCA, CommonName: "system:kube-proxy", ExtKeyUsage: clientUsage},
+		{Name: kubeRouter, CA: clusterCA, CommonName: KubeRouterUser, ExtKeyUsage: clientUsage},
 	}
 }

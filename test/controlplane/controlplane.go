@@ -119,6 +119,7 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 	if err != nil {
 		return nil, err
 	}
+	flags = append(flags, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none")
 	api, err := startProcess("kube-apiserver", logs, filepath.Join(bin, "kube-apiserver"), flags...)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,144 @@
+// Package node tests the local node of hack/local-up.sh (NODE=1): a Ready Node on which
+// Pods run, and hack/local-down.sh leaving the host as it found it. It needs root, as the
+// node does; it fails, never skips, when the node cannot start.
+//
+// Environment: LOCAL_DIR and the *_PORT variables of hack/local-up.sh (defaults: its own
+// _output/node-test and ports apart from the e2e suite's); SKIP_BUILD=1 uses the binaries in
+// _output/bin (make test-node builds them first).
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	root       string
+	localDir   string
+	kubeconfig string
+	// before is the host before local-up.
+	before snapshot
+	// up is true while the node runs.
+	up bool
+)
+
+// defaults are the ports of this suite's control plane, apart from the e2e suite's.
+var defaults = map[string]string{
+	"ETCD_PORT": "23379", "ETCD_PEER_PORT": "23380", "TENANCY_ETCD_PORT": "23381",
+	"TENANCY_ETCD_PEER_PORT": "23382", "KUBE_APISERVER_PORT": "23443",
+	"KUBE_CONTROLLER_MANAGER_PORT": "23257", "TENANCY_PORT": "23444",
+}
+
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+func runMain(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "node: the local node needs root")
+		return 1
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	root = filepath.Join(wd, "..", "..")
+	localDir = os.Getenv("LOCAL_DIR")
+	if localDir == "" {
+		localDir = filepath.Join(root, "_output", "node-test")
+	}
+	kubeconfig = filepath.Join(localDir, "kubeconfig")
+	os.Setenv("LOCAL_DIR", localDir)
+	os.Setenv("NODE", "1")
+	for k, v := range defaults {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	if before, err = takeSnapshot(); err != nil {
+		fmt.Fprintln(os.Stderr, "node: snapshot of the host:", err)
+		return 1
+	}
+	started := time.Now()
+	if err := script(40*time.Minute, "hack/local-up.sh", "CLEAN=1"); err != nil {
+		fmt.Fprintln(os.Stderr, "node: hack/local-up.sh:", err)
+		_ = script(5*time.Minute, "hack/local-down.sh")
+		return 1
+	}
+	up = true
+	fmt.Fprintf(os.Stderr, "node: local-up with a node took %s\n", time.Since(started).Round(time.Second))
+	code := m.Run()
+	if up {
+		if err := script(5*time.Minute, "hack/local-down.sh"); err != nil {
+			fmt.Fprintln(os.Stderr, "node: hack/local-down.sh:", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// script runs a script of the repository with extra environment, its output on stderr.
+func script(timeout time.Duration, path string, env ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, path))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.WaitDelay = 10 * time.Second
+	return cmd.Run()
+}
+
+// kubectl runs kubectl as the admin and returns its trimmed output.
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// localEnv reads a setting local-up saved in LOCAL_DIR/env.
+func localEnv(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(localDir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, name+"="); ok {
+			return strings.Trim(v, `'"`)
+		}
+	}
+	t.Fatalf("%s is not in %s/env", name, localDir)
+	return ""
+}
+
+// importImage builds the static Go program pkg of this suite, packs it with imagepack as
+// image (entrypoint /<base name of pkg>) and imports it into the node's containerd.
+func importImage(t *testing.T, image, pkg string) {
+	t.Helper()
+	dir := t.TempDir()
+	name := filepath.Base(pkg)
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v: %s", pkg, err, out)
+	}
+	tarball := filepath.Join(dir, name+".tar")
+	pack := exec.Command(filepath.Join(root, "_output", "bin", "imagepack"), "--tag="+image, "--output="+tarball,
+		"--file="+filepath.Join(dir, name)+":/"+name, "--entrypoint=/"+name, "--user=65532:65532")
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("imagepack: %v: %s", err, out)
+	}
+	ctr := exec.Command("ctr", "--address", filepath.Join(localDir, "node", "containerd", "containerd.sock"),
+		"-n", "k8s.io", "images", "import", tarball)
+	if out, err := ctr.CombinedOutput(); err != nil {
+		t.Fatalf("ctr images import: %v: %s", err, out)
+	}
+}
