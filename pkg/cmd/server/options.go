@@ -34,10 +34,10 @@ import (
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/mandatory"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
