@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -267,14 +266,27 @@ rules:
   resources: [pods]
   verbs: [create, patch, delete]
 `).Success(t)
-	var b strings.Builder
-	b.WriteString("apiVersion: config.kiosk.sh/v1alpha1\nkind: Template\nmetadata:\n  name: " + tmpl + "\nresources:\n  manifests:\n")
-	for _, line := range strings.Split(strings.TrimSuffix(isoPodYAML("from-template", it.space, foreign), "\n"), "\n") {
-		if !strings.HasPrefix(line, "  namespace:") {
-			b.WriteString("  " + strings.Replace(line, "apiVersion", "- apiVersion", 1) + "\n")
-		}
-	}
-	admin.Apply(t, strings.Replace(b.String(), "  - apiVersion: config", "apiVersion: config", 1)).Success(t)
+	admin.Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
+kind: Template
+metadata:
+  name: `+tmpl+`
+resources:
+  manifests:
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: from-template
+    spec:
+      containers:
+      - name: app
+        image: nginx
+        imagePullPolicy: IfNotPresent
+      nodeSelector:
+        `+isolationKey+`: other
+      tolerations:
+      - operator: Exists
+      priorityClassName: `+it.foreignClass+`
+`).Success(t)
 	eventually(t, "the server may create Pods for Templates", func(context.Context) bool {
 		return admin.Run(t, "auth", "can-i", "create", "pods", "-n", it.space, "--as=system:serviceaccount:tenancy-system:tenancy-apiserver").Err == nil
 	})
@@ -304,6 +316,7 @@ func TestPodIsolationWhileTheServerIsDown(t *testing.T) {
 		setPolicy("Fail")
 		if stopped {
 			replica.Start(t)
+			servesAgain(t, it.account)
 		}
 	})
 	replica.Stop(t)
@@ -320,8 +333,17 @@ func TestPodIsolationWhileTheServerIsDown(t *testing.T) {
 
 	replica.Start(t)
 	stopped = false
+	servesAgain(t, it.account)
 	eventually(t, "Pods are isolated again", func(context.Context) bool {
 		return it.tenant.Apply(t, isoPodYAML("after", it.space, "")).Err == nil
 	})
 	it.assertIsolated(t, getPod(t, it.tenant, it.space, "after"))
+}
+
+// servesAgain waits until kube-apiserver serves config.kiosk.sh from the restarted server.
+func servesAgain(t *testing.T, account string) {
+	t.Helper()
+	eventually(t, "kube-apiserver serves config.kiosk.sh again", func(context.Context) bool {
+		return cluster.Admin().Run(t, "get", "accounts.config.kiosk.sh", account).Err == nil
+	})
 }
