@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
@@ -30,6 +33,14 @@ func (c completedConfig) installPodWebhook(generic *genericapiserver.GenericAPIS
 	nodes := c.ExtraConfig.KubeInformers.Core().V1().Nodes()
 	classes := c.ExtraConfig.KubeInformers.Scheduling().V1().PriorityClasses()
 	synced := []func() bool{accountInformer.Informer().HasSynced, nodes.Informer().HasSynced, classes.Informer().HasSynced}
+	allSynced := func() bool {
+		for _, s := range synced {
+			if !s() {
+				return false
+			}
+		}
+		return true
+	}
 	self := &selfUser{}
 	podadmission.RegisterMetrics()
 	hook.Set(&podadmission.Webhook{
@@ -42,16 +53,18 @@ func (c completedConfig) installPodWebhook(generic *genericapiserver.GenericAPIS
 			Storage: accounts.Reader{Storage: shared.Accounts, Scheme: scheme.Scheme},
 		},
 		Cluster: podadmission.Listers{Nodes: nodes.Lister(), PriorityClasses: classes.Lister()},
-		Synced: func() bool {
-			for _, s := range synced {
-				if !s() {
-					return false
-				}
-			}
-			return true
-		},
-		Exempt: self.is,
+		Synced:  allSynced,
+		Exempt:  self.is,
 	})
+	// A replica that would refuse every Pod takes no traffic.
+	if err := generic.AddReadyzChecks(healthz.NamedCheck("tenancy-pod-isolation-caches", func(*http.Request) error {
+		if !allSynced() {
+			return errors.New("Accounts, nodes and PriorityClasses not synced")
+		}
+		return nil
+	})); err != nil {
+		return err
+	}
 	return generic.AddPostStartHook("tenancy-pod-webhook-identity", func(ctx genericapiserver.PostStartHookContext) error {
 		go self.learn(ctx, kube)
 		return nil

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -200,13 +202,21 @@ func TestLeftAlone(t *testing.T) {
 	}
 }
 
-func TestNotSyncedRefuses(t *testing.T) {
+// Until its caches are synced the webhook waits a little, then refuses: no Pod is admitted
+// unchecked after a start.
+func TestNotSynced(t *testing.T) {
 	h := newWebhook(t)
-	h.Synced = func() bool { return false }
+	var synced atomic.Bool
+	h.Synced = synced.Load
 	body, _ := review(t, "team-a", "dev", admissionv1.Create, "", bare(), nil)
 	resp := send(t, h, body)
 	require.False(t, resp.Allowed)
 	assert.Equal(t, int32(http.StatusServiceUnavailable), resp.Result.Code)
+
+	time.AfterFunc(100*time.Millisecond, func() { synced.Store(true) })
+	resp = send(t, h, body)
+	assert.True(t, resp.Allowed, "decided once the caches are synced: %v", resp.Result)
+	assert.NotEmpty(t, resp.Patch)
 }
 
 func TestUpdates(t *testing.T) {
