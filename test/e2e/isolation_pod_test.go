@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	podadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/pod"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
@@ -346,4 +349,34 @@ func servesAgain(t *testing.T, account string) {
 	eventually(t, "kube-apiserver serves config.kiosk.sh again", func(context.Context) bool {
 		return cluster.Admin().Run(t, "get", "accounts.config.kiosk.sh", account).Err == nil
 	})
+}
+
+// Only kube-apiserver, with the client certificate its admission configuration gives it, is
+// answered by the Pod isolation webhook; anyone else who reaches the port is refused before
+// anything is decided, with a certificate or without.
+func TestPodIsolationWebhookAnswersOnlyKubeAPIServer(t *testing.T) {
+	it := newIsolatedTenant(t, "iso-caller")
+	review := []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"probe",
+"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
+"namespace":%q,"operation":"CREATE","userInfo":{"username":%q},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"probe"},
+"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}`, it.space, it.user))
+	code, body := postReviewAt(t, webhookClient(t, ""), podadmission.Path, review)
+	assert.Equal(t, http.StatusUnauthorized, code, body)
+	assert.Contains(t, body, "the Pod isolation webhook needs a client certificate")
+	code, body = postReviewAt(t, webhookClient(t, "admin"), podadmission.Path, review)
+	assert.Equal(t, http.StatusForbidden, code, body)
+	assert.Contains(t, body, `"kubernetes-admin" may not call the Pod isolation webhook`)
+	// kube-apiserver's own certificate is answered, with the Account's patch.
+	code, body = postReviewAt(t, webhookClient(t, "accountquota-webhook-client"), podadmission.Path, review)
+	require.Equal(t, http.StatusOK, code, body)
+	out := &admissionv1.AdmissionReview{}
+	require.NoError(t, json.Unmarshal([]byte(body), out))
+	require.NotNil(t, out.Response)
+	assert.True(t, out.Response.Allowed)
+	assert.Contains(t, string(out.Response.Patch), isolationKey)
+	// Methods other than POST are not served.
+	resp, err := webhookClient(t, "accountquota-webhook-client").Get(cluster.Replica(0).URL + podadmission.Path)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
