@@ -16,7 +16,9 @@ import (
 //
 // kube-apiserver's Priority admission runs before the webhooks: it has already set
 // spec.priority (and spec.preemptionPolicy) from the class the Pod names, and a Pod that
-// names none has been given the cluster's globalDefault class, if there is one. So a Pod
+// names none has been given the cluster's globalDefault class, if there is one. After a
+// webhook changed the Pod it runs again and refuses a spec.priority that is not the class's,
+// so the default sets both. So a Pod
 // naming the globalDefault class is taken to name none: it gets the Account's default when
 // there is one, and is admitted with the cluster's default otherwise (any Pod gets that
 // class by naming none, so naming it gains nothing).

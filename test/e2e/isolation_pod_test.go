@@ -197,7 +197,8 @@ func TestPodIsolationRefusesEscapes(t *testing.T) {
 
 // A bare Pod and the Pods of a Deployment (created by the ReplicaSet controller, not the
 // tenant) carry the Account's node selector, toleration, default PriorityClass and
-// imagePullPolicy Always; a Pod on the Account's own node, naming it, is admitted.
+// imagePullPolicy Always; a Pod on the Account's own node, naming it, is admitted; a debug
+// container added later pulls always.
 func TestPodIsolationInjects(t *testing.T) {
 	it := newIsolatedTenant(t, "iso-inject")
 	it.tenant.Apply(t, isoPodYAML("bare", it.space, "")).Success(t)
@@ -234,6 +235,13 @@ spec:
 
 	it.tenant.Apply(t, isoPodYAML("on-own-node", it.space, "  nodeName: "+it.ownNode+"\n")).Success(t)
 	assert.Equal(t, it.ownNode, getPod(t, it.tenant, it.space, "on-own-node").Spec.NodeName)
+
+	// An ephemeral container (pods/ephemeralcontainers, which the shipped roles give admins
+	// only) pulls its image always too: admins are held to the Account in its Spaces.
+	cluster.Admin().Run(t, "debug", "bare", "-n", it.space, "--image=busybox", "--image-pull-policy=IfNotPresent", "-c", "debugger").Success(t)
+	debugged := getPod(t, it.tenant, it.space, "bare")
+	require.Len(t, debugged.Spec.EphemeralContainers, 1)
+	assert.Equal(t, corev1.PullAlways, debugged.Spec.EphemeralContainers[0].ImagePullPolicy)
 }
 
 // Admins are not held back outside Spaces: their Pods there are never sent to the webhook.
