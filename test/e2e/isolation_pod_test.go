@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -166,6 +167,37 @@ func TestPodIsolationRefusesEscapes(t *testing.T) {
 			assert.Contains(t, out.Stderr, podIsolated(tc.message))
 		})
 	}
+
+	t.Run("a Deployment's Pods", func(t *testing.T) {
+		// The ReplicaSet controller creates them, and is refused as the tenant would be.
+		it.tenant.Apply(t, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: escape
+  namespace: `+it.space+`
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: escape
+  template:
+    metadata:
+      labels:
+        app: escape
+    spec:
+      nodeSelector:
+        `+isolationKey+`: other
+      containers:
+      - name: app
+        image: nginx
+`).Success(t)
+		want := podIsolated("spec.nodeSelector[" + isolationKey + `]: Forbidden: is "other"`)
+		eventually(t, "the ReplicaSet controller is refused, naming the field", func(context.Context) bool {
+			out := it.tenant.Run(t, "get", "events", "-n", it.space, "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}")
+			return out.Err == nil && strings.Contains(out.Stdout, want)
+		})
+		assert.Empty(t, it.tenant.Run(t, "get", "pods", "-n", it.space, "-l", "app=escape", "-o", "name").Success(t).Stdout)
+	})
 
 	t.Run("tolerations gained by patch", func(t *testing.T) {
 		name := framework.UniqueName("patched")
