@@ -105,6 +105,27 @@ spec:
 %s`, name, namespace, spec)
 }
 
+// deploymentYAML is a Deployment named name in namespace of replicas Pods labelled
+// app=name, whose Pod spec is podSpec (YAML indented under spec.template.spec).
+func deploymentYAML(name, namespace string, replicas int, podSpec string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+spec:
+  replicas: %[3]d
+  selector:
+    matchLabels:
+      app: %[1]s
+  template:
+    metadata:
+      labels:
+        app: %[1]s
+    spec:
+%[4]s`, name, namespace, replicas, podSpec)
+}
+
 func getPod(t *testing.T, k framework.Kubectl, namespace, name string) *corev1.Pod {
 	t.Helper()
 	out := k.Run(t, "get", "pod", name, "-n", namespace, "-o", "json").Success(t).Stdout
@@ -170,27 +191,12 @@ func TestPodIsolationRefusesEscapes(t *testing.T) {
 
 	t.Run("a Deployment's Pods", func(t *testing.T) {
 		// The ReplicaSet controller creates them, and is refused as the tenant would be.
-		it.tenant.Apply(t, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: escape
-  namespace: `+it.space+`
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: escape
-  template:
-    metadata:
-      labels:
-        app: escape
-    spec:
-      nodeSelector:
+		it.tenant.Apply(t, deploymentYAML("escape", it.space, 1, `      nodeSelector:
         `+isolationKey+`: other
       containers:
       - name: app
         image: nginx
-`).Success(t)
+`)).Success(t)
 		want := podIsolated("spec.nodeSelector[" + isolationKey + `]: Forbidden: is "other"`)
 		eventually(t, "the ReplicaSet controller is refused, naming the field", func(context.Context) bool {
 			out := it.tenant.Run(t, "get", "events", "-n", it.space, "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}")
@@ -236,26 +242,11 @@ func TestPodIsolationInjects(t *testing.T) {
 	it.tenant.Apply(t, isoPodYAML("bare", it.space, "")).Success(t)
 	it.assertIsolated(t, getPod(t, it.tenant, it.space, "bare"))
 
-	it.tenant.Apply(t, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: `+it.space+`
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
+	it.tenant.Apply(t, deploymentYAML("web", it.space, 2, `      containers:
       - name: web
         image: nginx
         imagePullPolicy: IfNotPresent
-`).Success(t)
+`)).Success(t)
 	var pods corev1.PodList
 	eventually(t, "the Deployment's two Pods exist", func(context.Context) bool {
 		out := it.tenant.Run(t, "get", "pods", "-n", it.space, "-l", "app=web", "-o", "json")
