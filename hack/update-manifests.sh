@@ -22,6 +22,7 @@ files=(
   "60-apiservice-config.yaml: apiservice-config"
   "60-apiservice-tenancy.yaml: apiservice-tenancy"
   "70-webhook-accountquota.yaml: validatingwebhookconfiguration"
+  "71-webhook-pods.yaml: mutatingwebhookconfiguration"
 )
 
 tmp=$(mktemp -d)

@@ -6,9 +6,9 @@ import (
 )
 
 // writeAdmissionConfig writes kube-apiserver's admission configuration to path and, beside
-// it, webhook.kubeconfig: ValidatingAdmissionWebhook presents the client certificate of
-// WebhookCallerName to every webhook, so that tenancy-apiserver's AccountQuota webhook can
-// refuse every other caller.
+// it, webhook.kubeconfig: MutatingAdmissionWebhook and ValidatingAdmissionWebhook present the
+// client certificate of WebhookCallerName to every webhook, so that tenancy-apiserver's Pod
+// isolation and AccountQuota webhooks can refuse every other caller.
 func writeAdmissionConfig(path, dir string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -31,10 +31,15 @@ users:
 	return writeFile(path, []byte(fmt.Sprintf(`apiVersion: apiserver.config.k8s.io/v1
 kind: AdmissionConfiguration
 plugins:
+- name: MutatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: %[1]s
 - name: ValidatingAdmissionWebhook
   configuration:
     apiVersion: apiserver.config.k8s.io/v1
     kind: WebhookAdmissionConfiguration
-    kubeConfigFile: %s
+    kubeConfigFile: %[1]s
 `, webhook)), 0o600)
 }

@@ -312,10 +312,12 @@ func TestRunWritesTheAdmissionConfig(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal(data, &cfg))
 	assert.Equal(t, "AdmissionConfiguration", cfg.Kind)
-	require.Len(t, cfg.Plugins, 1)
-	assert.Equal(t, "ValidatingAdmissionWebhook", cfg.Plugins[0].Name)
+	require.Len(t, cfg.Plugins, 2)
+	assert.Equal(t, "MutatingAdmissionWebhook", cfg.Plugins[0].Name)
+	assert.Equal(t, "ValidatingAdmissionWebhook", cfg.Plugins[1].Name)
 	webhook := cfg.Plugins[0].Configuration.KubeConfigFile
 	assert.Equal(t, filepath.Join(filepath.Dir(o.AdmissionConfig), "webhook.kubeconfig"), webhook)
+	assert.Equal(t, webhook, cfg.Plugins[1].Configuration.KubeConfigFile)
 
 	kc, err := clientcmd.LoadFromFile(webhook)
 	require.NoError(t, err)

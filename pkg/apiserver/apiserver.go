@@ -24,6 +24,8 @@ import (
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	podadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/pod"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
@@ -60,8 +62,9 @@ type ExtraConfig struct {
 	// admission plugins were given when the chain was built; nil builds them in New, and
 	// then no Space plugin runs, so Space creates are refused.
 	Shared *Shared
-	// WebhookCaller, when set, is the only client the AccountQuota webhook answers.
-	WebhookCaller *accountquotaadmission.Caller
+	// WebhookCaller, when set, is the only client the webhooks (AccountQuota, Pod
+	// isolation) answer.
+	WebhookCaller *webhook.Caller
 	// Charts renders the Helm charts of Templates; nil renders none.
 	Charts *helm.Renderer
 	// LocalEtcd, when the server runs its own etcd, makes clients that call it inside the
@@ -97,7 +100,9 @@ func (cfg *Config) Complete() CompletedConfig {
 
 // New builds the server from a completed config.
 func (c completedConfig) New() (*Server, error) {
-	endpoint := &accountquotaadmission.Endpoint{Caller: c.ExtraConfig.WebhookCaller}
+	endpoint := &webhook.Endpoint{Caller: c.ExtraConfig.WebhookCaller}
+	quotaHook := endpoint.Register(accountquotaadmission.Path, "AccountQuota")
+	podHook := endpoint.Register(podadmission.Path, "Pod isolation")
 	chain := c.GenericConfig.BuildHandlerChainFunc
 	c.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, cfg *genericapiserver.Config) http.Handler {
 		return endpoint.Wrap(chain(h, cfg))
@@ -152,11 +157,14 @@ func (c completedConfig) New() (*Server, error) {
 	if err := quota.IndexByAccount(quotaInformer); err != nil {
 		return nil, err
 	}
-	endpoint.Set(&accountquotaadmission.Webhook{
+	quotaHook.Set(&accountquotaadmission.Webhook{
 		Spaces:  feed.index.Spaces(),
 		Quotas:  quotaInformer.GetIndexer(),
 		Charger: charger,
 	})
+	if err := c.installPodWebhook(generic, podHook, shared, feed, configInformers); err != nil {
+		return nil, err
+	}
 	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
 		return nil, err
 	}

@@ -80,6 +80,7 @@ func TestTemplate(t *testing.T) {
 			}
 			Find(t, objs, "PodDisruptionBudget", release)
 			Find(t, objs, "ValidatingWebhookConfiguration", release+"-accountquota")
+			Find(t, objs, "MutatingWebhookConfiguration", release+"-pods")
 		})
 	}
 }
@@ -133,6 +134,7 @@ func TestCertManager(t *testing.T) {
 		Find(t, objs, "APIService", "v1alpha1.config.kiosk.sh"),
 		Find(t, objs, "APIService", "v1alpha1.tenancy.kiosk.sh"),
 		Find(t, objs, "ValidatingWebhookConfiguration", release+"-accountquota"),
+		Find(t, objs, "MutatingWebhookConfiguration", release+"-pods"),
 	} {
 		assert.Equal(t, namespace+"/"+release, obj.GetAnnotations()["cert-manager.io/inject-ca-from"], obj.GetName())
 	}
@@ -259,6 +261,36 @@ func TestWebhookFailurePolicy(t *testing.T) {
 	refused(t, "/webhook/failurePolicy", "--set", "webhook.failurePolicy=Sometimes")
 }
 
+// podWebhook.failurePolicy and timeoutSeconds are what the Pod isolation webhook gets; it
+// takes Pods and their ephemeral containers in Spaces only, and is sent Pods again when
+// another webhook changed them.
+func TestPodWebhookValues(t *testing.T) {
+	objs := Objects(t, Template(t, release, namespace))
+	hook := podWebhook(t, objs)
+	assert.Equal(t, "Fail", hook["failurePolicy"])
+	assert.EqualValues(t, 5, hook["timeoutSeconds"])
+	assert.Equal(t, "IfNeeded", hook["reinvocationPolicy"])
+	selector, _, _ := unstructured.NestedSlice(hook, "namespaceSelector", "matchExpressions")
+	assert.Equal(t, []any{map[string]any{"key": "kiosk.sh/account", "operator": "Exists"}}, selector)
+	path, _, _ := unstructured.NestedString(hook, "clientConfig", "service", "path")
+	assert.Equal(t, "/admission/pods", path)
+	rules, _, _ := unstructured.NestedSlice(hook, "rules")
+	require.Len(t, rules, 1)
+	resources, _, _ := unstructured.NestedStringSlice(rules[0].(map[string]any), "resources")
+	assert.Equal(t, []string{"pods", "pods/ephemeralcontainers"}, resources)
+
+	objs = Objects(t, Template(t, release, namespace, "--set", "podWebhook.failurePolicy=Ignore", "--set", "podWebhook.timeoutSeconds=2"))
+	hook = podWebhook(t, objs)
+	assert.Equal(t, "Ignore", hook["failurePolicy"])
+	assert.EqualValues(t, 2, hook["timeoutSeconds"])
+
+	refused(t, "/podWebhook/failurePolicy", "--set", "podWebhook.failurePolicy=Sometimes")
+	refused(t, "/podWebhook/timeoutSeconds", "--set", "podWebhook.timeoutSeconds=31")
+	for _, obj := range Objects(t, Template(t, release, namespace, "--set", "podWebhook.enabled=false")) {
+		assert.NotEqual(t, "MutatingWebhookConfiguration", obj.GetKind())
+	}
+}
+
 // webhook.callerAuth makes the webhook answer only the named client certificate, and gives
 // the server the certificate for its own webhook calls; it is off by default, since only
 // those who run kube-apiserver can give it a certificate, and needs its Secret.
@@ -335,7 +367,14 @@ func caBundles(t *testing.T, objs []*unstructured.Unstructured) []caBundle {
 		out = append(out, caBundle{"APIService " + name, value})
 	}
 	value, _, _ := unstructured.NestedString(webhook(t, objs), "clientConfig", "caBundle")
-	return append(out, caBundle{"the webhook", value})
+	pods, _, _ := unstructured.NestedString(podWebhook(t, objs), "clientConfig", "caBundle")
+	return append(out, caBundle{"the webhook", value}, caBundle{"the Pod isolation webhook", pods})
+}
+
+func podWebhook(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
+	hooks, _, _ := unstructured.NestedSlice(Find(t, objs, "MutatingWebhookConfiguration", release+"-pods").Object, "webhooks")
+	require.Len(t, hooks, 1)
+	return hooks[0].(map[string]any)
 }
 
 func webhook(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
@@ -425,7 +464,7 @@ func decodeInto(t *testing.T, obj *unstructured.Unstructured, into runtime.Objec
 func namespaced(obj *unstructured.Unstructured) bool {
 	switch obj.GetKind() {
 	case "Namespace", "ClusterRole", "ClusterRoleBinding", "APIService", "ValidatingWebhookConfiguration",
-		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		"MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		return false
 	}
 	return true

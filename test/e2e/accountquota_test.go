@@ -139,28 +139,13 @@ func TestAccountQuotaLimitsDeploymentCPU(t *testing.T) {
 	eventually(t, "the tenant may create Deployments in the Space", func(context.Context) bool {
 		return tenant.Run(t, "auth", "can-i", "create", "deployments", "-n", ns).Err == nil
 	})
-	tenant.Apply(t, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: `+ns+`
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
+	tenant.Apply(t, deploymentYAML("web", ns, 3, `      containers:
       - name: web
         image: nginx
         resources:
           limits:
             cpu: "1"
-`).Success(t)
+`)).Success(t)
 	eventually(t, "the ReplicaSet controller is refused the third Pod", func(ctx context.Context) bool {
 		events, err := clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {

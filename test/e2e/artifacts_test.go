@@ -39,6 +39,7 @@ func TestDeployManifestsApply(t *testing.T) {
 		"apiservice.apiregistration.k8s.io/v1alpha1.config.kiosk.sh",
 		"apiservice.apiregistration.k8s.io/v1alpha1.tenancy.kiosk.sh",
 		"validatingwebhookconfiguration.admissionregistration.k8s.io/tenancy-apiserver-accountquota",
+		"mutatingwebhookconfiguration.admissionregistration.k8s.io/tenancy-apiserver-pods",
 	} {
 		assert.Contains(t, out, obj+" ")
 	}

@@ -50,17 +50,18 @@ func TestChartApplies(t *testing.T) {
 		assert.Contains(t, sharedNames, want)
 	}
 	assert.Contains(t, names(own), "ValidatingWebhookConfiguration/"+release+"-tenancy-apiserver-accountquota")
+	assert.Contains(t, names(own), "MutatingWebhookConfiguration/"+release+"-tenancy-apiserver-pods")
 	assert.Contains(t, names(own), "ValidatingAdmissionPolicy/"+release+"-tenancy-apiserver-namespaces")
 
-	// The webhook configuration and the namespaces policy have names of their own, but the
-	// first would send every tenant namespace's writes to a server that does not run, and the
+	// The webhook configurations and the namespaces policy have names of their own, but the
+	// first would send every tenant namespace's writes (and Pods) to a server that does not run, and the
 	// second would hold every update of a Space's namespace beside the installation's own
 	// policy: they are only dry-run.
 	var dryOnly []*unstructured.Unstructured
 	var real []*unstructured.Unstructured
 	for _, obj := range own {
 		switch obj.GetKind() {
-		case "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 			dryOnly = append(dryOnly, obj)
 		default:
 			real = append(real, obj)

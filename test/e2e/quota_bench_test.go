@@ -134,13 +134,19 @@ type histogram map[float64]float64
 // webhookHistogram scrapes tenancy_accountquota_admission_duration_seconds{result="allowed"}
 // from replica 0's /metrics.
 func webhookHistogram(b testing.TB) histogram {
+	return metricHistogram(b, "tenancy_accountquota_admission_duration_seconds_bucket{", `result="allowed"`)
+}
+
+// metricHistogram scrapes the buckets of the histogram whose lines start with prefix and
+// hold label from replica 0's /metrics.
+func metricHistogram(b testing.TB, prefix, label string) histogram {
 	client, err := rest.UnversionedRESTClientFor(withCodec(cluster.Replica(0).Config()))
 	require.NoError(b, err)
 	raw, err := client.Get().AbsPath("/metrics").DoRaw(context.Background())
 	require.NoError(b, err)
 	h := histogram{}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "tenancy_accountquota_admission_duration_seconds_bucket{") || !strings.Contains(line, `result="allowed"`) {
+		if !strings.HasPrefix(line, prefix) || !strings.Contains(line, label) {
 			continue
 		}
 		le := line[strings.Index(line, `le="`)+4:]

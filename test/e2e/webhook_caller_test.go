@@ -93,7 +93,13 @@ func webhookClient(t *testing.T, cert string) *http.Client {
 // answer's status and body.
 func postReview(t *testing.T, c *http.Client, review []byte) (int, string) {
 	t.Helper()
-	resp, err := c.Post(cluster.Replica(0).URL+accountquota.Path, "application/json", bytes.NewReader(review))
+	return postReviewAt(t, c, accountquota.Path, review)
+}
+
+// postReviewAt posts the AdmissionReview review to replica 0's webhook at path with c.
+func postReviewAt(t *testing.T, c *http.Client, path string, review []byte) (int, string) {
+	t.Helper()
+	resp, err := c.Post(cluster.Replica(0).URL+path, "application/json", bytes.NewReader(review))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)

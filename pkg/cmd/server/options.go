@@ -34,10 +34,10 @@ import (
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/mandatory"
 	spaceadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/templateuse"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
@@ -65,7 +65,7 @@ type Options struct {
 	// ControllerWorkers is how many objects each controller reconciles at once.
 	ControllerWorkers int
 	// WebhookClientCAFile and WebhookClientName, when set, are the CA and the name of the only
-	// client certificate the AccountQuota webhook answers.
+	// client certificate the webhooks (AccountQuota, Pod isolation) answer.
 	WebhookClientCAFile, WebhookClientName string
 	// KubeAPIQPS and KubeAPIBurst limit this server's own requests to kube-apiserver.
 	KubeAPIQPS   float32
@@ -164,11 +164,11 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	cfs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests this server may send to kube-apiserver in a burst above --kube-api-qps.")
 	wfs := fss.FlagSet("accountquota webhook")
 	wfs.StringVar(&o.WebhookClientCAFile, "accountquota-webhook-client-ca-file", "",
-		"CA bundle that verifies the client certificate kube-apiserver presents to the AccountQuota webhook "+
+		"CA bundle that verifies the client certificate kube-apiserver presents to the AccountQuota and Pod isolation webhooks "+
 			"(its admission configuration's kubeconfig). With --accountquota-webhook-client-name, every other caller is refused. "+
-			"Without them the webhook answers anyone who reaches the port, as kube-apiserver calls webhooks without credentials by default.")
+			"Without them the webhooks answer anyone who reaches the port, as kube-apiserver calls webhooks without credentials by default.")
 	wfs.StringVar(&o.WebhookClientName, "accountquota-webhook-client-name", "",
-		"CommonName of the only client certificate the AccountQuota webhook answers; needs --accountquota-webhook-client-ca-file.")
+		"CommonName of the only client certificate the AccountQuota and Pod isolation webhooks answer; needs --accountquota-webhook-client-ca-file.")
 	hfs := fss.FlagSet("helm charts")
 	hfs.StringVar(&o.Helm.ChartCacheSize, "helm-chart-cache-size", o.Helm.ChartCacheSize,
 		"Memory for the Helm chart archives of Templates, kept by repository, chart, version and credentials; the least recently used go first. 0 keeps none, so every render downloads its chart.")
@@ -313,7 +313,7 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
 	}
 	if o.WebhookClientCAFile != "" {
-		caller, err := accountquota.LoadCaller(o.WebhookClientCAFile, o.WebhookClientName)
+		caller, err := webhook.LoadCaller(o.WebhookClientCAFile, o.WebhookClientName)
 		if err != nil {
 			return nil, stop, err
 		}

@@ -130,15 +130,7 @@ func IsolationWarnings(a *config.Account) []string {
 	if iso.PodSecurity != nil {
 		set = append(set, p.Child("podSecurity"))
 	}
-	if iso.Nodes != nil {
-		set = append(set, p.Child("nodes"))
-	}
-	if iso.PriorityClasses != nil {
-		set = append(set, p.Child("priorityClasses"))
-	}
-	if iso.AlwaysPullImages {
-		set = append(set, p.Child("alwaysPullImages"))
-	}
+	// nodes, priorityClasses and alwaysPullImages are enforced by the Pod isolation webhook.
 	if m := iso.Network.Mode; m != "" && m != config.NetworkIsolationNone {
 		set = append(set, p.Child("network", "mode"))
 	}

@@ -367,7 +367,8 @@ func TestIsolationWarnings(t *testing.T) {
 		Network:          config.AccountNetworkIsolation{Mode: config.NetworkIsolationSpace},
 	}
 	got := IsolationWarnings(a)
-	want := []string{"spec.isolation.podSecurity", "spec.isolation.nodes", "spec.isolation.priorityClasses", "spec.isolation.alwaysPullImages", "spec.isolation.network.mode"}
+	// nodes, priorityClasses and alwaysPullImages are enforced by the Pod isolation webhook.
+	want := []string{"spec.isolation.podSecurity", "spec.isolation.network.mode"}
 	if assert.Len(t, got, len(want)) {
 		for i, w := range want {
 			assert.Equal(t, w+": accepted and stored, but not yet enforced by this version of tenancy-apiserver", got[i])

@@ -1,17 +1,16 @@
-package accountquota
+package webhook
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 )
 
-// Caller says who may call the webhook. kube-apiserver calls webhooks without credentials
+// Caller says who may call the webhooks. kube-apiserver calls webhooks without credentials
 // unless its admission configuration gives it a client certificate for them; where it does,
-// the webhook can refuse everyone else, so that nobody who merely reaches the port can make
-// it charge a quota.
+// the webhooks can refuse everyone else, so that nobody who merely reaches the port can make
+// them charge a quota or compute admission decisions.
 type Caller struct {
 	// Roots verify the caller's client certificate.
 	Roots *x509.CertPool
@@ -23,19 +22,20 @@ type Caller struct {
 func LoadCaller(caFile, name string) (*Caller, error) {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("AccountQuota webhook client CA: %w", err)
+		return nil, fmt.Errorf("webhook client CA: %w", err)
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("AccountQuota webhook client CA %s holds no PEM certificate", caFile)
+		return nil, fmt.Errorf("webhook client CA %s holds no PEM certificate", caFile)
 	}
 	return &Caller{Roots: roots, Name: name}, nil
 }
 
-// check answers the HTTP status and reason for refusing r, or 0 when its caller may call.
-func (c *Caller) check(r *http.Request) (int, error) {
+// check answers the HTTP status and reason for refusing r, a call of the webhook named
+// hook, or 0 when its caller may call.
+func (c *Caller) check(r *http.Request, hook string) (int, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return http.StatusUnauthorized, errors.New("the AccountQuota webhook needs a client certificate")
+		return http.StatusUnauthorized, fmt.Errorf("the %s webhook needs a client certificate", hook)
 	}
 	leaf := r.TLS.PeerCertificates[0]
 	intermediates := x509.NewCertPool()
@@ -44,10 +44,10 @@ func (c *Caller) check(r *http.Request) (int, error) {
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: c.Roots, Intermediates: intermediates,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return http.StatusUnauthorized, fmt.Errorf("the AccountQuota webhook does not trust the client certificate: %w", err)
+		return http.StatusUnauthorized, fmt.Errorf("the %s webhook does not trust the client certificate: %w", hook, err)
 	}
 	if leaf.Subject.CommonName != c.Name {
-		return http.StatusForbidden, fmt.Errorf("%q may not call the AccountQuota webhook", leaf.Subject.CommonName)
+		return http.StatusForbidden, fmt.Errorf("%q may not call the %s webhook", leaf.Subject.CommonName, hook)
 	}
 	return 0, nil
 }
