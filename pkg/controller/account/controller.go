@@ -184,8 +184,11 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		if !live(ns) {
 			continue
 		}
-		// Mandatory templates go in before the Account's users are bound.
-		err := c.syncMandatory(ctx, account, ns.Name)
+		// Isolation and mandatory templates go in before the Account's users are bound.
+		err := c.syncIsolation(ctx, account, ns)
+		if err == nil {
+			err = c.syncMandatory(ctx, account, ns.Name)
+		}
 		if err == nil {
 			err = c.syncBinding(ctx, account, ns.Name)
 		}
@@ -207,6 +210,22 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		errs = append(errs, err)
 	}
 	return utilerrors.NewAggregate(errs)
+}
+
+// syncIsolation sets the labels and annotations of the Account's spec.isolation on the
+// namespace of one of its Spaces, and removes those it set that the Account no longer sets.
+func (c *Controller) syncIsolation(ctx context.Context, account *configv1alpha1.Account, ns *corev1.Namespace) error {
+	updated := ns.DeepCopy()
+	if !accounts.ApplyIsolation(updated, accounts.Isolation(account)) {
+		return nil
+	}
+	klog.FromContext(ctx).Info("Setting the isolation of a Space", "space", ns.Name, "account", account.Name,
+		"keys", updated.Annotations[configv1alpha1.IsolationKeysAnnotation])
+	_, err := c.kube.CoreV1().Namespaces().Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
+	if err != nil {
+		return fmt.Errorf("setting the isolation of space %s: %w", ns.Name, err)
+	}
+	return nil
 }
 
 // syncMandatory creates the Account's mandatory TemplateInstances missing in namespace and
