@@ -5,6 +5,9 @@
 // installation) are adopted the same way. Deleting an Account removes its users' access to
 // its Spaces; the namespaces themselves stay.
 //
+// The Account's spec.isolation is kept on every Space the same way: the Pod Security labels
+// and node annotations of its namespace, and its isolation NetworkPolicy.
+//
 // The Account's mandatory TemplateInstances are kept in every live Space as the Account sets
 // them: one deleted (by an admin, or by any other path) is created again as soon as it is
 // gone, and one whose spec, kiosk.sh/account label or mandatory annotation was changed is set
@@ -24,9 +27,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	networkinginformers "k8s.io/client-go/informers/networking/v1"
 	rbacinformers "k8s.io/client-go/informers/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -50,6 +55,7 @@ type Controller struct {
 	namespaces corelisters.NamespaceLister
 	bindings   rbaclisters.RoleBindingLister
 	instances  configlisters.TemplateInstanceLister
+	policies   networkinglisters.NetworkPolicyLister
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
 }
@@ -57,7 +63,7 @@ type Controller struct {
 // New returns the controller; Run starts it.
 func New(kube kubernetes.Interface, config versioned.Interface, accounts configinformers.AccountInformer,
 	namespaces coreinformers.NamespaceInformer, bindings rbacinformers.RoleBindingInformer,
-	instances configinformers.TemplateInstanceInformer) (*Controller, error) {
+	instances configinformers.TemplateInstanceInformer, policies networkinginformers.NetworkPolicyInformer) (*Controller, error) {
 	c := &Controller{
 		kube:       kube,
 		config:     config,
@@ -65,8 +71,9 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 		namespaces: namespaces.Lister(),
 		bindings:   bindings.Lister(),
 		instances:  instances.Lister(),
+		policies:   policies.Lister(),
 		synced: []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced,
-			bindings.Informer().HasSynced, instances.Informer().HasSynced},
+			bindings.Informer().HasSynced, instances.Informer().HasSynced, policies.Informer().HasSynced},
 	}
 	c.queue = controller.NewQueue(Name, c.Sync)
 	if _, err := accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -88,6 +95,9 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 		return nil, err
 	}
 	if _, err := bindings.Informer().AddEventHandler(byLabel); err != nil {
+		return nil, err
+	}
+	if _, err := policies.Informer().AddEventHandler(byLabel); err != nil {
 		return nil, err
 	}
 	if _, err := instances.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -186,6 +196,9 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		}
 		// Isolation and mandatory templates go in before the Account's users are bound.
 		err := c.syncIsolation(ctx, account, ns)
+		if err == nil {
+			err = c.syncNetworkPolicy(ctx, account, ns.Name)
+		}
 		if err == nil {
 			err = c.syncMandatory(ctx, account, ns.Name)
 		}
