@@ -17,6 +17,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -296,13 +297,13 @@ func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Ac
 		}
 		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err
-	case !equality.Semantic.DeepEqual(have.Subjects, want.Subjects) || have.Labels[configv1alpha1.AccountLabel] != account.Name:
+	case !equality.Semantic.DeepEqual(have.Subjects, want.Subjects) || !hasLabels(have.Labels, want.Labels):
 		updated := have.DeepCopy()
 		updated.Subjects = want.Subjects
 		if updated.Labels == nil {
 			updated.Labels = map[string]string{}
 		}
-		updated.Labels[configv1alpha1.AccountLabel] = account.Name
+		maps.Copy(updated.Labels, want.Labels)
 		_, err := rbs.Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err
 	}
@@ -349,6 +350,16 @@ func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Acc
 	updated.Status.Namespaces = want
 	_, err := c.config.ConfigV1alpha1().Accounts().UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	return err
+}
+
+// hasLabels reports whether labels holds every label of want.
+func hasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 func ignoreNotFound(err error) error {

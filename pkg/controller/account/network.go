@@ -45,17 +45,16 @@ func (c *Controller) syncNetworkPolicy(ctx context.Context, account *configv1alp
 		}
 		return nil
 	}
-	labels := maps.Clone(have.Labels)
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	maps.Copy(labels, want.Labels)
-	if equality.Semantic.DeepEqual(have.Spec, want.Spec) && maps.Equal(labels, have.Labels) {
+	if equality.Semantic.DeepEqual(have.Spec, want.Spec) && hasLabels(have.Labels, want.Labels) {
 		return nil
 	}
 	klog.FromContext(ctx).Info("Setting back the isolation NetworkPolicy of a Space", "space", namespace, "account", account.Name)
 	updated := have.DeepCopy()
-	updated.Spec, updated.Labels = want.Spec, labels
+	updated.Spec = want.Spec
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
+	maps.Copy(updated.Labels, want.Labels)
 	if _, err := client.Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager}); err != nil {
 		return fmt.Errorf("updating the isolation NetworkPolicy of space %s: %w", namespace, err)
 	}
