@@ -65,9 +65,9 @@ spec:
   - name: c
     image: registry.k8s.io/pause:3.10
     securityContext:
-      capabilities:
+%s      capabilities:
         drop: [ALL]
-%s`, name, extra, containerExtra)
+`, name, extra, containerExtra)
 }
 
 // An Account that enforces restricted Pod Security has the labels on every Space: Pods that
@@ -84,14 +84,14 @@ func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
 	for _, tc := range []struct {
 		name, extra, containerExtra, refused string
 	}{
-		{name: "privileged", containerExtra: "        privileged: true\n",
+		{name: "privileged", containerExtra: "      privileged: true\n",
 			refused: `privileged (container "c" must not set securityContext.privileged=true)`},
 		{name: "hostpath", extra: "  volumes:\n  - name: host\n    hostPath:\n      path: /etc\n",
-			containerExtra: "        allowPrivilegeEscalation: false\n", refused: `hostPath volumes (volume "host")`},
+			containerExtra: "      allowPrivilegeEscalation: false\n", refused: `hostPath volumes (volume "host")`},
 		{name: "hostnetwork", extra: "  hostNetwork: true\n",
-			containerExtra: "        allowPrivilegeEscalation: false\n", refused: `host namespaces (hostNetwork=true)`},
+			containerExtra: "      allowPrivilegeEscalation: false\n", refused: `host namespaces (hostNetwork=true)`},
 		{name: "hostpid", extra: "  hostPID: true\n",
-			containerExtra: "        allowPrivilegeEscalation: false\n", refused: `host namespaces (hostPID=true)`},
+			containerExtra: "      allowPrivilegeEscalation: false\n", refused: `host namespaces (hostPID=true)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tenant.RunWithInput(t, restrictedPodYAML(tc.name, tc.extra, tc.containerExtra), "create", "-n", ns, "-f", "-").Failure(t)
@@ -100,7 +100,7 @@ func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
 			cluster.Admin().Run(t, "get", "pod", tc.name, "-n", ns).Failure(t)
 		})
 	}
-	tenant.RunWithInput(t, restrictedPodYAML("restricted", "", "        allowPrivilegeEscalation: false\n"), "create", "-n", ns, "-f", "-").Success(t)
+	tenant.RunWithInput(t, restrictedPodYAML("restricted", "", "      allowPrivilegeEscalation: false\n"), "create", "-n", ns, "-f", "-").Success(t)
 }
 
 // A tenant cannot remove or weaken the Pod Security labels, nor the record of what the
