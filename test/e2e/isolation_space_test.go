@@ -87,7 +87,7 @@ func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
 		{name: "privileged", containerExtra: "      privileged: true\n",
 			refused: `privileged (container "c" must not set securityContext.privileged=true)`},
 		{name: "hostpath", extra: "  volumes:\n  - name: host\n    hostPath:\n      path: /etc\n",
-			containerExtra: "      allowPrivilegeEscalation: false\n", refused: `hostPath volumes (volume "host")`},
+			containerExtra: "      allowPrivilegeEscalation: false\n", refused: `restricted volume types (volume "host" uses restricted volume type "hostPath")`},
 		{name: "hostnetwork", extra: "  hostNetwork: true\n",
 			containerExtra: "      allowPrivilegeEscalation: false\n", refused: `host namespaces (hostNetwork=true)`},
 		{name: "hostpid", extra: "  hostPID: true\n",
