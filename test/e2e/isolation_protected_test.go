@@ -193,9 +193,11 @@ func TestIsolationProtectedMandatoryInstance(t *testing.T) {
 	r = tenant.Run(t, "annotate", "templateinstance", p.instance, "-n", p.space, "templateinstance.config.kiosk.sh/mandatory-").Failure(t)
 	assert.Contains(t, r.Stderr, fmt.Sprintf(`templateinstances.config.kiosk.sh %q is forbidden: metadata.annotations[templateinstance.config.kiosk.sh/mandatory]`, p.instance))
 
+	// With deletecollection granted, so that only the admission refuses it.
+	grantInNamespace(t, p.account+"-ti-collector", p.space, p.tenant, "config.kiosk.sh", "[templateinstances]", "[deletecollection]")
 	err := cluster.ClientsAs(t, p.tenant).Kiosk.ConfigV1alpha1().TemplateInstances(p.space).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "mandatory template instance of account")
+	assert.Contains(t, err.Error(), fmt.Sprintf(`templateinstances.config.kiosk.sh %q is forbidden: mandatory template instance of account %q is deleted by the account only`, p.instance, p.account))
 	cluster.Admin().Run(t, "get", "templateinstance", p.instance, "-n", p.space).Success(t)
 	for _, o := range p.placed {
 		cluster.Admin().Run(t, "get", o.ref(), "-n", p.space).Success(t)
