@@ -127,9 +127,7 @@ func IsolationWarnings(a *config.Account) []string {
 	iso := &a.Spec.Isolation
 	p := field.NewPath("spec", "isolation")
 	var set []*field.Path
-	if iso.PodSecurity != nil {
-		set = append(set, p.Child("podSecurity"))
-	}
+	// podSecurity and network are kept on every Space by the Account controller.
 	if iso.Nodes != nil {
 		set = append(set, p.Child("nodes"))
 	}
@@ -138,9 +136,6 @@ func IsolationWarnings(a *config.Account) []string {
 	}
 	if iso.AlwaysPullImages {
 		set = append(set, p.Child("alwaysPullImages"))
-	}
-	if m := iso.Network.Mode; m != "" && m != config.NetworkIsolationNone {
-		set = append(set, p.Child("network", "mode"))
 	}
 	warnings := make([]string, 0, len(set))
 	for _, f := range set {

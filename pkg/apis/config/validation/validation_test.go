@@ -357,8 +357,9 @@ func TestValidateTemplateInstanceStatusUpdate(t *testing.T) {
 func TestIsolationWarnings(t *testing.T) {
 	a := validAccount()
 	assert.Empty(t, IsolationWarnings(a), "an Account without isolation")
-	a.Spec.Isolation.Network.Mode = config.NetworkIsolationNone
-	assert.Empty(t, IsolationWarnings(a), "network mode None is the default")
+	a.Spec.Isolation.Network.Mode = config.NetworkIsolationAccount
+	a.Spec.Isolation.PodSecurity = &config.AccountPodSecurity{Enforce: config.PodSecurityRestricted}
+	assert.Empty(t, IsolationWarnings(a), "Pod Security and network isolation are enforced")
 	a.Spec.Isolation = config.AccountIsolation{
 		PodSecurity:      &config.AccountPodSecurity{Enforce: config.PodSecurityBaseline},
 		Nodes:            &config.AccountNodeIsolation{},
@@ -367,7 +368,8 @@ func TestIsolationWarnings(t *testing.T) {
 		Network:          config.AccountNetworkIsolation{Mode: config.NetworkIsolationSpace},
 	}
 	got := IsolationWarnings(a)
-	want := []string{"spec.isolation.podSecurity", "spec.isolation.nodes", "spec.isolation.priorityClasses", "spec.isolation.alwaysPullImages", "spec.isolation.network.mode"}
+	// podSecurity and network are enforced.
+	want := []string{"spec.isolation.nodes", "spec.isolation.priorityClasses", "spec.isolation.alwaysPullImages"}
 	if assert.Len(t, got, len(want)) {
 		for i, w := range want {
 			assert.Equal(t, w+": accepted and stored, but not yet enforced by this version of tenancy-apiserver", got[i])
