@@ -23,7 +23,8 @@ type placedObject struct {
 func (o placedObject) ref() string { return o.kind + "/" + o.name }
 
 // protectedSpace is a tenant's Space of an Account with a mandatory guard-rails Template
-// (a ResourceQuota and a LimitRange) and Account network isolation, with the objects the
+// (a ResourceQuota and a LimitRange, see newMandatoryGuardRails) and Account network
+// isolation, with the objects the
 // server placed in it. The tenant may also write ResourceQuotas and LimitRanges there (the
 // admin role does not), so that only the protection refuses them.
 type protectedSpace struct {
@@ -33,19 +34,10 @@ type protectedSpace struct {
 
 func newProtectedSpace(t *testing.T, prefix string) protectedSpace {
 	t.Helper()
-	p := protectedSpace{account: framework.UniqueName(prefix), tenant: framework.UniqueName(prefix + "-me")}
-	p.space, p.instance = p.account+"-space", p.account+"-rails"
-	admin := cluster.Admin()
-	t.Cleanup(func() {
-		admin.Run(t, "delete", "namespace", "-l", "kiosk.sh/account="+p.account, "--wait=false").Deleted(t)
-		admin.Run(t, "delete", "accounts.config.kiosk.sh", p.account, "--ignore-not-found").Deleted(t)
-		admin.Run(t, "delete", "template", p.instance, "--ignore-not-found").Deleted(t)
-	})
-	admin.Apply(t, strings.ReplaceAll(guardRailsQuotaTemplate, "TEMPLATE", p.instance)).Success(t)
-	admin.Apply(t, accountYAML(p.account, p.tenant, fmt.Sprintf("    templateInstances:\n    - spec:\n        template: %s\n", p.instance))+
-		"  isolation:\n    network:\n      mode: Account\n").Success(t)
-	grantKioskEdit(t, cluster.AdminClients(t), p.account, p.tenant)
-	cluster.As(p.tenant).Apply(t, space(p.space, p.account)).Success(t)
+	g := newMandatoryGuardRails(t, prefix, "admin")
+	p := protectedSpace{account: g.account, tenant: g.tenant, space: g.space, instance: g.instance}
+	cluster.Admin().Run(t, "patch", "accounts.config.kiosk.sh", p.account, "--type=merge", "-p",
+		`{"spec":{"isolation":{"network":{"mode":"Account"}}}}`).Success(t)
 	grantInNamespace(t, p.account+"-guard-writer", p.space, p.tenant, "", "[resourcequotas, limitranges]", "[create, update, patch, delete, deletecollection]")
 	p.placed = []placedObject{
 		{"rolebinding", "kiosk-account-" + p.account, schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}},
@@ -55,7 +47,7 @@ func newProtectedSpace(t *testing.T, prefix string) protectedSpace {
 	}
 	for _, o := range p.placed {
 		eventually(t, o.ref()+" is placed and protected", func(context.Context) bool {
-			r := admin.Run(t, "get", o.ref(), "-n", p.space, "-o", `jsonpath={.metadata.labels.tenancy\.kiosk\.sh/protected}`)
+			r := cluster.Admin().Run(t, "get", o.ref(), "-n", p.space, "-o", `jsonpath={.metadata.labels.tenancy\.kiosk\.sh/protected}`)
 			return r.Err == nil && r.Stdout == "true"
 		})
 	}

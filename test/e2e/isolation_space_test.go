@@ -34,6 +34,17 @@ func isolatedAccount(t *testing.T, name, user, isolation string) {
 	grantKioskEdit(t, cluster.AdminClients(t), name, user)
 }
 
+// isolatedSpace makes an Account with spec.isolation (see isolatedAccount), its tenant, and
+// the tenant's Space.
+func isolatedSpace(t *testing.T, prefix, isolation string) (account, tenant, ns string) {
+	t.Helper()
+	account, tenant = framework.UniqueName(prefix), framework.UniqueName(prefix+"-me")
+	isolatedAccount(t, account, tenant, isolation)
+	ns = account + "-space"
+	cluster.As(tenant).Apply(t, space(ns, account)).Success(t)
+	return account, tenant, ns
+}
+
 // podSecurityLabels are the pod-security.kubernetes.io/ labels of namespace ns.
 func podSecurityLabels(ctx context.Context, t testing.TB, ns string) map[string]string {
 	t.Helper()
@@ -74,11 +85,8 @@ spec:
 // break out of the Space (privileged, hostPath, hostNetwork) are refused by kube-apiserver's
 // Pod Security Admission, naming the field; a restricted Pod is admitted.
 func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
-	acct, me := framework.UniqueName("iso-psa"), framework.UniqueName("iso-psa-me")
-	isolatedAccount(t, acct, me, "    podSecurity:\n      enforce: restricted\n")
+	_, me, ns := isolatedSpace(t, "iso-psa", "    podSecurity:\n      enforce: restricted\n")
 	tenant := cluster.As(me)
-	ns := acct + "-space"
-	tenant.Apply(t, space(ns, acct)).Success(t)
 	assert.Equal(t, restrictedLabels, podSecurityLabels(context.Background(), t, ns), "the Space is created with the Account's levels")
 
 	for _, tc := range []struct {
@@ -107,11 +115,8 @@ func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
 // server set, by any path: Space update, patch, server-side apply and replace, or the
 // namespace itself (label, patch). Each refusal names the key.
 func TestIsolationPodSecurityLabelsHeld(t *testing.T) {
-	acct, me := framework.UniqueName("iso-psa-held"), framework.UniqueName("iso-psa-held-me")
-	isolatedAccount(t, acct, me, "    podSecurity:\n      enforce: restricted\n")
+	acct, me, ns := isolatedSpace(t, "iso-psa-held", "    podSecurity:\n      enforce: restricted\n")
 	tenant := cluster.As(me)
-	ns := acct + "-space"
-	tenant.Apply(t, space(ns, acct)).Success(t)
 	// With a role that may update and patch the namespace, so that only the guard refuses.
 	grantNamespaceUpdate(t, acct+"-updater", ns, me)
 
