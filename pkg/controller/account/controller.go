@@ -76,6 +76,7 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 		synced: []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced,
 			bindings.Informer().HasSynced, instances.Informer().HasSynced, policies.Informer().HasSynced},
 	}
+	RegisterMetrics()
 	c.queue = controller.NewQueue(Name, c.Sync)
 	if _, err := accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { c.enqueueObject(obj) },
@@ -239,6 +240,7 @@ func (c *Controller) syncIsolation(ctx context.Context, account *configv1alpha1.
 	if err != nil {
 		return fmt.Errorf("setting the isolation of space %s: %w", ns.Name, err)
 	}
+	isolationWrites.WithLabelValues("namespace", "update").Inc()
 	return nil
 }
 

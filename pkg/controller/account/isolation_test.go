@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-base/metrics/testutil"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -31,6 +32,7 @@ func TestRunKeepsIsolation(t *testing.T) {
 	account.Spec.Isolation.PodSecurity = &configv1alpha1.AccountPodSecurity{Enforce: configv1alpha1.PodSecurityRestricted}
 	account.Spec.Isolation.Network.Mode = configv1alpha1.NetworkIsolationAccount
 	r := newRunning(t, nil, account, namespaceOf("s1", true), namespaceOf("other", false))
+	created := writes(t, "networkpolicy", "create")
 	r.run(t)
 
 	want := accounts.DesiredNetworkPolicy(account, "s1")
@@ -58,6 +60,7 @@ func TestRunKeepsIsolation(t *testing.T) {
 	})
 	require.NoError(t, r.Kube.NetworkingV1().NetworkPolicies("s1").Delete(r.Ctx, accounts.NetworkPolicyName, metav1.DeleteOptions{}))
 	controllertest.Eventually(t, func(c *assert.CollectT) { assert.NotNil(c, r.policy(c, "s1")) })
+	assert.Equal(t, created+2, writes(t, "networkpolicy", "create"), "created, then created again")
 
 	r.update(t, func(a *configv1alpha1.Account) {
 		a.Spec.Isolation.Network.Mode = configv1alpha1.NetworkIsolationNone
@@ -69,4 +72,12 @@ func TestRunKeepsIsolation(t *testing.T) {
 		require.NoError(c, err)
 		assert.Equal(c, map[string]string{configv1alpha1.AccountLabel: "acme"}, ns.Labels)
 	})
+}
+
+// writes is the isolation_writes_total count of object and operation.
+func writes(t *testing.T, object, operation string) float64 {
+	t.Helper()
+	v, err := testutil.GetCounterMetricValue(isolationWrites.WithLabelValues(object, operation))
+	require.NoError(t, err)
+	return v
 }

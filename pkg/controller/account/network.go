@@ -34,6 +34,9 @@ func (c *Controller) syncNetworkPolicy(ctx context.Context, account *configv1alp
 			return nil // not the server's: an admin's policy of the same name
 		}
 		err := client.Delete(ctx, have.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &have.UID}})
+		if err == nil {
+			isolationWrites.WithLabelValues("networkpolicy", "delete").Inc()
+		}
 		return ignoreNotFound(err)
 	case have == nil:
 		_, err := client.Create(ctx, want, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
@@ -43,6 +46,7 @@ func (c *Controller) syncNetworkPolicy(ctx context.Context, account *configv1alp
 		if err != nil {
 			return fmt.Errorf("creating the isolation NetworkPolicy of space %s: %w", namespace, err)
 		}
+		isolationWrites.WithLabelValues("networkpolicy", "create").Inc()
 		return nil
 	}
 	if equality.Semantic.DeepEqual(have.Spec, want.Spec) && hasLabels(have.Labels, want.Labels) {
@@ -58,5 +62,6 @@ func (c *Controller) syncNetworkPolicy(ctx context.Context, account *configv1alp
 	if _, err := client.Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager}); err != nil {
 		return fmt.Errorf("updating the isolation NetworkPolicy of space %s: %w", namespace, err)
 	}
+	isolationWrites.WithLabelValues("networkpolicy", "update").Inc()
 	return nil
 }
