@@ -70,6 +70,11 @@ func TestIsolationNetworkPolicies(t *testing.T) {
 	cluster.As(userA).Apply(t, space(a2, byAccount)).Success(t)
 	cluster.As(userS).Apply(t, space(s1, bySpace)).Success(t)
 	cluster.As(userN).Apply(t, space(n1, open)).Success(t)
+	kube := cluster.AdminClients(t).Kube
+	for _, ns := range []string{a1, a2, s1} {
+		_, err := kube.NetworkingV1().NetworkPolicies(ns).Get(context.Background(), "kiosk-isolation", metav1.GetOptions{})
+		assert.NoError(t, err, "a Space is created with its policy in place")
+	}
 	// An adopted namespace is a Space like the others.
 	a3 := byAccount + "-adopted"
 	cluster.Admin().Apply(t, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+a3+"\n  labels:\n    kiosk.sh/account: "+byAccount+"\n").Success(t)
@@ -103,7 +108,6 @@ func TestIsolationNetworkPolicies(t *testing.T) {
 	assert.Equal(t, []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}, np.Spec.Egress[0].To)
 	assertDNSEgress(t, np.Spec.Egress[1])
 
-	kube := cluster.AdminClients(t).Kube
 	_, err := kube.NetworkingV1().NetworkPolicies(n1).Get(context.Background(), "kiosk-isolation", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "mode None keeps no policy: %v", err)
 
