@@ -15,6 +15,7 @@ files=(
   "20-rbac-delegation.yaml: clusterrolebinding-auth-delegator rolebinding-auth-reader"
   "21-rbac-server.yaml: clusterrole-server clusterrolebinding-server clusterrole-templates clusterrole-templates-default clusterrolebinding-templates role-leader-election rolebinding-leader-election"
   "22-policy-namespaces.yaml: validatingadmissionpolicy-namespaces validatingadmissionpolicybinding-namespaces"
+  "23-policy-protected.yaml: validatingadmissionpolicy-protected validatingadmissionpolicybinding-protected"
   "30-clusterroles.yaml: clusterrole-kiosk-view clusterrolebinding-kiosk-view clusterrole-kiosk-edit clusterrole-kiosk-space-admin clusterrole-kiosk-namespace-delete clusterrole-kiosk-template-instances-edit clusterrole-kiosk-template-instances-view"
   "40-service.yaml: service"
   "50-statefulset.yaml: statefulset"

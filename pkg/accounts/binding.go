@@ -34,7 +34,7 @@ func DesiredBinding(account *configv1alpha1.Account, namespace string) *rbacv1.R
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      BindingName(account.Name),
 			Namespace: namespace,
-			Labels:    map[string]string{configv1alpha1.AccountLabel: account.Name},
+			Labels:    PlacedLabels(account.Name),
 		},
 		Subjects: append([]rbacv1.Subject(nil), account.Spec.Subjects...),
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},

@@ -212,7 +212,8 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 		configInformers.Config().V1alpha1().Accounts(),
 		kubeInformers.Core().V1().Namespaces(),
 		kubeInformers.Rbac().V1().RoleBindings(),
-		configInformers.Config().V1alpha1().TemplateInstances())
+		configInformers.Config().V1alpha1().TemplateInstances(),
+		kubeInformers.Networking().V1().NetworkPolicies())
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,8 @@ func TestDeployManifestsApply(t *testing.T) {
 		"rolebinding.rbac.authorization.k8s.io/tenancy-apiserver-auth-reader",
 		"validatingadmissionpolicy.admissionregistration.k8s.io/tenancy-apiserver-namespaces",
 		"validatingadmissionpolicybinding.admissionregistration.k8s.io/tenancy-apiserver-namespaces",
+		"validatingadmissionpolicy.admissionregistration.k8s.io/tenancy-apiserver-protected",
+		"validatingadmissionpolicybinding.admissionregistration.k8s.io/tenancy-apiserver-protected",
 		"clusterrole.rbac.authorization.k8s.io/kiosk-edit",
 		"clusterrole.rbac.authorization.k8s.io/kiosk-view",
 		"clusterrolebinding.rbac.authorization.k8s.io/kiosk-view",

@@ -52,11 +52,12 @@ func TestChartApplies(t *testing.T) {
 	assert.Contains(t, names(own), "ValidatingWebhookConfiguration/"+release+"-tenancy-apiserver-accountquota")
 	assert.Contains(t, names(own), "MutatingWebhookConfiguration/"+release+"-tenancy-apiserver-pods")
 	assert.Contains(t, names(own), "ValidatingAdmissionPolicy/"+release+"-tenancy-apiserver-namespaces")
+	assert.Contains(t, names(own), "ValidatingAdmissionPolicy/"+release+"-tenancy-apiserver-protected")
 
-	// The webhook configurations and the namespaces policy have names of their own, but the
-	// first would send every tenant namespace's writes (and Pods) to a server that does not run, and the
-	// second would hold every update of a Space's namespace beside the installation's own
-	// policy: they are only dry-run.
+	// The webhook configurations and the policies have names of their own, but the webhooks
+	// would send every tenant namespace's writes (and Pods) to a server that does not run,
+	// and the policies would hold every update of a Space's namespace and of its protected
+	// objects beside the installation's own: they are only dry-run.
 	var dryOnly []*unstructured.Unstructured
 	var real []*unstructured.Unstructured
 	for _, obj := range own {

@@ -143,7 +143,10 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 		return admission.NewForbidden(a, fmt.Errorf("checking whether %q is an admin of account %q: %w", u.GetName(), account, err))
 	}
 	if a.GetOperation() == admission.Delete {
-		return admission.NewForbidden(a, fmt.Errorf("mandatory template instance of account %q is deleted by the account only", account))
+		// Named after the old object: a deletecollection admits each instance under the
+		// collection's attributes, which name none.
+		return apierrors.NewForbidden(a.GetResource().GroupResource(), old.Name,
+			fmt.Errorf("mandatory template instance of account %q is deleted by the account only", account))
 	}
 	return admission.NewForbidden(a, fmt.Errorf("%s: mandatory template instance of account %q is set by the account only", field, account))
 }

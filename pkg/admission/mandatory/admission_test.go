@@ -55,9 +55,12 @@ func TestValidate(t *testing.T) {
 		obj, old    *config.TemplateInstance
 		user        user.Info
 		namespace   *corev1.Namespace
+		collection  bool   // a deletecollection, whose attributes name no object
 		want        string // "" allows
 	}{
 		{name: "tenant deletes mandatory", op: admission.Delete, old: instance(true), user: tenant, namespace: active,
+			want: `templateinstances.config.kiosk.sh "x" is forbidden: mandatory template instance of account "a" is deleted by the account only`},
+		{name: "tenant deletes the collection", op: admission.Delete, old: instance(true), user: tenant, namespace: active, collection: true,
 			want: `templateinstances.config.kiosk.sh "x" is forbidden: mandatory template instance of account "a" is deleted by the account only`},
 		{name: "tenant deletes mandatory in terminating namespace", op: admission.Delete, old: instance(true), user: tenant, namespace: terminating},
 		{name: "tenant deletes mandatory in namespace being deleted", op: admission.Delete, old: instance(true), user: tenant,
@@ -111,8 +114,12 @@ func TestValidate(t *testing.T) {
 			if tc.old != nil {
 				old = tc.old
 			}
+			name := "x"
+			if tc.collection {
+				name = ""
+			}
 			attrs := admission.NewAttributesRecord(obj, old, config.Kind("TemplateInstance").WithVersion(""),
-				"ns", "x", config.Resource("templateinstances").WithVersion(""), tc.subresource, tc.op, nil, false, tc.user)
+				"ns", name, config.Resource("templateinstances").WithVersion(""), tc.subresource, tc.op, nil, false, tc.user)
 			err := p.Validate(context.Background(), attrs, nil)
 			switch {
 			case tc.want == "" && err != nil:

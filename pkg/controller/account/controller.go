@@ -5,6 +5,9 @@
 // installation) are adopted the same way. Deleting an Account removes its users' access to
 // its Spaces; the namespaces themselves stay.
 //
+// The Account's spec.isolation is kept on every Space the same way: the Pod Security labels
+// and node annotations of its namespace, and its isolation NetworkPolicy.
+//
 // The Account's mandatory TemplateInstances are kept in every live Space as the Account sets
 // them: one deleted (by an admin, or by any other path) is created again as soon as it is
 // gone, and one whose spec, kiosk.sh/account label or mandatory annotation was changed is set
@@ -14,6 +17,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,9 +28,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	networkinginformers "k8s.io/client-go/informers/networking/v1"
 	rbacinformers "k8s.io/client-go/informers/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -50,6 +56,7 @@ type Controller struct {
 	namespaces corelisters.NamespaceLister
 	bindings   rbaclisters.RoleBindingLister
 	instances  configlisters.TemplateInstanceLister
+	policies   networkinglisters.NetworkPolicyLister
 	synced     []cache.InformerSynced
 	queue      *controller.Queue
 }
@@ -57,7 +64,7 @@ type Controller struct {
 // New returns the controller; Run starts it.
 func New(kube kubernetes.Interface, config versioned.Interface, accounts configinformers.AccountInformer,
 	namespaces coreinformers.NamespaceInformer, bindings rbacinformers.RoleBindingInformer,
-	instances configinformers.TemplateInstanceInformer) (*Controller, error) {
+	instances configinformers.TemplateInstanceInformer, policies networkinginformers.NetworkPolicyInformer) (*Controller, error) {
 	c := &Controller{
 		kube:       kube,
 		config:     config,
@@ -65,9 +72,11 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 		namespaces: namespaces.Lister(),
 		bindings:   bindings.Lister(),
 		instances:  instances.Lister(),
+		policies:   policies.Lister(),
 		synced: []cache.InformerSynced{accounts.Informer().HasSynced, namespaces.Informer().HasSynced,
-			bindings.Informer().HasSynced, instances.Informer().HasSynced},
+			bindings.Informer().HasSynced, instances.Informer().HasSynced, policies.Informer().HasSynced},
 	}
+	RegisterMetrics()
 	c.queue = controller.NewQueue(Name, c.Sync)
 	if _, err := accounts.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { c.enqueueObject(obj) },
@@ -88,6 +97,9 @@ func New(kube kubernetes.Interface, config versioned.Interface, accounts configi
 		return nil, err
 	}
 	if _, err := bindings.Informer().AddEventHandler(byLabel); err != nil {
+		return nil, err
+	}
+	if _, err := policies.Informer().AddEventHandler(byLabel); err != nil {
 		return nil, err
 	}
 	if _, err := instances.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -184,8 +196,14 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		if !live(ns) {
 			continue
 		}
-		// Mandatory templates go in before the Account's users are bound.
-		err := c.syncMandatory(ctx, account, ns.Name)
+		// Isolation and mandatory templates go in before the Account's users are bound.
+		err := c.syncIsolation(ctx, account, ns)
+		if err == nil {
+			err = c.syncNetworkPolicy(ctx, account, ns.Name)
+		}
+		if err == nil {
+			err = c.syncMandatory(ctx, account, ns.Name)
+		}
 		if err == nil {
 			err = c.syncBinding(ctx, account, ns.Name)
 		}
@@ -207,6 +225,23 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		errs = append(errs, err)
 	}
 	return utilerrors.NewAggregate(errs)
+}
+
+// syncIsolation sets the labels and annotations of the Account's spec.isolation on the
+// namespace of one of its Spaces, and removes those it set that the Account no longer sets.
+func (c *Controller) syncIsolation(ctx context.Context, account *configv1alpha1.Account, ns *corev1.Namespace) error {
+	updated := ns.DeepCopy()
+	if !accounts.ApplyIsolation(updated, accounts.Isolation(account)) {
+		return nil
+	}
+	klog.FromContext(ctx).Info("Setting the isolation of a Space", "space", ns.Name, "account", account.Name,
+		"keys", updated.Annotations[configv1alpha1.IsolationKeysAnnotation])
+	_, err := c.kube.CoreV1().Namespaces().Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
+	if err != nil {
+		return fmt.Errorf("setting the isolation of space %s: %w", ns.Name, err)
+	}
+	isolationWrites.WithLabelValues("namespace", "update").Inc()
+	return nil
 }
 
 // syncMandatory creates the Account's mandatory TemplateInstances missing in namespace and
@@ -264,13 +299,13 @@ func (c *Controller) syncBinding(ctx context.Context, account *configv1alpha1.Ac
 		}
 		_, err := rbs.Create(ctx, want, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err
-	case !equality.Semantic.DeepEqual(have.Subjects, want.Subjects) || have.Labels[configv1alpha1.AccountLabel] != account.Name:
+	case !equality.Semantic.DeepEqual(have.Subjects, want.Subjects) || !hasLabels(have.Labels, want.Labels):
 		updated := have.DeepCopy()
 		updated.Subjects = want.Subjects
 		if updated.Labels == nil {
 			updated.Labels = map[string]string{}
 		}
-		updated.Labels[configv1alpha1.AccountLabel] = account.Name
+		maps.Copy(updated.Labels, want.Labels)
 		_, err := rbs.Update(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 		return err
 	}
@@ -317,6 +352,16 @@ func (c *Controller) syncStatus(ctx context.Context, account *configv1alpha1.Acc
 	updated.Status.Namespaces = want
 	_, err := c.config.ConfigV1alpha1().Accounts().UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: configv1alpha1.FieldManager})
 	return err
+}
+
+// hasLabels reports whether labels holds every label of want.
+func hasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 func ignoreNotFound(err error) error {

@@ -38,7 +38,8 @@ func newRunning(t *testing.T, prepare func(*running), objs ...runtime.Object) *r
 		prepare(r)
 	}
 	cfg, core := r.ConfigInformers.Config().V1alpha1(), r.KubeInformers.Core().V1()
-	c, err := New(r.Kube, r.Config, cfg.Accounts(), core.Namespaces(), r.KubeInformers.Rbac().V1().RoleBindings(), cfg.TemplateInstances())
+	c, err := New(r.Kube, r.Config, cfg.Accounts(), core.Namespaces(), r.KubeInformers.Rbac().V1().RoleBindings(), cfg.TemplateInstances(),
+		r.KubeInformers.Networking().V1().NetworkPolicies())
 	require.NoError(t, err)
 	r.c = c
 	r.Start(t)

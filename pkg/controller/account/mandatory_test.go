@@ -64,7 +64,7 @@ func fixture(t *testing.T, objs ...runtime.Object) (*Controller, *configfake.Cli
 	kube, config := kubefake.NewSimpleClientset(kubeObjs...), configfake.NewSimpleClientset(configObjs...)
 	ki, ci := kubeinformers.NewSharedInformerFactory(kube, 0), configinformers.NewSharedInformerFactory(config, 0)
 	accounts, instances := ci.Config().V1alpha1().Accounts(), ci.Config().V1alpha1().TemplateInstances()
-	c, err := New(kube, config, accounts, ki.Core().V1().Namespaces(), ki.Rbac().V1().RoleBindings(), instances)
+	c, err := New(kube, config, accounts, ki.Core().V1().Namespaces(), ki.Rbac().V1().RoleBindings(), instances, ki.Networking().V1().NetworkPolicies())
 	require.NoError(t, err)
 	for _, o := range objs {
 		switch o.(type) {

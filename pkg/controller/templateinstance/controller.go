@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
@@ -358,7 +359,24 @@ func (c *Controller) apply(ctx context.Context, ti *configv1alpha1.TemplateInsta
 	if err := c.adoptLegacyManager(ctx, ti, r, live); err != nil {
 		return nil, err
 	}
+	markProtected(ti, obj)
 	return r.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: InstanceFieldManager(ti), Force: true})
+}
+
+// markProtected gives the objects of a mandatory instance the ProtectedLabel, which keeps
+// tenants from changing or deleting them, and takes it from those of any other instance: a
+// tenant's instance does not make objects that the tenant then could not touch.
+func markProtected(ti *configv1alpha1.TemplateInstance, obj *unstructured.Unstructured) {
+	labels := obj.GetLabels()
+	if accounts.IsMandatory(ti) {
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[configv1alpha1.ProtectedLabel] = "true"
+	} else {
+		delete(labels, configv1alpha1.ProtectedLabel)
+	}
+	obj.SetLabels(labels)
 }
 
 // adoptLegacyManager makes the fields that earlier versions applied with the one manager

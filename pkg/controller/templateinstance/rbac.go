@@ -247,7 +247,7 @@ func (s roleSet) has(kind, name string) bool { return s[name] || s[kind+"/"+name
 // authorizeTakeover refuses to apply over live, an object that exists and that ti did not
 // apply (an admin's ResourceQuota, the tenant's own Deployment, an object of the server's),
 // unless ti is mandatory (the Account's, set by an admin) or ti's requester may patch it
-// themselves: the server's identity writes what the requester cannot, and would otherwise
+// themselves, and the object is not one the server placed for the Account (ProtectedLabel): the server's identity writes what the requester cannot, and would otherwise
 // take such an object over and, with the instance, delete it.
 func (c *Controller) authorizeTakeover(ctx context.Context, ti *configv1alpha1.TemplateInstance, gvk schema.GroupVersionKind, live *unstructured.Unstructured) error {
 	if appliedBy(ti, live) || accounts.IsMandatory(ti) {
@@ -258,6 +258,11 @@ func (c *Controller) authorizeTakeover(ctx context.Context, ti *configv1alpha1.T
 		return err
 	}
 	what := fmt.Sprintf("%s %s%s", gvk.Kind, live.GetName(), in(live.GetNamespace()))
+	if _, ok := live.GetLabels()[configv1alpha1.ProtectedLabel]; ok {
+		return &refusal{Reason: ReasonForbidden, Message: fmt.Sprintf(
+			"%s was placed by tenancy-apiserver for the Account (label %s): only a mandatory template instance applies over it",
+			what, configv1alpha1.ProtectedLabel)}
+	}
 	requester, err := requesterOf(ti)
 	if err != nil {
 		return &refusal{Reason: ReasonForbidden, Message: fmt.Sprintf("%s exists and was not applied by this instance: %v", what, err)}

@@ -119,24 +119,3 @@ func validateToleration(t *corev1.Toleration, p *field.Path) field.ErrorList {
 	}
 	return allErrs
 }
-
-// IsolationWarnings names the spec.isolation settings of a that are accepted and kept, but
-// not yet enforced by this version of the server, so that no admin mistakes them for
-// protection.
-func IsolationWarnings(a *config.Account) []string {
-	iso := &a.Spec.Isolation
-	p := field.NewPath("spec", "isolation")
-	var set []*field.Path
-	if iso.PodSecurity != nil {
-		set = append(set, p.Child("podSecurity"))
-	}
-	// nodes, priorityClasses and alwaysPullImages are enforced by the Pod isolation webhook.
-	if m := iso.Network.Mode; m != "" && m != config.NetworkIsolationNone {
-		set = append(set, p.Child("network", "mode"))
-	}
-	warnings := make([]string, 0, len(set))
-	for _, f := range set {
-		warnings = append(warnings, f.String()+": accepted and stored, but not yet enforced by this version of tenancy-apiserver")
-	}
-	return warnings
-}

@@ -353,25 +353,3 @@ func TestValidateTemplateInstanceStatusUpdate(t *testing.T) {
 	ti.Status.Status = "Exploded"
 	check(t, ValidateTemplateInstanceStatusUpdate(ti, validInstance()), []wantErr{{field.ErrorTypeNotSupported, "status.status"}})
 }
-
-func TestIsolationWarnings(t *testing.T) {
-	a := validAccount()
-	assert.Empty(t, IsolationWarnings(a), "an Account without isolation")
-	a.Spec.Isolation.Network.Mode = config.NetworkIsolationNone
-	assert.Empty(t, IsolationWarnings(a), "network mode None is the default")
-	a.Spec.Isolation = config.AccountIsolation{
-		PodSecurity:      &config.AccountPodSecurity{Enforce: config.PodSecurityBaseline},
-		Nodes:            &config.AccountNodeIsolation{},
-		PriorityClasses:  &config.AccountPriorityClasses{Allowed: []string{"low"}},
-		AlwaysPullImages: true,
-		Network:          config.AccountNetworkIsolation{Mode: config.NetworkIsolationSpace},
-	}
-	got := IsolationWarnings(a)
-	// nodes, priorityClasses and alwaysPullImages are enforced by the Pod isolation webhook.
-	want := []string{"spec.isolation.podSecurity", "spec.isolation.network.mode"}
-	if assert.Len(t, got, len(want)) {
-		for i, w := range want {
-			assert.Equal(t, w+": accepted and stored, but not yet enforced by this version of tenancy-apiserver", got[i])
-		}
-	}
-}

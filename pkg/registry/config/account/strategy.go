@@ -17,7 +17,6 @@ var kind = resource.Kind[*config.Account]{
 	KeepSpec:             func(a, old *config.Account) { a.Spec = old.Spec },
 	SpecChanged:          func(a, old *config.Account) bool { return !equality.Semantic.DeepEqual(a.Spec, old.Spec) },
 	Validate:             validation.ValidateAccount,
-	Warnings:             validation.IsolationWarnings,
 	ValidateUpdate:       validation.ValidateAccountUpdate,
 	ValidateStatusUpdate: validation.ValidateAccountStatusUpdate,
 }

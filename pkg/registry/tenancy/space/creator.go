@@ -57,6 +57,9 @@ func (c creator) create(ctx context.Context, u user.Info, ns *corev1.Namespace, 
 		return nil, err
 	}
 	if account != nil {
+		if err := c.isolate(ctx, account, made.Name); err != nil {
+			return nil, err
+		}
 		if err := c.instantiate(ctx, account, made.Name); err != nil {
 			return nil, err
 		}
@@ -153,6 +156,20 @@ func (c creator) bind(ctx context.Context, u user.Info, account *configv1alpha1.
 func hasSpace(snap *access.Snapshot[*corev1.Namespace], name string) bool {
 	_, ok := snap.Get(name)
 	return ok
+}
+
+// isolate creates the Account's isolation NetworkPolicy in a new Space, so that no Pod runs
+// there before it. The Account controller keeps it afterwards.
+func (c creator) isolate(ctx context.Context, account *configv1alpha1.Account, namespace string) error {
+	np := accounts.DesiredNetworkPolicy(account, namespace)
+	if np == nil {
+		return nil
+	}
+	_, err := c.writer.Kube.NetworkingV1().NetworkPolicies(namespace).Create(ctx, np, metav1.CreateOptions{FieldManager: configv1alpha1.FieldManager})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the isolation NetworkPolicy of space %s: %w", namespace, err)
+	}
+	return nil
 }
 
 // instantiate creates the Account's mandatory TemplateInstances in a new Space and waits

@@ -124,8 +124,8 @@ func validateNew(s *tenancy.Space) field.ErrorList {
 	return errs
 }
 
-// mergeSpaceTemplate sets the Account's spaceTemplate labels and annotations on a new
-// namespace. The Account's values win over those of the Space.
+// mergeSpaceTemplate sets the Account's spaceTemplate labels and annotations, and those of
+// its spec.isolation, on a new namespace. The Account's values win over those of the Space.
 func mergeSpaceTemplate(ns *corev1.Namespace, account *configv1alpha1.Account) {
 	meta := account.Spec.Space.SpaceTemplate.ObjectMeta
 	if ns.Labels == nil {
@@ -137,6 +137,7 @@ func mergeSpaceTemplate(ns *corev1.Namespace, account *configv1alpha1.Account) {
 	}
 	maps.Copy(ns.Annotations, meta.Annotations)
 	ns.Labels[configv1alpha1.AccountLabel] = account.Name
+	accounts.ApplyIsolation(ns, accounts.Isolation(account))
 }
 
 // Delete deletes the namespace of a Space, for callers who may delete that namespace.
