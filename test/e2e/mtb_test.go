@@ -308,6 +308,7 @@ func mtbBlockMultitenantResources(t *testing.T, me mtbTenant) {
 			assert.True(t, apierrors.IsForbidden(err), "the tenant can delete %s %s: %v", r, obj.GetName(), err)
 		}
 	}
+	t.Logf("labelled %s: %v", selector, found)
 	assert.Subset(t, found, []string{
 		"rolebindings.rbac.authorization.k8s.io/kiosk-account-" + secureAccount,
 		"templateinstances.config.kiosk.sh/" + secureQuota,
