@@ -1,0 +1,33 @@
+// Package account is the kubectl plugin kubectl-account: list the Accounts of tenancy.kiosk.sh
+// the caller is a user of, and show one with its limits, quotas and usage.
+package account
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/plugin"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+)
+
+// NewCommand is kubectl account and its subcommands.
+func NewCommand(f *plugin.Factory) *cobra.Command {
+	cmd := plugin.NewRootCommand("account", "See your Accounts: list them, show one with its limits and quotas",
+		`See the Accounts you are a user of (all Accounts, for an admin), with their Space limits,
+AccountQuotas and usage as far as you may read them. Every kubectl flag works (--kubeconfig,
+--context, --as, --token, ...).`, f)
+	cmd.AddCommand(
+		plugin.NewListCommand(f, "accounts", "List the Accounts you are a user of",
+			"  kubectl account list\n  kubectl account list -o yaml",
+			func(c versioned.Interface) plugin.ListFunc {
+				return func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+					return c.TenancyV1alpha1().Accounts().List(ctx, opts)
+				}
+			}),
+		newShowCommand(f),
+	)
+	return cmd
+}

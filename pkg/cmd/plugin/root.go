@@ -1,0 +1,47 @@
+package plugin
+
+import (
+	goflag "flag"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+)
+
+// completionPrefix starts the name of the executable kubectl runs to complete a plugin's
+// arguments: kubectl_complete-space for kubectl space.
+const completionPrefix = "kubectl_complete-"
+
+// NewRootCommand is the root command of the plugin that kubectl runs as "kubectl name", with
+// every kubectl flag (kubeconfig, context, impersonation, ...) and -v for logs.
+func NewRootCommand(name, short, long string, f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Long:  long,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl " + name,
+		},
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	f.ConfigFlags.AddFlags(cmd.PersistentFlags())
+	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	cmd.PersistentFlags().AddGoFlag(klogFlags.Lookup("v"))
+	return cmd
+}
+
+// Args are the arguments for the root command when the executable runs with argv: its own
+// arguments, or, when it runs under the name kubectl looks for to complete the plugin's
+// arguments (kubectl_complete-space), cobra's completion request for them.
+func Args(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	if strings.HasPrefix(filepath.Base(argv[0]), completionPrefix) {
+		return append([]string{cobra.ShellCompRequestCmd}, argv[1:]...)
+	}
+	return argv[1:]
+}
