@@ -31,13 +31,13 @@ func (v View) Describe(out io.Writer) error {
 	w := printers.GetNewTabWriter(out)
 	a := v.Account
 	fmt.Fprintf(w, "Name:\t%s\n", a.Name)
-	fmt.Fprintf(w, "Users:\t%s\n", indentLines(subjects(a.Spec.Subjects)))
-	fmt.Fprintf(w, "Spaces:\t%s\n", spaceUsage(a))
-	for _, ns := range a.Status.Namespaces {
-		fmt.Fprintf(w, "  %s\t\n", ns.Name)
-	}
+	fmt.Fprintf(w, "Users:\t%s\n", column(subjects(a.Spec.Subjects)))
+	fmt.Fprintf(w, "Spaces:\t%s\n", column(spaces(a)))
 	fmt.Fprintf(w, "Space ClusterRole:\t%s\n", clusterRole(a.Spec.Space.ClusterRole))
 	fmt.Fprintf(w, "Mandatory templates:\t%s\n", templates(a.Spec.Space.TemplateInstances))
+	for _, c := range a.Status.Conditions {
+		fmt.Fprintf(w, "Condition %s:\t%s (%s) %s\n", c.Type, c.Status, c.Reason, c.Message)
+	}
 	switch {
 	case v.QuotasHidden != "":
 		fmt.Fprintf(w, "AccountQuotas:\tnot shown, you may not list them: %s\n", v.QuotasHidden)
@@ -45,23 +45,27 @@ func (v View) Describe(out io.Writer) error {
 		fmt.Fprintf(w, "AccountQuotas:\t%s\n", none)
 	default:
 		fmt.Fprintln(w, "AccountQuotas:")
-		for _, q := range v.Quotas {
-			describeQuota(w, q)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, q := range v.Quotas {
+		if err := describeQuota(out, q); err != nil {
+			return err
 		}
 	}
-	for _, c := range a.Status.Conditions {
-		fmt.Fprintf(w, "Condition %s:\t%s (%s) %s\n", c.Type, c.Status, c.Reason, c.Message)
-	}
-	return w.Flush()
+	return nil
 }
 
-// describeQuota writes the hard limits of q and their use summed over the Account's Spaces.
-func describeQuota(w io.Writer, q configv1alpha1.AccountQuota) {
+// describeQuota writes the hard limits of q and their use summed over the Account's Spaces,
+// in a table of its own.
+func describeQuota(out io.Writer, q configv1alpha1.AccountQuota) error {
+	w := printers.GetNewTabWriter(out)
 	fmt.Fprintf(w, "  %s:\n", q.Name)
 	hard := q.Spec.Quota.Hard
 	if len(hard) == 0 {
-		fmt.Fprintf(w, "    %s\t\n", none)
-		return
+		fmt.Fprintf(w, "    %s\n", none)
+		return w.Flush()
 	}
 	fmt.Fprintln(w, "    Resource\tUsed\tHard")
 	fmt.Fprintln(w, "    --------\t----\t----")
@@ -78,6 +82,7 @@ func describeQuota(w io.Writer, q configv1alpha1.AccountQuota) {
 		}
 		fmt.Fprintf(w, "    %s\t%s\t%s\n", r, used, h.String())
 	}
+	return w.Flush()
 }
 
 func subjects(ss []rbacv1.Subject) []string {
@@ -95,17 +100,23 @@ func subjects(ss []rbacv1.Subject) []string {
 	return out
 }
 
-// indentLines puts every line after the first under the first one's column.
-func indentLines(lines []string) string {
+// column puts lines one under the other in the value column of a description.
+func column(lines []string) string {
 	return strings.Join(lines, "\n\t")
 }
 
-func spaceUsage(a *tenancyv1alpha1.Account) string {
+// spaces is the number of the Account's Spaces against its limit, then their names.
+func spaces(a *tenancyv1alpha1.Account) []string {
 	n := len(a.Status.Namespaces)
-	if a.Spec.Space.Limit == nil {
-		return fmt.Sprintf("%d (no limit)", n)
+	usage := fmt.Sprintf("%d (no limit)", n)
+	if a.Spec.Space.Limit != nil {
+		usage = fmt.Sprintf("%d of %d", n, *a.Spec.Space.Limit)
 	}
-	return fmt.Sprintf("%d of %d", n, *a.Spec.Space.Limit)
+	out := []string{usage}
+	for _, ns := range a.Status.Namespaces {
+		out = append(out, ns.Name)
+	}
+	return out
 }
 
 func clusterRole(role *string) string {
