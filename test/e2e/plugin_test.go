@@ -29,13 +29,14 @@ const pluginTimeout = 2 * time.Minute
 
 // buildPlugins builds kubectl-space and kubectl-account from the work tree into a directory of
 // the test, with the kubectl_complete- links kubectl runs to complete a plugin's arguments, as
-// make plugins lays them out in _output/bin.
+// make plugins lays them out in _output/bin. It builds as make does (-trimpath), so after make
+// build only the link is left to do.
 func buildPlugins(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/kubectl-space", "./cmd/kubectl-account")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", dir+"/", "./cmd/kubectl-space", "./cmd/kubectl-account")
 	cmd.Dir = cluster.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
@@ -74,11 +75,12 @@ func (p pluginUser) runWithInput(t *testing.T, stdin string, args ...string) fra
 	return p.exec(t, stdin, full)
 }
 
-// complete asks kubectl to complete the last word of args, as a shell does on TAB.
+// complete asks kubectl to complete the last word of args (the plugin's name, then its
+// arguments), as a shell does on TAB. The kubeconfig and identity flags go right after the
+// plugin's name, where they cannot be taken for the value of a flag being completed.
 func (p pluginUser) complete(t *testing.T, args ...string) []string {
 	t.Helper()
-	last := len(args) - 1
-	full := append(append(append([]string{"__complete"}, args[:last]...), p.flags()...), args[last])
+	full := append(append(append([]string{"__complete"}, args[0]), p.flags()...), args[1:]...)
 	r := p.exec(t, "", full).Success(t)
 	var names []string
 	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
