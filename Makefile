@@ -40,6 +40,10 @@ plugins: ## The kubectl plugins kubectl-space and kubectl-account in _output/bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(PLUGINS))
 	for p in $(PLUGINS); do ln -sf "$$p" "$(BIN)/kubectl_complete-$${p#kubectl-}"; done
 
+.PHONY: plugin-dist
+plugin-dist: ## Release archives of the kubectl plugins per platform, with checksums and filled-in krew manifests, in _output/dist (URL=where the archives are downloaded from).
+	VERSION='$(VERSION)' URL='$(URL)' LDFLAGS='$(LDFLAGS)' OUTPUT='$(OUTPUT)' hack/plugin-dist.sh
+
 IMAGE ?= tenancy-apiserver:$(VERSION)
 
 .PHONY: image

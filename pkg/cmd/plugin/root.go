@@ -2,11 +2,14 @@ package plugin
 
 import (
 	goflag "flag"
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/version"
 )
 
 // completionPrefix starts the name of the executable kubectl runs to complete a plugin's
@@ -23,8 +26,9 @@ func NewRootCommand(name, short, long string, f *Factory) *cobra.Command {
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl " + name,
 		},
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Version: versionString(version.Get()),
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	f.ConfigFlags.AddFlags(cmd.PersistentFlags())
 	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
@@ -44,4 +48,9 @@ func Args(argv []string) []string {
 		return append([]string{cobra.ShellCompRequestCmd}, argv[1:]...)
 	}
 	return argv[1:]
+}
+
+// versionString is the build of the plugin, as --version prints it after "kubectl NAME version".
+func versionString(v version.Info) string {
+	return fmt.Sprintf("%s (commit %s, built %s, %s)", v.GitVersion, v.GitCommit, v.BuildDate, v.Platform)
 }
