@@ -5,15 +5,10 @@ package main
 import (
 	"os"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/plugin"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/plugin/space"
 )
 
 func main() {
-	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	cmd := space.NewCommand(plugin.NewFactory(streams))
-	cmd.SetArgs(plugin.Args(os.Args))
-	os.Exit(plugin.Run(cmd, streams.ErrOut))
+	os.Exit(plugin.Main(space.NewCommand))
 }

@@ -6,8 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned/scheme"
@@ -16,22 +14,18 @@ import (
 // tableAccept asks for a meta.k8s.io/v1 Table, as kubectl get does.
 const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
-// ListFunc lists a resource with a typed client of the generated clientset.
-type ListFunc func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error)
-
-// PrintList prints a list of resource as kubectl get does: for a table output, the Table the
-// server makes, asked for through c (the REST client of the resource's group version); for
-// any other, the objects list returns.
-func (o *OutputFlags) PrintList(ctx context.Context, c rest.Interface, resource string, opts metav1.ListOptions,
+// PrintList prints a list of resource, a resource of tenancy.kiosk.sh, as kubectl get does: for
+// a table output, the Table the server makes; for any other, the objects list returns.
+func (o *OutputFlags) PrintList(ctx context.Context, c versioned.Interface, resource string, opts metav1.ListOptions,
 	list ListFunc, out, errOut io.Writer) error {
 	if !o.IsTable() {
-		obj, err := list(ctx, opts)
+		obj, err := list(ctx, c, opts)
 		if err != nil {
 			return err
 		}
 		return o.PrintObject(obj, out)
 	}
-	body, err := c.Get().Resource(resource).VersionedParams(&opts, scheme.ParameterCodec).
+	body, err := c.TenancyV1alpha1().RESTClient().Get().Resource(resource).VersionedParams(&opts, scheme.ParameterCodec).
 		SetHeader("Accept", tableAccept).Do(ctx).Raw()
 	if err != nil {
 		return err
@@ -43,9 +37,9 @@ func (o *OutputFlags) PrintList(ctx context.Context, c rest.Interface, resource 
 	return o.PrintTable(t, out, errOut)
 }
 
-// NewListCommand is a "list" command: the objects of resource that the caller sees, printed
-// as kubectl get prints them. list gives the typed list of the generated clientset.
-func NewListCommand(f *Factory, resource, short, example string, list func(versioned.Interface) ListFunc) *cobra.Command {
+// NewListCommand is a "list" command: the objects of resource (of tenancy.kiosk.sh) that the
+// caller sees, printed as kubectl get prints them; list gives them as typed objects.
+func NewListCommand(f *Factory, resource, short, example string, list ListFunc) *cobra.Command {
 	out := NewOutputFlags()
 	var selector string
 	cmd := &cobra.Command{
@@ -62,8 +56,8 @@ func NewListCommand(f *Factory, resource, short, example string, list func(versi
 			if err != nil {
 				return err
 			}
-			return out.PrintList(cmd.Context(), c.TenancyV1alpha1().RESTClient(), resource,
-				metav1.ListOptions{LabelSelector: selector}, list(c), f.Streams.Out, f.Streams.ErrOut)
+			return out.PrintList(cmd.Context(), c, resource, metav1.ListOptions{LabelSelector: selector},
+				list, f.Streams.Out, f.Streams.ErrOut)
 		},
 	}
 	out.AddFlags(cmd)

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
@@ -165,16 +164,13 @@ func TestPrintList(t *testing.T) {
 	defer server.Close()
 	c, err := versioned.NewForConfig(&rest.Config{Host: server.URL})
 	require.NoError(t, err)
-	list := func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-		return c.TenancyV1alpha1().Spaces().List(ctx, opts)
-	}
 	opts := metav1.ListOptions{LabelSelector: "team=web"}
 
 	var out, errOut bytes.Buffer
-	require.NoError(t, outputFlags(t, "wide", false).PrintList(context.Background(), c.TenancyV1alpha1().RESTClient(), "spaces", opts, list, &out, &errOut))
+	require.NoError(t, outputFlags(t, "wide", false).PrintList(context.Background(), c, "spaces", opts, ListSpaces, &out, &errOut))
 	assert.Contains(t, out.String(), "team=web")
 	out.Reset()
-	require.NoError(t, outputFlags(t, "name", false).PrintList(context.Background(), c.TenancyV1alpha1().RESTClient(), "spaces", opts, list, &out, &errOut))
+	require.NoError(t, outputFlags(t, "name", false).PrintList(context.Background(), c, "spaces", opts, ListSpaces, &out, &errOut))
 	assert.Equal(t, "space.tenancy.kiosk.sh/web\nspace.tenancy.kiosk.sh/db\n", out.String())
 	require.Len(t, accepts, 2)
 	assert.Equal(t, tableAccept, accepts[0])

@@ -3,14 +3,9 @@
 package account
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/plugin"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 )
 
 // NewCommand is kubectl account and its subcommands.
@@ -22,11 +17,7 @@ AccountQuotas and usage as far as you may read them. Every kubectl flag works (-
 	cmd.AddCommand(
 		plugin.NewListCommand(f, "accounts", "List the Accounts you are a user of",
 			"  kubectl account list\n  kubectl account list -o yaml",
-			func(c versioned.Interface) plugin.ListFunc {
-				return func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-					return c.TenancyV1alpha1().Accounts().List(ctx, opts)
-				}
-			}),
+			plugin.ListAccounts),
 		newShowCommand(f),
 	)
 	return cmd

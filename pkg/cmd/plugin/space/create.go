@@ -39,7 +39,7 @@ printed as the server gave them.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.account, "account", "", "The Account that owns the new Space; by default your only Account.")
-	_ = cmd.RegisterFlagCompletionFunc("account", plugin.CompleteFlagNames(f, plugin.AccountNames))
+	_ = cmd.RegisterFlagCompletionFunc("account", plugin.CompleteFlagNames(f, plugin.ListAccounts))
 	o.print.AddFlags(cmd)
 	return cmd
 }
@@ -51,7 +51,7 @@ func (o *createOptions) run(ctx context.Context, name string) error {
 	}
 	account := o.account
 	if account == "" {
-		names, err := plugin.AccountNames(ctx, o.f)
+		names, err := plugin.Names(ctx, o.f, plugin.ListAccounts)
 		if err != nil {
 			return err
 		}

@@ -3,14 +3,9 @@
 package space
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/cmd/plugin"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 )
 
 // NewCommand is kubectl space and its subcommands.
@@ -24,11 +19,7 @@ Accounts, and points the kubeconfig at one. Every kubectl flag works (--kubeconf
 	cmd.AddCommand(
 		plugin.NewListCommand(f, "spaces", "List the Spaces you may use",
 			"  kubectl space list\n  kubectl space list -o wide\n  kubectl space list -o name",
-			func(c versioned.Interface) plugin.ListFunc {
-				return func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-					return c.TenancyV1alpha1().Spaces().List(ctx, opts)
-				}
-			}),
+			plugin.ListSpaces),
 		newCreateCommand(f),
 		newUseCommand(f),
 		newDeleteCommand(f),

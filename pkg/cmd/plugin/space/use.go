@@ -29,7 +29,7 @@ namespace, which becomes the current context. The kubeconfig written is the one 
 (--kubeconfig, or KUBECONFIG, or ~/.kube/config).`,
 		Example:           "  kubectl space use web\n  kubectl space use web --context-name web",
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: plugin.CompleteNames(f, plugin.SpaceNames),
+		ValidArgsFunction: plugin.CompleteNames(f, plugin.ListSpaces),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args[0])
 		},

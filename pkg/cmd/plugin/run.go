@@ -13,7 +13,17 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
+
+// Main runs the plugin whose command newCommand makes, with the process's arguments and
+// standard streams, and returns its exit code.
+func Main(newCommand func(*Factory) *cobra.Command) int {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	cmd := newCommand(NewFactory(streams))
+	cmd.SetArgs(Args(os.Args))
+	return Run(cmd, streams.ErrOut)
+}
 
 // Run executes cmd until it ends or an interrupt cancels it, and returns the exit code: 0, or
 // 1 after the error was printed to errOut as kubectl prints it. The server's own message is
