@@ -261,9 +261,9 @@ func TestPluginSpaces(t *testing.T) {
 	admin.Run(t, "get", "namespace", db).Success(t)
 	r = tenant.run(t, "space", "delete", db, "--yes").Success(t)
 	assert.Equal(t, fmt.Sprintf("space.tenancy.kiosk.sh %q deleted\n", db), r.Stdout)
-	_, err = cluster.AdminClients(t).Kube.CoreV1().Namespaces().Get(context.Background(), db, metav1.GetOptions{})
-	assert.True(t, apierrors.IsNotFound(err), "the namespace is gone when delete returns: %v", err)
+	// delete waited: the Space is gone from the tenant's view when it returns.
 	assert.Equal(t, []string{"space.tenancy.kiosk.sh/" + web}, strings.Fields(tenant.run(t, "space", "list", "-o", "name").Success(t).Stdout))
+	namespaceGone(t, db)
 
 	// delete on a terminal asks; anything but y or yes keeps the Space.
 	question := fmt.Sprintf("Delete Space %q of Account %q and everything in its namespace? [y/N]: ", web, acct)
@@ -274,8 +274,18 @@ func TestPluginSpaces(t *testing.T) {
 	r = tenant.runOnTerminal(t, "y\n", "space", "delete", web).Success(t)
 	assert.Contains(t, r.Stdout, question)
 	assert.Contains(t, r.Stdout, fmt.Sprintf("space.tenancy.kiosk.sh %q deleted", web))
-	_, err = cluster.AdminClients(t).Kube.CoreV1().Namespaces().Get(context.Background(), web, metav1.GetOptions{})
-	assert.True(t, apierrors.IsNotFound(err), "the namespace is gone when delete returns: %v", err)
+	tenant.run(t, "space", "use", web).Failure(t)
+	namespaceGone(t, web)
+}
+
+// namespaceGone waits until namespace is deleted.
+func namespaceGone(t *testing.T, namespace string) {
+	t.Helper()
+	kube := cluster.AdminClients(t).Kube
+	eventually(t, "namespace "+namespace+" is deleted", func(ctx context.Context) bool {
+		_, err := kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
 }
 
 // Each way kubectl space refuses, with the server's own words where the server refused, and

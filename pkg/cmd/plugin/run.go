@@ -14,12 +14,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 )
 
 // Main runs the plugin whose command newCommand makes, with the process's arguments and
 // standard streams, and returns its exit code.
 func Main(newCommand func(*Factory) *cobra.Command) int {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	// The server's warnings read "Warning: …", as kubectl prints them.
+	rest.SetDefaultWarningHandler(rest.NewWarningWriter(streams.ErrOut, rest.WarningWriterOptions{Deduplicate: true}))
 	cmd := newCommand(NewFactory(streams))
 	cmd.SetArgs(Args(os.Args))
 	return Run(cmd, streams.ErrOut)

@@ -36,7 +36,8 @@ func newDeleteCommand(f *plugin.Factory) *cobra.Command {
 		Long: `Delete a Space: its namespace and every object in it.
 
 You are asked to confirm on the terminal unless --yes is given; without a terminal (a script, a
-pipe) --yes is required. By default the command waits until the namespace is gone.`,
+pipe) --yes is required. By default the command waits until the Space is gone: until the
+server shows you no Space of that name, or a new one.`,
 		Example:           "  kubectl space delete web\n  kubectl space delete web --yes --wait=false",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: plugin.CompleteNames(f, plugin.ListSpaces),
@@ -45,7 +46,7 @@ pipe) --yes is required. By default the command waits until the namespace is gon
 		},
 	}
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "Delete without asking for confirmation.")
-	cmd.Flags().BoolVar(&o.wait, "wait", true, "Wait until the Space's namespace is gone.")
+	cmd.Flags().BoolVar(&o.wait, "wait", true, "Wait until the Space is gone.")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long --wait waits.")
 	return cmd
 }
@@ -81,11 +82,14 @@ func (o *deleteOptions) run(ctx context.Context, name string) error {
 		return nil
 	}
 	err = wait.PollUntilContextTimeout(ctx, deletePollInterval, o.timeout, true, func(ctx context.Context) (bool, error) {
-		_, err := spaces.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		now, err := spaces.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
 			return true, nil
+		case err != nil:
+			return false, err
 		}
-		return false, err
+		return now.UID != s.UID, nil
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for Space %q to be gone: %w", name, err)
