@@ -54,3 +54,15 @@ func Args(argv []string) []string {
 func versionString(v version.Info) string {
 	return fmt.Sprintf("%s (commit %s, built %s, %s)", v.GitVersion, v.GitCommit, v.BuildDate, v.Platform)
 }
+
+// OneName accepts exactly one argument, the name of a kind's object, and otherwise says so
+// with the command's usage.
+func OneName(kind string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			return nil
+		}
+		return fmt.Errorf("expected the name of one %s, got %d arguments\nUsage: %s\nSee '%s -h' for help and examples",
+			kind, len(args), cmd.UseLine(), cmd.CommandPath())
+	}
+}

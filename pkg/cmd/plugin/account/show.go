@@ -31,7 +31,7 @@ when the server forbids it, the Account is shown without them and says so.
 
 With -o json, yaml, name, jsonpath or go-template, the Account object is printed instead.`,
 		Example:           "  kubectl account show node-account\n  kubectl account show node-account -o yaml",
-		Args:              cobra.ExactArgs(1),
+		Args:              plugin.OneName("Account"),
 		ValidArgsFunction: plugin.CompleteNames(f, plugin.ListAccounts),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args[0])

@@ -33,7 +33,7 @@ Without --account the Space goes to your only Account; a user of several Account
 one. The server's refusals (Space limit reached, a mandatory template that failed, ...) are
 printed as the server gave them.`,
 		Example: "  kubectl space create web\n  kubectl space create web --account node-account",
-		Args:    cobra.ExactArgs(1),
+		Args:    plugin.OneName("Space"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args[0])
 		},

@@ -39,7 +39,7 @@ You are asked to confirm on the terminal unless --yes is given; without a termin
 pipe) --yes is required. By default the command waits until the Space is gone: until the
 server shows you no Space of that name, or a new one.`,
 		Example:           "  kubectl space delete web\n  kubectl space delete web --yes --wait=false",
-		Args:              cobra.ExactArgs(1),
+		Args:              plugin.OneName("Space"),
 		ValidArgsFunction: plugin.CompleteNames(f, plugin.ListSpaces),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args[0])

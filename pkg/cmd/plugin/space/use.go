@@ -28,7 +28,7 @@ With --context-name, write a new context instead: a copy of that context with th
 namespace, which becomes the current context. The kubeconfig written is the one kubectl reads
 (--kubeconfig, or KUBECONFIG, or ~/.kube/config).`,
 		Example:           "  kubectl space use web\n  kubectl space use web --context-name web",
-		Args:              cobra.ExactArgs(1),
+		Args:              plugin.OneName("Space"),
 		ValidArgsFunction: plugin.CompleteNames(f, plugin.ListSpaces),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd.Context(), args[0])
