@@ -11,8 +11,8 @@ import (
 // completionTimeout bounds the list a completion makes, so a slow server never hangs a shell.
 const completionTimeout = 5 * time.Second
 
-// CompleteNames is a cobra completion of one name argument from the names list gives: nothing once the
-// command has its argument, and no file names ever.
+// CompleteNames is a cobra completion of one name argument from the names list gives:
+// nothing once the command has its argument, and no file names ever.
 func CompleteNames(f *Factory, list ListFunc) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
