@@ -425,3 +425,42 @@ func grantAccountQuotaList(t *testing.T, name, user string) {
 		deleted(t, "ClusterRole "+name, kube.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{}))
 	})
 }
+
+// TestPluginWalkthrough runs the plugin path of docs/walkthrough.md ("The same as a tenant,
+// with the kubectl plugin") as written, with the walkthrough's Accounts and users.
+func TestPluginWalkthrough(t *testing.T) {
+	bin := buildPlugins(t)
+	resetWalkthrough(t)
+	t.Cleanup(func() { resetWalkthrough(t) })
+	admin := cluster.Admin()
+	admin.Apply(t, nodeAccountYAML).Success(t)
+	admin.Apply(t, redisAccountYAML).Success(t)
+	admin.Apply(t, clusterRoleBindingYAML).Success(t)
+	dev, dba := newPluginUser(t, bin, "dev"), newPluginUser(t, bin, "dba")
+
+	assert.Equal(t, "account.tenancy.kiosk.sh/node-account\n", dev.run(t, "account", "list", "-o", "name").Success(t).Stdout)
+	out := dev.run(t, "account", "show", "node-account").Success(t).Stdout
+	assert.Regexp(t, `(?m)^Users:\s+User dev$`, out)
+	assert.Regexp(t, `(?m)^Spaces:\s+0 \(no limit\)$`, out)
+	assert.Regexp(t, `(?m)^AccountQuotas:\s+not shown, you may not list them: Error from server \(Forbidden\)`, out)
+
+	assert.Equal(t, "space.tenancy.kiosk.sh/node-space created\n", dev.run(t, "space", "create", "node-space").Success(t).Stdout)
+	assert.Equal(t, "space.tenancy.kiosk.sh/redis-space created\n", dba.run(t, "space", "create", "redis-space").Success(t).Stdout)
+	r := dev.run(t, "space", "create", "redis-space", "--account", "redis-account").Failure(t)
+	assert.Equal(t, `Error from server (Forbidden): spaces.tenancy.kiosk.sh "redis-space" is forbidden: User "dev" cannot create spaces for account "redis-account": not a subject of the account`+"\n", r.Stderr)
+	assert.Equal(t, "space.tenancy.kiosk.sh/node-space\n", dev.run(t, "space", "list", "-o", "name").Success(t).Stdout)
+
+	dev.run(t, "space", "use", "node-space").Success(t)
+	dev.run(t, "get", "pods").Success(t)
+	dev.run(t, "space", "use", "node-space", "--context-name", "node").Success(t)
+	context, namespace := dev.currentNamespace(t)
+	assert.Equal(t, "node node-space", context+" "+namespace)
+
+	admin.Apply(t, withLimit(nodeAccountYAML)).Success(t)
+	dev.run(t, "space", "create", "node-space-2").Success(t)
+	r = dev.run(t, "space", "create", "node-space-3").Failure(t)
+	assert.Equal(t, `Error from server (Forbidden): spaces.tenancy.kiosk.sh "node-space-3" is forbidden: space limit of 2 reached for account node-account`+"\n", r.Stderr)
+	assert.Regexp(t, `(?m)^Spaces:\s+2 of 2$`, dev.run(t, "account", "show", "node-account").Success(t).Stdout)
+	r = dev.run(t, "space", "delete", "node-space-2", "--yes").Failure(t)
+	assert.Equal(t, `Error from server (Forbidden): spaces.tenancy.kiosk.sh "node-space-2" is forbidden: User "dev" cannot delete resource "namespaces" in API group "" in the namespace "node-space-2"`+"\n", r.Stderr)
+}
