@@ -30,8 +30,19 @@ GOTEST     ?= $(GO) test
 TEST_FLAGS ?=
 
 .PHONY: build
-build: ## A static tenancy-apiserver binary in _output/bin.
+build: plugins ## A static tenancy-apiserver binary in _output/bin, and the kubectl plugins.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/tenancy-apiserver ./cmd/tenancy-apiserver
+
+PLUGINS := kubectl-space kubectl-account
+
+.PHONY: plugins
+plugins: ## The kubectl plugins kubectl-space and kubectl-account in _output/bin, with their kubectl_complete-* links.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(PLUGINS))
+	for p in $(PLUGINS); do ln -sf "$$p" "$(BIN)/kubectl_complete-$${p#kubectl-}"; done
+
+.PHONY: plugin-dist
+plugin-dist: ## Release archives of the kubectl plugins per platform, with checksums and filled-in krew manifests, in _output/dist (URL=where the archives are downloaded from).
+	VERSION='$(VERSION)' URL='$(URL)' LDFLAGS='$(LDFLAGS)' OUTPUT='$(OUTPUT)' hack/plugin-dist.sh
 
 IMAGE ?= tenancy-apiserver:$(VERSION)
 
@@ -112,7 +123,7 @@ verify: ## gofmt, go vet, generated code, go.mod and artifacts/deploy drift.
 
 .PHONY: clean
 clean:
-	rm -rf $(OUTPUT)/bin/tenancy-apiserver $(OUTPUT)/codegen-bin
+	rm -rf $(OUTPUT)/bin/tenancy-apiserver $(addprefix $(OUTPUT)/bin/,$(PLUGINS)) $(OUTPUT)/bin/kubectl_complete-* $(OUTPUT)/codegen-bin
 
 .PHONY: help
 help:
