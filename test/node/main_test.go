@@ -119,13 +119,26 @@ func localEnv(t *testing.T, name string) string {
 	return ""
 }
 
-// importImage builds the static Go program pkg of this suite, packs it with imagepack as
+// standinImage is the image of hack/standin, the stand-in workload (a TCP listener and a
+// shell-free probe), as importStandin imports it.
+const standinImage = "tenancy.local/standin:test"
+
+// importStandin imports the image of hack/standin into the node's containerd, and returns its
+// name.
+func importStandin(t *testing.T) string {
+	t.Helper()
+	importImage(t, standinImage, "./hack/standin")
+	return standinImage
+}
+
+// importImage builds the static Go program pkg of the repository, packs it with imagepack as
 // image (entrypoint /<base name of pkg>) and imports it into the node's containerd.
 func importImage(t *testing.T, image, pkg string) {
 	t.Helper()
 	dir := t.TempDir()
 	name := filepath.Base(pkg)
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
+	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v: %s", pkg, err, out)
