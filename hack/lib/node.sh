@@ -378,9 +378,11 @@ node::up() {
   node::start_kube_scheduler
   node::start_kubelet
   node::start_kube_proxy
-  node::start_kube_router
   lcp::wait_until kubelet "${NODE_READY_TIMEOUT:-120}" "node $NODE_NAME did not become Ready" node::ready
   lcp::log "node $NODE_NAME is Ready"
+  # kube-router exits at once when its Node does not exist yet: it starts after the kubelet
+  # registered the node.
+  node::start_kube_router
 }
 
 # node::down removes what node::up added to the host. The node's processes must be stopped.
