@@ -48,7 +48,8 @@ func eventuallyReachable(t *testing.T, user, ns, pod, addr string, want bool, wh
 // the other tenant's Pod (the walkthrough's ping); with mode Account on B, A's Pod no longer
 // reaches B's and B's Pod no longer reaches A's, while B's two Spaces still reach each
 // other; with mode None, both reach each other again. kube-router refuses the blocked
-// connections (REJECT: "connection refused"), so a blocked probe is quick. The cluster has no DNS, and the test says so.
+// connections (REJECT: "connection refused"), so a blocked probe is quick. The cluster has
+// no DNS, and the test says so.
 func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 	if out, _ := kubectl(t, "get", "services", "--all-namespaces", "-l", "k8s-app=kube-dns", "-o", "name"); out != "" {
 		t.Fatalf("the local cluster has a DNS Service (%s): this test does not check DNS egress; extend it", out)

@@ -1,5 +1,6 @@
 // Package node tests the local node of hack/local-up.sh (NODE=1): a Ready Node on which
-// Pods run, and hack/local-down.sh leaving the host as it found it. It needs root, as the
+// Pods run, tenants' traffic and node placement isolated per Account with real Pods, and
+// hack/local-down.sh leaving the host as it found it. It needs root, as the
 // node does; it fails, never skips, when the node cannot start.
 //
 // Environment: LOCAL_DIR and the *_PORT variables of hack/local-up.sh (defaults: its own
