@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// restricted is the spec.isolation of the Accounts of this suite's tenants: their Spaces
-// enforce Pod Security "restricted", which the stand-in Pods meet.
-const restricted = "    podSecurity:\n      enforce: restricted\n"
+// restricted is the spec.isolation of the isolated Accounts of this suite: their Spaces
+// enforce Pod Security "restricted", which the stand-in Pods meet. More isolation settings
+// follow it, indented by four.
+const restricted = "  isolation:\n    podSecurity:\n      enforce: restricted\n"
 
 // probeFrom runs the stand-in's probe of addr in Pod ns/pod as user (kubectl exec, as the
 // walkthrough's tenant pings), and reports whether addr answered, with the probe's output.

@@ -54,16 +54,13 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	}
 }
 
-// tenantAccount makes the Account name whose subject is user, with spec.isolation (YAML
-// indented by four, or ""), lets user create Spaces (kiosk-edit), and removes all of it and
+// tenantAccount makes the Account name whose subject is user, with more of its spec (YAML
+// indented by two, or ""), lets user create Spaces (kiosk-edit), and removes all of it and
 // the Account's Spaces when the test ends.
-func tenantAccount(t *testing.T, name, user, isolation string) {
+func tenantAccount(t *testing.T, name, user, spec string) {
 	t.Helper()
 	manifest := "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: " + name +
-		"\nspec:\n  subjects:\n  - kind: User\n    name: " + user + "\n    apiGroup: rbac.authorization.k8s.io\n"
-	if isolation != "" {
-		manifest += "  isolation:\n" + isolation
-	}
+		"\nspec:\n  subjects:\n  - kind: User\n    name: " + user + "\n    apiGroup: rbac.authorization.k8s.io\n" + spec
 	t.Cleanup(func() {
 		_, _ = kubectl(t, "delete", "namespace", "-l", "kiosk.sh/account="+name, "--wait=false")
 		_, _ = kubectl(t, "delete", "accounts.config.kiosk.sh", name, "--ignore-not-found")
