@@ -74,8 +74,12 @@ func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 	ipB := runningPod(t, userB, b, "listener", listener(b))
 	runningPod(t, userB, b2, "listener", listener(b2))
 	toA, toB := ipA+":8080", ipB+":8080"
+	// B's Service: through its ClusterIP (kube-proxy's DNAT) the policy holds as well.
+	must(t, "B's Service")(kubectlAs(t, userB, "expose", "pod", "listener", "-n", b, "--port=8080"))
+	toServiceB := must(t, "B's ClusterIP")(kubectl(t, "get", "service", "-n", b, "listener", "-o", "jsonpath={.spec.clusterIP}")) + ":8080"
 
 	eventuallyReachable(t, userA, a, "listener", toB, true, "with network.mode unset, A's Pod reaches B's Pod")
+	eventuallyReachable(t, userA, a, "listener", toServiceB, true, "with network.mode unset, A's Pod reaches B's Service")
 
 	must(t, "network.mode Account on "+accountB)(kubectl(t, "patch", "accounts.config.kiosk.sh", accountB, "--type=merge",
 		"-p", `{"spec":{"isolation":{"network":{"mode":"Account"}}}}`))
@@ -86,6 +90,19 @@ func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 		})
 	}
 	eventuallyReachable(t, userA, a, "listener", toB, false, "with network.mode Account on B, A's Pod does not reach B's Pod")
+	eventuallyReachable(t, userA, a, "listener", toServiceB, false, "with network.mode Account on B, A's Pod does not reach B's Service")
+	// A's tenant cannot run the probe from inside B's Pods, nor move its Space into B's Account.
+	if out, err := kubectlAs(t, userA, "exec", "-n", b, "listener", "--", "/standin", "probe", toB); err == nil || !strings.Contains(out, "Forbidden") {
+		t.Errorf("A's tenant execs into B's Pod: %v: %s; want Forbidden", err, out)
+	}
+	for _, kind := range []string{"namespace", "space"} {
+		out, err := kubectlAs(t, userA, "label", kind, a, "kiosk.sh/account="+accountB, "--overwrite")
+		if err == nil || !strings.Contains(out, "Forbidden") {
+			t.Errorf("A's tenant relabels its %s into B's Account: %v: %s; want Forbidden", kind, err, out)
+		}
+		t.Logf("A's tenant relabels its %s into B's Account: %s", kind, out)
+	}
+	eventuallyReachable(t, userA, a, "listener", toB, false, "after A's attempts, A's Pod still does not reach B's Pod")
 	eventuallyReachable(t, userB, b, "listener", toA, false, "with network.mode Account on B, B's Pod does not reach A's Pod")
 	eventuallyReachable(t, userB, b2, "listener", toB, true, "with network.mode Account on B, B's other Space reaches B's Pod")
 

@@ -78,11 +78,11 @@ func tenantSpace(t *testing.T, user, name, account string) {
 		"apiVersion: tenancy.kiosk.sh/v1alpha1\nkind: Space\nmetadata:\n  name: "+name+"\nspec:\n  account: "+account+"\n"))
 }
 
-// restrictedPod is a Pod of the stand-in image that meets Pod Security "restricted", running
+// restrictedPod is a Pod of the stand-in image, labelled app=name, that meets Pod Security "restricted", running
 // standin with args, plus extra YAML under spec (indented by two, or "").
 func restrictedPod(name, ns, extraSpec string, args ...string) string {
 	return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n  namespace: " + ns +
-		"\nspec:\n" + extraSpec + "  containers:\n  - name: standin\n    image: " + standinImage +
+		"\n  labels:\n    app: " + name + "\nspec:\n" + extraSpec + "  containers:\n  - name: standin\n    image: " + standinImage +
 		"\n    imagePullPolicy: Never\n    args: [\"" + strings.Join(args, "\", \"") + "\"]\n" +
 		"    securityContext:\n      runAsNonRoot: true\n      allowPrivilegeEscalation: false\n" +
 		"      capabilities:\n        drop: [ALL]\n      seccompProfile:\n        type: RuntimeDefault\n"
