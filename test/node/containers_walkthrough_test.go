@@ -1,32 +1,24 @@
 package node
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// walkthroughTemplate is the Template of docs/walkthrough.md: a LimitRange whose defaults
-// every container of the Space gets.
-const walkthroughTemplate = `apiVersion: config.kiosk.sh/v1alpha1
-kind: Template
-metadata:
-  name: space-template
-resources:
-  manifests:
-  - apiVersion: v1
-    kind: LimitRange
-    metadata:
-      name: container-limit-range
-    spec:
-      limits:
-      - default:
-          cpu: 1
-        defaultRequest:
-          cpu: 0.5
-        type: Container
-`
+// walkthroughManifest is the manifest file of docs/walkthrough.md that pkg/apis decodes in
+// its tests, byte for byte.
+func walkthroughManifest(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "pkg", "apis", "testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
 
 // walkthroughDeployment is a Deployment of the walkthrough's: name, one replica of image,
 // taken from the node's containerd (imagePullPolicy Never, as the node has no registry for
@@ -43,8 +35,9 @@ func walkthroughDeployment(name, ns, image, extra string) string {
 // Pods run (a Deployment's and a bare one), `kubectl describe pod` shows the defaults the
 // mandatory Template's LimitRange gave the container, `kubectl get all --as=<tenant>` shows
 // the tenant's Pods Running and refuses the other tenant's Space, and dev's Pod reaches
-// dba's Pod with no NetworkPolicy (the tutorial's tenant-to-tenant ping). The tutorial's
-// images (nginx, redis, brentley/ecsdemo-nodejs) are the stand-in under their names.
+// dba's Pod with no NetworkPolicy (the tutorial's tenant-to-tenant ping). The Template,
+// Accounts and Space are the walkthrough's own files; the tutorial's images (nginx, redis,
+// brentley/ecsdemo-nodejs) are the stand-in under their names.
 func TestWalkthroughContainersRunOnTheNode(t *testing.T) {
 	standin := importStandin(t)
 	for _, name := range []string{"docker.io/library/nginx:latest", "docker.io/library/redis:latest", "docker.io/brentley/ecsdemo-nodejs:latest"} {
@@ -53,11 +46,15 @@ func TestWalkthroughContainersRunOnTheNode(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = kubectl(t, "delete", "templates.config.kiosk.sh", "space-template", "--ignore-not-found")
 	})
-	must(t, "the Template")(applyAs(t, "", walkthroughTemplate))
 	const nodeAccount, redisAccount, dev, dba = "node-account", "redis-account", "dev", "dba"
-	tenantAccount(t, nodeAccount, dev, "")
-	tenantAccount(t, redisAccount, dba, "  space:\n    templateInstances:\n    - spec:\n        template: space-template\n")
-	tenantSpace(t, dev, "node-space", nodeAccount)
+	removeAccount(t, nodeAccount)
+	removeAccount(t, redisAccount)
+	for _, file := range []string{"template-definition.yml", "node-account.yml", "redis-account-templates.yml"} {
+		must(t, file)(applyAs(t, "", walkthroughManifest(t, file)))
+	}
+	kioskEdit(t, dev)
+	kioskEdit(t, dba)
+	must(t, "node-space.yml as dev")(applyAs(t, dev, walkthroughManifest(t, "node-space.yml")))
 	tenantSpace(t, dba, "redis-space", redisAccount)
 	poll(t, time.Minute, "the mandatory LimitRange is in redis-space", func() bool {
 		_, err := kubectl(t, "get", "limitrange", "-n", "redis-space", "container-limit-range")

@@ -1,7 +1,9 @@
 // Package node tests the local node of hack/local-up.sh (NODE=1): a Ready Node on which
 // Pods run, tenants' traffic and node placement isolated per Account with real Pods, and
 // hack/local-down.sh leaving the host as it found it. It needs root, as the
-// node does; it fails, never skips, when the node cannot start.
+// node does; it fails, never skips, when the node cannot start. Test files run in name
+// order, so TestLocalDownLeavesTheHostAsItFoundIt, in node_test.go, runs after the tests
+// of files named before it; a new file of tests must sort before node_test.go.
 //
 // Environment: LOCAL_DIR and the *_PORT variables of hack/local-up.sh (defaults: its own
 // _output/node-test and ports apart from the e2e suite's); SKIP_BUILD=1 uses the binaries in

@@ -59,15 +59,25 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 // the Account's Spaces when the test ends.
 func tenantAccount(t *testing.T, name, user, spec string) {
 	t.Helper()
-	manifest := "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: " + name +
-		"\nspec:\n  subjects:\n  - kind: User\n    name: " + user + "\n    apiGroup: rbac.authorization.k8s.io\n" + spec
+	removeAccount(t, name)
+	must(t, "Account "+name)(applyAs(t, "", "apiVersion: config.kiosk.sh/v1alpha1\nkind: Account\nmetadata:\n  name: "+name+
+		"\nspec:\n  subjects:\n  - kind: User\n    name: "+user+"\n    apiGroup: rbac.authorization.k8s.io\n"+spec))
+	kioskEdit(t, user)
+}
+
+// removeAccount deletes Account name and its Spaces when the test ends.
+func removeAccount(t *testing.T, name string) {
 	t.Cleanup(func() {
 		_, _ = kubectl(t, "delete", "namespace", "-l", "kiosk.sh/account="+name, "--wait=false")
 		_, _ = kubectl(t, "delete", "accounts.config.kiosk.sh", name, "--ignore-not-found")
-		_, _ = kubectl(t, "delete", "clusterrolebinding", name+"-kiosk-edit", "--ignore-not-found")
 	})
-	must(t, "Account "+name)(applyAs(t, "", manifest))
-	must(t, "kiosk-edit for "+user)(kubectl(t, "create", "clusterrolebinding", name+"-kiosk-edit",
+}
+
+// kioskEdit lets user create Spaces (ClusterRole kiosk-edit) until the test ends.
+func kioskEdit(t *testing.T, user string) {
+	t.Helper()
+	t.Cleanup(func() { _, _ = kubectl(t, "delete", "clusterrolebinding", user+"-kiosk-edit", "--ignore-not-found") })
+	must(t, "kiosk-edit for "+user)(kubectl(t, "create", "clusterrolebinding", user+"-kiosk-edit",
 		"--clusterrole=kiosk-edit", "--user="+user))
 }
 
