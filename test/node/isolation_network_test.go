@@ -1,6 +1,7 @@
 package node
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,8 @@ func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 	}
 	eventuallyReachable(t, userA, a, "listener", toB, false, "with network.mode Account on B, A's Pod does not reach B's Pod")
 	eventuallyReachable(t, userA, a, "listener", toServiceB, false, "with network.mode Account on B, A's Pod does not reach B's Service")
-	// A's tenant cannot run the probe from inside B's Pods, nor move its Space into B's Account.
+	// A's tenant cannot run the probe from inside B's Pods, nor move its Space into B's
+	// Account.
 	if out, err := kubectlAs(t, userA, "exec", "-n", b, "listener", "--", "/standin", "probe", toB); err == nil || !strings.Contains(out, "Forbidden") {
 		t.Errorf("A's tenant execs into B's Pod: %v: %s; want Forbidden", err, out)
 	}
@@ -101,6 +103,22 @@ func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 			t.Errorf("A's tenant relabels its %s into B's Account: %v: %s; want Forbidden", kind, err, out)
 		}
 		t.Logf("A's tenant relabels its %s into B's Account: %s", kind, out)
+	}
+	// A's own NetworkPolicy opening everything from A's side does not open B's ingress.
+	must(t, "A's allow-all NetworkPolicy")(applyAs(t, userA, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"+
+		"metadata:\n  name: allow-all\n  namespace: "+a+"\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n"+
+		"  ingress:\n  - {}\n  egress:\n  - {}\n"))
+	poll(t, time.Minute, "kube-router enforces A's allow-all NetworkPolicy", func() bool {
+		out, err := exec.Command("iptables-save", "-t", "filter").Output()
+		return err == nil && strings.Contains(string(out), "selected by policy name: allow-all namespace "+a+`"`)
+	})
+	// B's tenant cannot remove or empty the policy the server keeps in B's Space.
+	if out, err := kubectlAs(t, userB, "delete", "networkpolicy", "-n", b, "kiosk-isolation"); err == nil {
+		t.Errorf("B's tenant deletes kiosk-isolation: %s; want refused", out)
+	}
+	if out, err := kubectlAs(t, userB, "patch", "networkpolicy", "-n", b, "kiosk-isolation", "--type=merge",
+		"-p", `{"spec":{"ingress":[{}]}}`); err == nil {
+		t.Errorf("B's tenant opens kiosk-isolation: %s; want refused", out)
 	}
 	eventuallyReachable(t, userA, a, "listener", toB, false, "after A's attempts, A's Pod still does not reach B's Pod")
 	eventuallyReachable(t, userB, b, "listener", toA, false, "with network.mode Account on B, B's Pod does not reach A's Pod")
