@@ -378,9 +378,11 @@ node::up() {
   node::start_kube_scheduler
   node::start_kubelet
   node::start_kube_proxy
-  node::start_kube_router
   lcp::wait_until kubelet "${NODE_READY_TIMEOUT:-120}" "node $NODE_NAME did not become Ready" node::ready
   lcp::log "node $NODE_NAME is Ready"
+  # kube-router exits at once when its Node does not exist yet: it starts after the kubelet
+  # registered the node.
+  node::start_kube_router
 }
 
 # node::down removes what node::up added to the host. The node's processes must be stopped.
@@ -426,12 +428,15 @@ node::kill_containers() {
 # node::clean_iptables removes every chain and rule of the node's components (KUBE-*, of
 # kube-proxy, the kubelet and kube-router, and TENANCY-LOCAL-*), leaving other rules alone.
 node::clean_iptables() {
-  local cmd table
+  local cmd table rules
   for cmd in iptables ip6tables; do
     command -v "$cmd-save" >/dev/null || continue
     for table in filter nat mangle raw; do
-      "$cmd-save" -t "$table" 2>/dev/null | grep -q -e KUBE- -e TENANCY-LOCAL- || continue
-      "$cmd-save" -t "$table" | grep -v -e KUBE- -e TENANCY-LOCAL- | "$cmd-restore" -w -T "$table"
+      # The rules are read whole first: `save | grep -q` fails under pipefail when grep quits
+      # before a long save is written (SIGPIPE), and the table would be skipped.
+      rules=$("$cmd-save" -t "$table" 2>/dev/null) || continue
+      grep -q -e KUBE- -e TENANCY-LOCAL- <<<"$rules" || continue
+      grep -v -e KUBE- -e TENANCY-LOCAL- <<<"$rules" | "$cmd-restore" -w -T "$table"
     done
   done
 }
@@ -444,7 +449,7 @@ node::drop_new_tables() {
   while read -r _ family table; do
     grep -qx "table $family $table" "$NODE_HOST/nft-tables" && continue
     case $family in ip) cmd=iptables ;; ip6) cmd=ip6tables ;; *) continue ;; esac
-    if ! "$cmd-save" -t "$table" 2>/dev/null | grep -q -e '^-A' -e '^:[^ ]* DROP' -e '^:[^ ]* REJECT'; then
+    if ! grep -q -e '^-A' -e '^:[^ ]* DROP' -e '^:[^ ]* REJECT' <<<"$("$cmd-save" -t "$table" 2>/dev/null)"; then
       nft delete table "$family" "$table" 2>/dev/null || true
     fi
   done < <(nft list tables 2>/dev/null)

@@ -1,6 +1,9 @@
 // Package node tests the local node of hack/local-up.sh (NODE=1): a Ready Node on which
-// Pods run, and hack/local-down.sh leaving the host as it found it. It needs root, as the
-// node does; it fails, never skips, when the node cannot start.
+// Pods run, tenants' traffic and node placement isolated per Account with real Pods, and
+// hack/local-down.sh leaving the host as it found it. It needs root, as the
+// node does; it fails, never skips, when the node cannot start. Test files run in name
+// order, so TestLocalDownLeavesTheHostAsItFoundIt, in node_test.go, runs after the tests
+// of files named before it; a new file of tests must sort before node_test.go.
 //
 // Environment: LOCAL_DIR and the *_PORT variables of hack/local-up.sh (defaults: its own
 // _output/node-test and ports apart from the e2e suite's); SKIP_BUILD=1 uses the binaries in
@@ -119,13 +122,26 @@ func localEnv(t *testing.T, name string) string {
 	return ""
 }
 
-// importImage builds the static Go program pkg of this suite, packs it with imagepack as
+// standinImage is the image of hack/standin, the stand-in workload (a TCP listener and a
+// shell-free probe), as importStandin imports it.
+const standinImage = "tenancy.local/standin:test"
+
+// importStandin imports the image of hack/standin into the node's containerd, and returns its
+// name.
+func importStandin(t *testing.T) string {
+	t.Helper()
+	importImage(t, standinImage, "./hack/standin")
+	return standinImage
+}
+
+// importImage builds the static Go program pkg of the repository, packs it with imagepack as
 // image (entrypoint /<base name of pkg>) and imports it into the node's containerd.
 func importImage(t *testing.T, image, pkg string) {
 	t.Helper()
 	dir := t.TempDir()
 	name := filepath.Base(pkg)
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
+	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v: %s", pkg, err, out)
@@ -140,5 +156,15 @@ func importImage(t *testing.T, image, pkg string) {
 		"-n", "k8s.io", "images", "import", tarball)
 	if out, err := ctr.CombinedOutput(); err != nil {
 		t.Fatalf("ctr images import: %v: %s", err, out)
+	}
+}
+
+// tagImage gives the imported image src the name dst too, in the node's containerd.
+func tagImage(t *testing.T, src, dst string) {
+	t.Helper()
+	ctr := exec.Command("ctr", "--address", filepath.Join(localDir, "node", "containerd", "containerd.sock"),
+		"-n", "k8s.io", "images", "tag", "--force", src, dst)
+	if out, err := ctr.CombinedOutput(); err != nil {
+		t.Fatalf("ctr images tag %s %s: %v: %s", src, dst, err, out)
 	}
 }

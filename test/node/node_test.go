@@ -61,14 +61,14 @@ func TestNodeIsReadyAndRunsAPod(t *testing.T) {
 }
 
 // A Pod reaches kube-apiserver through the kubernetes Service's ClusterIP (kube-proxy's DNAT
-// to the node's bridge address), with a test image packed and imported as the pause image is.
+// to the node's bridge address), with the stand-in image packed and imported as the pause
+// image is.
 func TestPodReachesKubeAPIServerThroughTheKubernetesService(t *testing.T) {
-	image := "tenancy.local/probe:test"
-	importImage(t, image, "./probe")
+	image := importStandin(t)
 	serviceIP := localEnv(t, "KUBERNETES_SERVICE_IP")
 	const pod = "probe"
 	out, err := kubectl(t, "run", pod, "--image="+image, "--image-pull-policy=Never", "--restart=Never",
-		"--command", "--", "/probe", serviceIP+":443")
+		"--command", "--", "/standin", "probe", serviceIP+":443")
 	if err != nil {
 		t.Fatalf("kubectl run: %v: %s", err, out)
 	}
