@@ -33,11 +33,23 @@ TEST_FLAGS ?=
 build: ## A static tenancy-apiserver binary in _output/bin.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/tenancy-apiserver ./cmd/tenancy-apiserver
 
-IMAGE ?= tenancy-apiserver:$(VERSION)
+# The image's name: the chart's image.repository, tagged with the version.
+IMAGE ?= ghcr.io/tenancy-apiserver/tenancy-apiserver:$(VERSION)
 
 .PHONY: image
-image: ## Container image (needs a Docker engine); built with the same flags as make build.
-	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg TREE_STATE=$(TREE_STATE) -t $(IMAGE) .
+image: build ## The product's image as an OCI tarball in _output/images, without Docker, from make build's binary.
+	IMAGE=$(IMAGE) VERSION=$(VERSION) COMMIT=$(COMMIT) BUILD_DATE=$(BUILD_DATE) hack/build-image.sh
+
+.PHONY: image-docker
+image-docker: ## The same image with a Docker engine, from the Dockerfile, built with the flags of make build.
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg TREE_STATE=$(TREE_STATE) \
+		--build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) .
+
+.PHONY: test-image
+test-image: image ## make image's tarball against the Dockerfile's final stage: files, user, entrypoint, labels.
+	IMAGE_TARBALL=$(abspath $(OUTPUT))/images/tenancy-apiserver.tar SERVER_BINARY=$(abspath $(BIN))/tenancy-apiserver \
+		IMAGE_NAME=$(IMAGE) IMAGE_VERSION=$(VERSION) IMAGE_COMMIT=$(COMMIT) IMAGE_BUILD_DATE=$(BUILD_DATE) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 ./test/image/...
 
 .PHONY: controlplane
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
@@ -64,7 +76,7 @@ local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
 .PHONY: test
-test: test-unit test-chart test-integration test-e2e test-node ## Every test suite.
+test: test-unit test-image test-chart test-integration test-e2e test-node ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
