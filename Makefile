@@ -59,6 +59,10 @@ controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin
 node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
 	hack/build-node.sh
 
+.PHONY: registry
+registry: ## The local OCI registry (images and Helm charts, TLS, a password) in _output/bin, from hack/registry.
+	cd hack/registry && CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/registry .
+
 .PHONY: helm
 helm: ## helm in _output/bin, built from the version pinned in hack/tools/helm (cached).
 	hack/build-helm.sh
@@ -76,11 +80,16 @@ local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
 .PHONY: test
-test: test-unit test-image test-chart test-integration test-e2e test-node ## Every test suite.
+test: test-unit test-tools test-image test-chart test-integration test-e2e test-node ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
 	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
+
+.PHONY: test-tools
+test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image) and the registry (hack/registry).
+	cd hack/tools/image && $(GOTEST) $(TEST_FLAGS) -race ./...
+	cd hack/registry && $(GOTEST) $(TEST_FLAGS) -race ./...
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
