@@ -5,8 +5,13 @@
 // On start it writes, when missing or not valid for the address, a CA and a serving certificate
 // into --cert-dir (ca.crt, tls.crt, tls.key); clients trust ca.crt.
 //
-//	registry --listen=127.0.0.1:5443 --cert-dir=_output/local/registry \
+//	registry --listen=127.0.0.1:5443 --cert-dir=_output/local/registry/certs \
 //	  --username=local --password-file=_output/local/registry/password
+//
+// `registry push` pushes image tarballs to it (see push.go):
+//
+//	registry push --address=127.0.0.1:5443 --ca-file=_output/local/registry/certs/ca.crt \
+//	  --username=local --password-file=_output/local/registry/password _output/images/*.tar
 package main
 
 import (
@@ -26,7 +31,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "push" {
+		err = push(os.Args[2:], os.Stdout)
+	} else {
+		err = run(os.Args[1:])
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "registry: %v\n", err)
 		os.Exit(1)
 	}

@@ -30,9 +30,21 @@ import (
 
 const user, password = "local", "s3cret-pass"
 
+// served is a registry a test started.
+type served struct {
+	addr, caFile, passwordFile string
+	// transport trusts only the registry's CA.
+	transport *http.Transport
+}
+
 // start serves a registry, set up from its flags as main does, on a free loopback port, and
 // returns its host:port and a transport that trusts only the CA it wrote.
 func start(t *testing.T) (string, *http.Transport) {
+	s := startServed(t)
+	return s.addr, s.transport
+}
+
+func startServed(t *testing.T) served {
 	t.Helper()
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "password")
@@ -62,7 +74,8 @@ func start(t *testing.T) (string, *http.Transport) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		t.Fatalf("ca.crt holds no certificate: %s", caPEM)
 	}
-	return ln.Addr().String(), &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	return served{addr: ln.Addr().String(), caFile: filepath.Join(certDir, "ca.crt"), passwordFile: pwFile,
+		transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
 func TestPushAndPullAnImageWithCredentialsOnly(t *testing.T) {
