@@ -21,14 +21,7 @@ registry::defaults() {
 
 # registry::build builds the registry and packs the product's image (both cached).
 registry::build() {
-  make -C "$LOCAL_ROOT" --no-print-directory registry >&2
-  local tarball=$LOCAL_ROOT/_output/images/tenancy-apiserver.tar
-  # imagepack keeps an unchanged tarball's time, so "older than the binary" can repeat once
-  # after a relink; it is rewritten only when the image changes.
-  if [[ ! $tarball -nt $LOCAL_BIN/tenancy-apiserver || $LOCAL_ROOT/hack/build-image.sh -nt $tarball ]]; then
-    lcp::log "packing the product's image into $tarball"
-    make -C "$LOCAL_ROOT" --no-print-directory image >&2
-  fi
+  make -C "$LOCAL_ROOT" --no-print-directory registry image >&2
 }
 
 registry::listening() { ! lcp::port_free "$REGISTRY_PORT"; }
