@@ -44,11 +44,23 @@ plugins: ## The kubectl plugins kubectl-space and kubectl-account in _output/bin
 plugin-dist: ## Release archives of the kubectl plugins per platform, with checksums and filled-in krew manifests, in _output/dist (URL=where the archives are downloaded from).
 	VERSION='$(VERSION)' URL='$(URL)' LDFLAGS='$(LDFLAGS)' OUTPUT='$(OUTPUT)' hack/plugin-dist.sh
 
-IMAGE ?= tenancy-apiserver:$(VERSION)
+# The image's name: the chart's image.repository, tagged with the version.
+IMAGE ?= ghcr.io/tenancy-apiserver/tenancy-apiserver:$(VERSION)
 
 .PHONY: image
-image: ## Container image (needs a Docker engine); built with the same flags as make build.
-	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg TREE_STATE=$(TREE_STATE) -t $(IMAGE) .
+image: build ## The product's image as an OCI tarball in _output/images, without Docker, from make build's binary.
+	IMAGE=$(IMAGE) VERSION=$(VERSION) COMMIT=$(COMMIT) BUILD_DATE=$(BUILD_DATE) hack/build-image.sh
+
+.PHONY: image-docker
+image-docker: ## The same image with a Docker engine, from the Dockerfile, built with the flags of make build.
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg TREE_STATE=$(TREE_STATE) \
+		--build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) .
+
+.PHONY: test-image
+test-image: image ## make image's tarball against the Dockerfile's final stage: files, user, entrypoint, labels.
+	IMAGE_TARBALL=$(abspath $(OUTPUT))/images/tenancy-apiserver.tar SERVER_BINARY=$(abspath $(BIN))/tenancy-apiserver \
+		IMAGE_NAME=$(IMAGE) IMAGE_VERSION=$(VERSION) IMAGE_COMMIT=$(COMMIT) IMAGE_BUILD_DATE=$(BUILD_DATE) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 ./test/image/...
 
 .PHONY: controlplane
 controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin (cached).
@@ -57,6 +69,10 @@ controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin
 .PHONY: node
 node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
 	hack/build-node.sh
+
+.PHONY: registry
+registry: ## The local OCI registry (images and Helm charts, TLS, a password) in _output/bin, from hack/registry.
+	cd hack/registry && CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/registry .
 
 .PHONY: helm
 helm: ## helm in _output/bin, built from the version pinned in hack/tools/helm (cached).
@@ -75,11 +91,16 @@ local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
 .PHONY: test
-test: test-unit test-chart test-integration test-e2e test-node ## Every test suite.
+test: test-unit test-tools test-image test-chart test-integration test-e2e test-node ## Every test suite.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
 	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
+
+.PHONY: test-tools
+test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image) and the registry (hack/registry).
+	cd hack/tools/image && $(GOTEST) $(TEST_FLAGS) -race ./...
+	cd hack/registry && $(GOTEST) $(TEST_FLAGS) -race ./...
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.

@@ -15,6 +15,8 @@
 #                      The default NODE=1 needs root, installs missing Debian packages and
 #                      changes the host as hack/lib/node.sh describes; hack/local-down.sh
 #                      undoes it. NODE_* and POD_CIDR settings: hack/lib/node.sh.
+#   REGISTRY=0         no local OCI registry (default 1: hack/registry on 127.0.0.1:REGISTRY_PORT,
+#                      default 25443, with the images of _output/images; hack/lib/registry.sh)
 #   ports: ETCD_PORT, ETCD_PEER_PORT, TENANCY_ETCD_PORT, TENANCY_ETCD_PEER_PORT,
 #          KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT, TENANCY_PORT (defaults in
 #          hack/lib/common.sh; the values in use are saved in _output/local/env)
@@ -27,9 +29,12 @@
 set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/registry.sh"
 lcp::defaults
 node::defaults
+registry::defaults
 [[ $NODE == 0 || $NODE == 1 ]] || lcp::fail "NODE must be 0 or 1, not '$NODE'"
+[[ $REGISTRY == 0 || $REGISTRY == 1 ]] || lcp::fail "REGISTRY must be 0 or 1, not '$REGISTRY'"
 started=$SECONDS
 
 [[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || lcp::fail "REPLICAS must be a positive number, not '$REPLICAS'"
@@ -48,6 +53,9 @@ build() {
   lcp::log "building tenancy-apiserver"
   if [[ -f $LOCAL_ROOT/Makefile ]] && grep -q '^build:' "$LOCAL_ROOT/Makefile"; then
     make -C "$LOCAL_ROOT" --no-print-directory build >&2
+    if [[ $REGISTRY == 1 ]]; then
+      registry::build
+    fi
   elif [[ -d $LOCAL_ROOT/cmd/tenancy-apiserver ]]; then
     (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/tenancy-apiserver" ./cmd/tenancy-apiserver)
   fi
@@ -61,6 +69,9 @@ check_ports() {
   done
   if [[ $NODE == 1 ]]; then
     ports+=("$KUBELET_HEALTHZ_PORT" "$KUBE_SCHEDULER_PORT" "$KUBE_PROXY_HEALTHZ_PORT" "$KUBE_PROXY_METRICS_PORT")
+  fi
+  if [[ $REGISTRY == 1 ]]; then
+    ports+=("$REGISTRY_PORT")
   fi
   for port in "${ports[@]}"; do
     lcp::port_free "$port" || taken+=("$port")
@@ -263,6 +274,9 @@ main() {
   start_kube_apiserver
   start_kube_controller_manager
   apply_artifacts
+  if [[ $REGISTRY == 1 ]]; then
+    registry::up
+  fi
   if [[ $NODE == 1 ]]; then
     node::up
   fi

@@ -62,6 +62,10 @@ tenancy::start() {
   fi
   local flags=()
   mapfile -t flags < <(tenancy::flags "$index")
+  # The local registry's CA (hack/lib/registry.sh), besides the system's roots, for oci:// charts.
+  if [[ -d $LOCAL_DIR/registry/trust ]]; then
+    export SSL_CERT_DIR=${SSL_CERT_DIR:-/etc/ssl/certs}:$LOCAL_DIR/registry/trust
+  fi
   lcp::start "$name" "$binary" "${flags[@]}" "$@"
   local client=(--server="https://127.0.0.1:$port" --certificate-authority="$LOCAL_PKI/serving-ca.crt"
     --client-certificate="$LOCAL_PKI/admin.crt" --client-key="$LOCAL_PKI/admin.key")
