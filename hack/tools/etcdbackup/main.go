@@ -31,7 +31,9 @@ func run(args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: etcdbackup save|restore [flags]")
 	}
-	lg, err := zap.NewProduction()
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(zap.WarnLevel)
+	lg, err := zc.Build()
 	if err != nil {
 		return err
 	}
