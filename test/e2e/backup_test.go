@@ -24,8 +24,17 @@ import (
 // Account and Space again.
 //
 // The restore rewinds the whole tenancy store, which is safe here because the suite's tests
-// run one at a time: only this test writes between the save and the restore.
+// run one at a time: only this test writes between the save and the restore. It runs on both
+// layouts of the local control plane: the etcd embedded in replica 0, and a shared etcd process.
 func TestBackupAndRestore(t *testing.T) {
+	t.Run("embedded etcd", backupAndRestore)
+	t.Run("shared etcd", func(t *testing.T) {
+		cluster.ShareEtcd(t)
+		backupAndRestore(t)
+	})
+}
+
+func backupAndRestore(t *testing.T) {
 	ctx := context.Background()
 	admin, kubectl := cluster.AdminClients(t), cluster.Admin()
 	cfg := admin.Kiosk.ConfigV1alpha1()
