@@ -108,8 +108,9 @@ test-unit: ## Unit tests (no servers).
 	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
 
 .PHONY: test-tools
-test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image) and the registry (hack/registry).
+test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image), etcdbackup (hack/tools/etcdbackup) and the registry (hack/registry).
 	cd hack/tools/image && $(GOTEST) $(TEST_FLAGS) -race ./...
+	cd hack/tools/etcdbackup && $(GOTEST) $(TEST_FLAGS) -race ./...
 	cd hack/registry && $(GOTEST) $(TEST_FLAGS) -race ./...
 
 .PHONY: test-chart

@@ -92,8 +92,7 @@ resources:
 	})
 	pods := []string{"app-0", "app-1", "app-2"}
 	for _, p := range pods {
-		_, err := admin.Kube.CoreV1().Pods(space).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}, metav1.CreateOptions{})
+		_, err := admin.Kube.CoreV1().Pods(space).Create(ctx, haPod(p), metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 	quotaUses(t, name, len(pods))
@@ -175,12 +174,10 @@ resources:
 
 	// Quota is enforced on the restored AccountQuota: 2 Pods exist, 8 more fit, the 11th not.
 	for i := range 8 {
-		_, err := admin.Kube.CoreV1().Pods(space).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("more-%d", i)},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}, metav1.CreateOptions{})
+		_, err := admin.Kube.CoreV1().Pods(space).Create(ctx, haPod(fmt.Sprintf("more-%d", i)), metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	_, err = admin.Kube.CoreV1().Pods(space).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "one-too-many"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}, metav1.CreateOptions{})
+	_, err = admin.Kube.CoreV1().Pods(space).Create(ctx, haPod("one-too-many"), metav1.CreateOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "exceeded quota: "+name)
 }
