@@ -90,6 +90,16 @@ local-up: ## Build what is missing, then start etcd, kube-apiserver, kube-contro
 local-down: ## Stop everything local-up started.
 	hack/local-down.sh
 
+.PHONY: backup
+backup: ## Save a snapshot of the local control plane's tenancy etcd to FILE (make backup FILE=tenancy.db).
+	@test -n "$(FILE)" || { echo "usage: make backup FILE=<snapshot file>" >&2; exit 2; }
+	hack/backup.sh save "$(FILE)"
+
+.PHONY: restore
+restore: ## Restore FILE into the local control plane's tenancy etcd, restarting its replicas (make restore FILE=tenancy.db).
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=<snapshot file>" >&2; exit 2; }
+	hack/backup.sh restore "$(FILE)"
+
 .PHONY: test
 test: test-unit test-tools test-image test-chart test-integration test-e2e test-node ## Every test suite.
 
@@ -98,8 +108,9 @@ test-unit: ## Unit tests (no servers).
 	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
 
 .PHONY: test-tools
-test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image) and the registry (hack/registry).
+test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image), etcdbackup (hack/tools/etcdbackup) and the registry (hack/registry).
 	cd hack/tools/image && $(GOTEST) $(TEST_FLAGS) -race ./...
+	cd hack/tools/etcdbackup && $(GOTEST) $(TEST_FLAGS) -race ./...
 	cd hack/registry && $(GOTEST) $(TEST_FLAGS) -race ./...
 
 .PHONY: test-chart

@@ -96,4 +96,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (hack/backup.sh), it only defines its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi
