@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -59,7 +60,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 // serve answers on l until ctx ends, and closes l.
 func serve(ctx context.Context, l net.Listener, log io.Writer) error {
 	host, _ := os.Hostname()
-	fmt.Fprintf(log, "standin: listening on %s\n", l.Addr())
+	// Connections are answered concurrently; their log lines are written one at a time.
+	var mu sync.Mutex
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(log, format, args...)
+	}
+	logf("standin: listening on %s\n", l.Addr())
 	go func() {
 		<-ctx.Done()
 		_ = l.Close()
@@ -79,7 +87,7 @@ func serve(ctx context.Context, l net.Listener, log io.Writer) error {
 			defer conn.Close()
 			_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			fmt.Fprintf(conn, "standin %s\n", host)
-			fmt.Fprintf(log, "standin: answered %s\n", conn.RemoteAddr())
+			logf("standin: answered %s\n", conn.RemoteAddr())
 		}()
 	}
 }
