@@ -309,8 +309,14 @@ node::write_registry_hosts() {
   credentials=$(printf '%s:%s' "$REGISTRY_USERNAME" "$(tr -d '[:space:]' <"$LOCAL_REGISTRY/password")" | base64 -w0)
   mkdir -p "$dir"
   (umask 077 && cat >"$dir/hosts.toml" <<EOF
-# docker.io is the loopback registry alone (hack/lib/node.sh): no fallback to the internet.
+# docker.io is the loopback registry alone (hack/lib/node.sh). containerd 1.6 wants a [host]
+# entry and tries the server after it: both are the registry, with its CA and password, so
+# there is no other host to fall back to.
 server = "$url"
+capabilities = ["pull", "resolve"]
+ca = "$LOCAL_REGISTRY/certs/ca.crt"
+[header]
+  authorization = "Basic $credentials"
 [host."$url"]
   capabilities = ["pull", "resolve"]
   ca = "$LOCAL_REGISTRY/certs/ca.crt"

@@ -123,6 +123,10 @@ func TestWalkthroughContainersRunOnTheNode(t *testing.T) {
 		if !strings.Contains(events, `Successfully pulled image "`+p.name+`"`) {
 			t.Errorf("no Pulled event in %s for image %s:\n%s", p.ns, p.name, events)
 		}
+		repo := strings.TrimPrefix(p.image, "docker.io/")
+		if want := "HEAD /v2/" + repo + "/manifests/latest?ns=docker.io"; !strings.Contains(registryLog(t), want) {
+			t.Errorf("the registry's log has no %q: the node did not pull %s from it", want, p.image)
+		}
 	}
 
 	// The tenant-to-tenant ping: no NetworkPolicy, so dev's Pod reaches dba's, each stand-in on
@@ -136,4 +140,46 @@ func TestWalkthroughContainersRunOnTheNode(t *testing.T) {
 		}
 		t.Logf("dev's Pod to dba's Pod at %s: %s", target, out)
 	}
+}
+
+// docker.io is the loopback registry alone: an image that local-up did not push there fails to
+// pull, with the registry's address in the error, and nothing is asked of the real docker.io.
+func TestDockerIOIsTheLoopbackRegistryOnly(t *testing.T) {
+	const ns = "docker-io-mirror"
+	must(t, "namespace "+ns)(kubectl(t, "create", "namespace", ns))
+	t.Cleanup(func() { _, _ = kubectl(t, "delete", "namespace", ns, "--wait=false") })
+	must(t, "kubectl run busybox")(kubectl(t, "run", "busybox", "--image", "busybox", "-n", ns, "--restart=Never"))
+	var events string
+	poll(t, 2*time.Minute, "busybox fails to pull", func() bool {
+		events, _ = kubectl(t, "get", "events", "-n", ns, "--field-selector=reason=Failed",
+			"-o", "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}")
+		return strings.Contains(events, `Failed to pull image "busybox"`)
+	})
+	// The registry answered, with its CA and password: the image is not found there.
+	if want := "HEAD /v2/library/busybox/manifests/latest?ns=docker.io 404"; !strings.Contains(registryLog(t), want) {
+		t.Errorf("the registry's log has no %q", want)
+	}
+	if !strings.Contains(events, "docker.io/library/busybox:latest: not found") {
+		t.Errorf("the failed pull does not say that busybox is not found:\n%s", events)
+	}
+	for _, other := range []string{"registry-1.docker.io", "index.docker.io", "x509", "401", "nauthorized"} {
+		if strings.Contains(events, other) {
+			t.Errorf("the failed pull mentions %q:\n%s", other, events)
+		}
+	}
+	phase := must(t, "busybox's phase")(kubectl(t, "get", "pod", "-n", ns, "busybox", "-o", "jsonpath={.status.phase}"))
+	if phase != "Pending" {
+		t.Errorf("busybox is %s, want Pending (its image is not in the registry)", phase)
+	}
+	t.Logf("the failed pull: %s", events)
+}
+
+// registryLog is the loopback registry's log: one line for each request it served.
+func registryLog(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(localDir, "logs", "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
