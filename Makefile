@@ -70,6 +70,10 @@ controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin
 node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
 	hack/build-node.sh
 
+.PHONY: standins
+standins: ## The walkthrough's images (nginx, redis, brentley/ecsdemo-nodejs) as stand-ins of hack/standin in _output/images, for the local registry.
+	hack/build-standins.sh
+
 .PHONY: registry
 registry: ## The local OCI registry (images and Helm charts, TLS, a password) in _output/bin, from hack/registry.
 	cd hack/registry && CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/registry .

@@ -205,6 +205,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   # PID from pipe" when it lowers the OOM score adjustment.
   restrict_oom_score_adj = true
   enable_selinux = false
+  # The walkthrough's stand-ins listen on their images' ports (nginx :80) as a non-root user.
+  enable_unprivileged_ports = true
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    # docker.io's only host is the loopback registry (node::write_registry_hosts).
+    config_path = "$NODE_DIR/containerd/certs.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -291,6 +296,36 @@ conntrack:
 EOF
 }
 
+# node::write_registry_hosts makes the loopback registry docker.io's only host for containerd,
+# with its CA and password: nothing is pulled from the internet. Without the registry, no host
+# file is written, and images must be on the node already.
+node::write_registry_hosts() {
+  local dir=$NODE_DIR/containerd/certs.d/docker.io
+  rm -rf "$dir"
+  if [[ $REGISTRY != 1 ]]; then
+    return
+  fi
+  local url=https://127.0.0.1:$REGISTRY_PORT credentials
+  credentials=$(printf '%s:%s' "$REGISTRY_USERNAME" "$(tr -d '[:space:]' <"$LOCAL_REGISTRY/password")" | base64 -w0)
+  mkdir -p "$dir"
+  (umask 077 && cat >"$dir/hosts.toml" <<EOF
+# docker.io is the loopback registry alone (hack/lib/node.sh). containerd 1.6 wants a [host]
+# entry and tries the server after it: both are the registry, with its CA and password, so
+# there is no other host to fall back to.
+server = "$url"
+capabilities = ["pull", "resolve"]
+ca = "$LOCAL_REGISTRY/certs/ca.crt"
+[header]
+  authorization = "Basic $credentials"
+[host."$url"]
+  capabilities = ["pull", "resolve"]
+  ca = "$LOCAL_REGISTRY/certs/ca.crt"
+  [host."$url".header]
+    authorization = "Basic $credentials"
+EOF
+  )
+}
+
 # node::rbac grants kube-apiserver's kubelet client the kubelet API, and kube-router what its
 # firewall watches.
 node::rbac() {
@@ -373,6 +408,7 @@ node::up() {
   node::record_host
   node::network_up
   node::write_configs
+  node::write_registry_hosts
   node::rbac
   node::start_containerd
   node::start_kube_scheduler

@@ -9,7 +9,8 @@
 # Files in $LOCAL_DIR/registry: certs/ (ca.crt, tls.crt, tls.key; kept while valid), password
 # (random, made once), trust/ca.crt (the CA alone: tenancy-apiserver's SSL_CERT_DIR adds it to
 # the system's roots, so Templates can use oci:// charts from it). local-up pushes every image
-# tarball in _output/images (the pause image, the product's image from make image) under its
+# tarball in _output/images (the pause image, the product's image from make image, the
+# walkthrough's stand-ins from make standins: docker.io's images for the node) under its
 # repository and tag, and saves REGISTRY_ADDRESS, REGISTRY_CA, REGISTRY_USERNAME and
 # REGISTRY_PASSWORD_FILE in $LOCAL_DIR/env. Its content is in memory: a restart empties it.
 
@@ -19,9 +20,10 @@ registry::defaults() {
   LOCAL_REGISTRY=$LOCAL_DIR/registry
 }
 
-# registry::build builds the registry and packs the product's image (both cached).
+# registry::build builds the registry and packs the product's image and the walkthrough's
+# stand-ins (all cached).
 registry::build() {
-  make -C "$LOCAL_ROOT" --no-print-directory registry image >&2
+  make -C "$LOCAL_ROOT" --no-print-directory registry image standins >&2
 }
 
 registry::listening() { ! lcp::port_free "$REGISTRY_PORT"; }

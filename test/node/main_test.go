@@ -158,13 +158,3 @@ func importImage(t *testing.T, image, pkg string) {
 		t.Fatalf("ctr images import: %v: %s", err, out)
 	}
 }
-
-// tagImage gives the imported image src the name dst too, in the node's containerd.
-func tagImage(t *testing.T, src, dst string) {
-	t.Helper()
-	ctr := exec.Command("ctr", "--address", filepath.Join(localDir, "node", "containerd", "containerd.sock"),
-		"-n", "k8s.io", "images", "tag", "--force", src, dst)
-	if out, err := ctr.CombinedOutput(); err != nil {
-		t.Fatalf("ctr images tag %s %s: %v: %s", src, dst, err, out)
-	}
-}
