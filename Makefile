@@ -130,7 +130,7 @@ test-e2e: build controlplane helm ## Against a real kube-apiserver with the real
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
 
 .PHONY: test-node
-test-node: build controlplane node ## The local node (needs root): Pods run, network and node isolation hold, local-down leaves the host as it found it.
+test-node: build controlplane node registry image standins ## The local node (needs root): Pods run, network and node isolation hold, local-down leaves the host as it found it.
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -count=1 -timeout 30m ./test/node/...
 
 .PHONY: bench
