@@ -2,15 +2,12 @@ package space
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/reservation"
 )
 
@@ -60,17 +57,6 @@ func (p *Limit) Validate(ctx context.Context, a admission.Attributes, _ admissio
 	if err != nil {
 		return err
 	}
-	if account.Spec.Space.Limit == nil {
-		return nil
-	}
-	admin, err := d.Allowed(ctx, authorizer.AttributesRecord{User: a.GetUserInfo(), Verb: "create", Resource: "namespaces", ResourceRequest: true})
-	if err != nil || admin {
-		return err
-	}
-	err = d.Reservations.Reserve(ctx, account.Name, s.Name, *account.Spec.Space.Limit, accounts.SpacesOf(d.Index, account.Name), true)
-	var limit *reservation.LimitError
-	if errors.As(err, &limit) {
-		return apierrors.NewForbidden(tenancy.Resource("spaces"), s.Name, err)
-	}
-	return err
+	return reservation.ForSpace(ctx, d.Reservations, d.Allowed, a.GetUserInfo(), account, s.Name,
+		func() []string { return accounts.SpacesOf(d.Index, account.Name) }, true)
 }

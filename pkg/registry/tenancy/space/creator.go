@@ -2,7 +2,6 @@ package space
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
@@ -78,22 +76,10 @@ func (c creator) create(ctx context.Context, u user.Info, ns *corev1.Namespace, 
 // reserve takes the place of Space name under the limit of account, with a compare-and-swap
 // on the Account's ledger record, so that no number of concurrent creates on any number of
 // replicas overshoots the limit. With dryRun it only checks. Callers who may create
-// namespaces cluster-wide are not held to the limit: they could create and label the
-// namespace themselves anyway. Their Spaces still take places.
+// namespaces cluster-wide are not held to the limit (reservation.ForSpace).
 func (c creator) reserve(ctx context.Context, u user.Info, account *configv1alpha1.Account, name string, dryRun bool) error {
-	if account == nil || account.Spec.Space.Limit == nil {
-		return nil
-	}
-	admin, err := c.visibility.Allowed(ctx, authorizer.AttributesRecord{User: u, Verb: "create", Resource: "namespaces", ResourceRequest: true})
-	if err != nil || admin {
-		return err
-	}
-	err = c.writer.Reservations.Reserve(ctx, account.Name, name, *account.Spec.Space.Limit, accounts.SpacesOf(c.index, account.Name), dryRun)
-	var limit *reservation.LimitError
-	if errors.As(err, &limit) {
-		return apierrors.NewForbidden(tenancy.Resource("spaces"), name, err)
-	}
-	return err
+	return reservation.ForSpace(ctx, c.writer.Reservations, c.visibility.Allowed, u, account, name,
+		func() []string { return accounts.SpacesOf(c.index, account.Name) }, dryRun)
 }
 
 // rollback undoes a failed create: it removes ns, the namespace made, if any, and gives
