@@ -78,6 +78,10 @@ standins: ## The walkthrough's images (nginx, redis, brentley/ecsdemo-nodejs) as
 registry: ## The local OCI registry (images and Helm charts, TLS, a password) in _output/bin, from hack/registry.
 	cd hack/registry && CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/registry .
 
+.PHONY: oidc-issuer
+oidc-issuer: ## The local OpenID Connect issuer (discovery, keys, ID tokens for named users and groups) in _output/bin, from hack/oidc.
+	cd hack/oidc && CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/oidc-issuer .
+
 .PHONY: helm
 helm: ## helm in _output/bin, built from the version pinned in hack/tools/helm (cached).
 	hack/build-helm.sh
@@ -112,10 +116,11 @@ test-unit: ## Unit tests (no servers).
 	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
 
 .PHONY: test-tools
-test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image), etcdbackup (hack/tools/etcdbackup) and the registry (hack/registry).
+test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image), etcdbackup (hack/tools/etcdbackup), the registry (hack/registry) and the OIDC issuer (hack/oidc).
 	cd hack/tools/image && $(GOTEST) $(TEST_FLAGS) -race ./...
 	cd hack/tools/etcdbackup && $(GOTEST) $(TEST_FLAGS) -race ./...
 	cd hack/registry && $(GOTEST) $(TEST_FLAGS) -race ./...
+	cd hack/oidc && $(GOTEST) $(TEST_FLAGS) -race ./...
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
