@@ -17,6 +17,8 @@
 #                      undoes it. NODE_* and POD_CIDR settings: hack/lib/node.sh.
 #   REGISTRY=0         no local OCI registry (default 1: hack/registry on 127.0.0.1:REGISTRY_PORT,
 #                      default 25443, with the images of _output/images; hack/lib/registry.sh)
+#   OIDC_PORT          the local OpenID Connect issuer's port on 127.0.0.1 (default 24443): it
+#                      always runs, and kube-apiserver trusts its tokens (hack/lib/oidc.sh)
 #   ports: ETCD_PORT, ETCD_PEER_PORT, TENANCY_ETCD_PORT, TENANCY_ETCD_PEER_PORT,
 #          KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT, TENANCY_PORT (defaults in
 #          hack/lib/common.sh; the values in use are saved in _output/local/env)
@@ -30,9 +32,11 @@ set -o errexit -o nounset -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/registry.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/oidc.sh"
 lcp::defaults
 node::defaults
 registry::defaults
+oidc::defaults
 [[ $NODE == 0 || $NODE == 1 ]] || lcp::fail "NODE must be 0 or 1, not '$NODE'"
 [[ $REGISTRY == 0 || $REGISTRY == 1 ]] || lcp::fail "REGISTRY must be 0 or 1, not '$REGISTRY'"
 started=$SECONDS
@@ -53,6 +57,7 @@ build() {
   lcp::log "building tenancy-apiserver"
   if [[ -f $LOCAL_ROOT/Makefile ]] && grep -q '^build:' "$LOCAL_ROOT/Makefile"; then
     make -C "$LOCAL_ROOT" --no-print-directory build >&2
+    oidc::build
     if [[ $REGISTRY == 1 ]]; then
       registry::build
     fi
@@ -63,7 +68,7 @@ build() {
 
 check_ports() {
   local ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT"
-    "$KUBE_APISERVER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT") taken=() port i
+    "$KUBE_APISERVER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT" "$OIDC_PORT") taken=() port i
   for ((i = 0; i < REPLICAS; i++)); do
     ports+=($((TENANCY_PORT + i)))
   done
@@ -86,7 +91,8 @@ certificates() {
   (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/localcerts" ./hack/localcerts)
   "$LOCAL_BIN/localcerts" --dir="$LOCAL_PKI" --server="https://127.0.0.1:$KUBE_APISERVER_PORT" \
     --admin-kubeconfig="$LOCAL_DIR/kubeconfig" --admission-config="$LOCAL_DIR/admission.yaml" \
-    --service="$TENANCY_SERVICE" \
+    --authentication-config="$LOCAL_AUTHENTICATION_CONFIG" --oidc-issuer-url="$OIDC_ISSUER_URL" \
+    --oidc-audience="$OIDC_AUDIENCE" --service="$TENANCY_SERVICE" \
     --namespace="$TENANCY_NAMESPACE" --service-ip="$KUBERNETES_SERVICE_IP" \
     ${NODE_NAME:+--node-name="$NODE_NAME" --node-ip="$NODE_IP"}
 }
@@ -123,7 +129,8 @@ start_kube_apiserver() {
   local text flags
   text=$(lcp::flags "$LOCAL_ROOT/hack/lib/kube-apiserver.flags" \
     port="$KUBE_APISERVER_PORT" etcd="http://127.0.0.1:$ETCD_PORT" pki="$LOCAL_PKI" \
-    admission-config="$LOCAL_DIR/admission.yaml" service-cidr="$SERVICE_CLUSTER_IP_RANGE") ||
+    admission-config="$LOCAL_DIR/admission.yaml" service-cidr="$SERVICE_CLUSTER_IP_RANGE" \
+    authentication-config="$LOCAL_AUTHENTICATION_CONFIG") ||
     exit 1
   mapfile -t flags <<<"$text"
   # shellcheck disable=SC2086 # KUBE_APISERVER_FLAGS is a list of words
@@ -271,7 +278,11 @@ main() {
     node::network_up
   fi
   start_etcd
+  # Before kube-apiserver, whose JWT authenticator reads the issuer's discovery as it starts
+  # (and, when that fails, again only 10s later).
+  oidc::up
   start_kube_apiserver
+  oidc::wait_trusted
   start_kube_controller_manager
   apply_artifacts
   if [[ $REGISTRY == 1 ]]; then

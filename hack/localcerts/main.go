@@ -8,11 +8,14 @@
 // front-proxy-client, tenancy-apiserver and kube-controller-manager (client); with --node-name
 // also kubelet, kube-scheduler, kube-proxy, kube-router (clients, with kubeconfigs) and
 // kube-apiserver-kubelet-client (kube-apiserver towards the kubelet); sa.key/sa.pub
-// (service-account token signing); tenancy-apiserver.kubeconfig and
+// (service-account token signing); oidc-ca and oidc-issuer (the local OpenID Connect issuer of
+// hack/oidc: its own CA, and its serving certificate for localhost, 127.0.0.1 and ::1) and
+// oidc-signing.key/oidc-signing.pub (its ID token signing key); tenancy-apiserver.kubeconfig and
 // kube-controller-manager.kubeconfig. The admin kubeconfig goes to --admin-kubeconfig. With
 // --admission-config, kube-apiserver's admission configuration goes there, and the kubeconfig
 // of its webhook client certificate (accountquota-webhook-client) beside it as
-// webhook.kubeconfig.
+// webhook.kubeconfig. With --authentication-config, kube-apiserver's AuthenticationConfiguration
+// goes there: it trusts the issuer at --oidc-issuer-url (see authentication.go).
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,6 +44,11 @@ type options struct {
 	// NodeIP is the node's address, added to kube-apiserver's certificate (it listens there
 	// for Pods); only with NodeName.
 	NodeIP net.IP
+	// AuthenticationConfig, when set, is where kube-apiserver's AuthenticationConfiguration
+	// is written, trusting the issuer at OIDCIssuerURL for the audience OIDCAudience.
+	AuthenticationConfig string
+	OIDCIssuerURL        string
+	OIDCAudience         string
 }
 
 func main() {
@@ -55,6 +64,9 @@ func main() {
 	fs.StringVar(&serviceIP, "service-ip", "10.96.0.1", "ClusterIP of the kubernetes Service, added to kube-apiserver's certificate.")
 	fs.StringVar(&o.NodeName, "node-name", "", "Name of the local node: adds the kubelet's, kube-scheduler's, kube-proxy's and kube-router's client certificates and kubeconfigs, and kube-apiserver's client certificate towards the kubelet (default: no node).")
 	fs.StringVar(&nodeIP, "node-ip", "", "The node's address, added to kube-apiserver's certificate (with --node-name).")
+	fs.StringVar(&o.AuthenticationConfig, "authentication-config", "", "Path of kube-apiserver's AuthenticationConfiguration, which trusts the local OIDC issuer (default: not written).")
+	fs.StringVar(&o.OIDCIssuerURL, "oidc-issuer-url", "", "URL of the local OIDC issuer (https://127.0.0.1:<port>), with --authentication-config.")
+	fs.StringVar(&o.OIDCAudience, "oidc-audience", "tenancy-local", "The audience kube-apiserver accepts in the issuer's ID tokens.")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
@@ -88,6 +100,14 @@ func (o *options) validate() error {
 	if o.NodeIP != nil && o.NodeName == "" {
 		errs = append(errs, errors.New("--node-ip needs --node-name"))
 	}
+	if o.AuthenticationConfig != "" {
+		if u, err := url.Parse(o.OIDCIssuerURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--oidc-issuer-url %q: --authentication-config needs the issuer's https URL", o.OIDCIssuerURL))
+		}
+		if o.OIDCAudience == "" {
+			errs = append(errs, errors.New("--oidc-audience must not be empty"))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -110,8 +130,10 @@ func run(o options, now time.Time) error {
 		}
 		pairs[spec.Name] = kp
 	}
-	if err := ensureServiceAccountKey(o.Dir); err != nil {
-		return err
+	for _, name := range []string{serviceAccountKey, oidcSigningKey} {
+		if err := ensureSigningKey(o.Dir, name); err != nil {
+			return err
+		}
 	}
 	configs := []struct {
 		path, context, client string
@@ -135,7 +157,12 @@ func run(o options, now time.Time) error {
 		}
 	}
 	if o.AdmissionConfig != "" {
-		return writeAdmissionConfig(o.AdmissionConfig, o.Dir)
+		if err := writeAdmissionConfig(o.AdmissionConfig, o.Dir); err != nil {
+			return err
+		}
+	}
+	if o.AuthenticationConfig != "" {
+		return writeAuthenticationConfig(o.AuthenticationConfig, o.OIDCIssuerURL, o.OIDCAudience, pairs[oidcCA])
 	}
 	return nil
 }
@@ -163,9 +190,10 @@ func ensureKeyPair(dir string, spec certSpec, ca *keyPair, now time.Time) (*keyP
 	return kp, nil
 }
 
-// ensureServiceAccountKey keeps sa.key and sa.pub when they hold a matching key pair.
-func ensureServiceAccountKey(dir string) error {
-	keyPath, pubPath := filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
+// ensureSigningKey keeps <name>.key, a token signing key, when it holds one, and writes its
+// public key to <name>.pub.
+func ensureSigningKey(dir, name string) error {
+	keyPath, pubPath := filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
 	var key crypto.Signer
 	if data, err := os.ReadFile(keyPath); err == nil {
 		key, _ = parsePrivateKey(data)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/x509"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
@@ -137,18 +139,24 @@ func TestRunWritesWorkingKubeconfigs(t *testing.T) {
 	}
 }
 
-func TestServiceAccountKeyPair(t *testing.T) {
+func TestSigningKeyPairs(t *testing.T) {
 	o := testOptions(t)
 	require.NoError(t, run(o, time.Now()))
-	keyData, err := os.ReadFile(filepath.Join(o.Dir, "sa.key"))
-	require.NoError(t, err)
-	key, err := parsePrivateKey(keyData)
-	require.NoError(t, err)
-	pubData, err := os.ReadFile(filepath.Join(o.Dir, "sa.pub"))
-	require.NoError(t, err)
-	want, err := publicKeyPEM(key.Public())
-	require.NoError(t, err)
-	assert.Equal(t, want, pubData)
+	keys := map[string]crypto.Signer{}
+	for _, name := range []string{serviceAccountKey, oidcSigningKey} {
+		keyData, err := os.ReadFile(filepath.Join(o.Dir, name+".key"))
+		require.NoError(t, err)
+		key, err := parsePrivateKey(keyData)
+		require.NoError(t, err)
+		pubData, err := os.ReadFile(filepath.Join(o.Dir, name+".pub"))
+		require.NoError(t, err)
+		want, err := publicKeyPEM(key.Public())
+		require.NoError(t, err)
+		assert.Equal(t, want, pubData, name)
+		keys[name] = key
+	}
+	assert.False(t, publicKeysEqual(keys[serviceAccountKey].Public(), keys[oidcSigningKey].Public()),
+		"the OIDC issuer must not sign with the service-account key")
 }
 
 // snapshot reads every file of dir.
@@ -282,6 +290,13 @@ func TestRunRejectsIncompleteOptions(t *testing.T) {
 		{"no namespace", func(o *options) { o.Namespace = "" }},
 		{"no service IP", func(o *options) { o.ServiceIP = nil }},
 		{"node IP without node name", func(o *options) { o.NodeIP = net.ParseIP("192.0.2.1") }},
+		{"authentication config without issuer", func(o *options) { o.AuthenticationConfig = "authn.yaml" }},
+		{"authentication config with an http issuer", func(o *options) {
+			o.AuthenticationConfig, o.OIDCIssuerURL, o.OIDCAudience = "authn.yaml", "http://127.0.0.1:24443", "tenancy-local"
+		}},
+		{"authentication config without audience", func(o *options) {
+			o.AuthenticationConfig, o.OIDCIssuerURL = "authn.yaml", "https://127.0.0.1:24443"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,4 +377,45 @@ func TestRunIssuesTheNodeIdentities(t *testing.T) {
 		assert.Equal(t, o.Server, cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].Server, name)
 	}
 	assert.True(t, containsIP(load(t, o.Dir, kubeAPIServer).Cert.IPAddresses, o.NodeIP), "kube-apiserver's certificate lacks the node IP")
+}
+
+// The AuthenticationConfiguration trusts the local issuer only through the issuer's own CA,
+// for the one audience, with the prefixed claim mappings; its serving certificate is for
+// loopback and signed by that CA, which signs nothing else.
+func TestRunWritesTheAuthenticationConfig(t *testing.T) {
+	o := testOptions(t)
+	o.AuthenticationConfig = filepath.Join(t.TempDir(), "authentication.yaml")
+	o.OIDCIssuerURL, o.OIDCAudience = "https://127.0.0.1:24443", "tenancy-local"
+	now := time.Now()
+	require.NoError(t, run(o, now))
+
+	data, err := os.ReadFile(o.AuthenticationConfig)
+	require.NoError(t, err)
+	var cfg apiserverv1.AuthenticationConfiguration
+	require.NoError(t, yaml.UnmarshalStrict(data, &cfg))
+	assert.Equal(t, "apiserver.config.k8s.io/v1", cfg.APIVersion)
+	assert.Equal(t, "AuthenticationConfiguration", cfg.Kind)
+	require.Len(t, cfg.JWT, 1)
+	jwt := cfg.JWT[0]
+	assert.Equal(t, o.OIDCIssuerURL, jwt.Issuer.URL)
+	assert.Equal(t, []string{"tenancy-local"}, jwt.Issuer.Audiences)
+	assert.Equal(t, "sub", jwt.ClaimMappings.Username.Claim)
+	assert.Equal(t, "groups", jwt.ClaimMappings.Groups.Claim)
+	require.NotNil(t, jwt.ClaimMappings.Username.Prefix)
+	require.NotNil(t, jwt.ClaimMappings.Groups.Prefix)
+	assert.Equal(t, "oidc:", *jwt.ClaimMappings.Username.Prefix)
+	assert.Equal(t, "oidc:", *jwt.ClaimMappings.Groups.Prefix)
+
+	trusted := x509.NewCertPool()
+	require.True(t, trusted.AppendCertsFromPEM([]byte(jwt.Issuer.CertificateAuthority)))
+	issuer := load(t, o.Dir, oidcIssuer)
+	for _, name := range []string{"127.0.0.1", "localhost"} {
+		_, err := issuer.Cert.Verify(x509.VerifyOptions{Roots: trusted, DNSName: name,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, CurrentTime: now})
+		assert.NoError(t, err, "the issuer's certificate for %s", name)
+	}
+	for _, other := range []string{kubeAPIServer, tenancyServing} {
+		_, err := load(t, o.Dir, other).Cert.Verify(x509.VerifyOptions{Roots: trusted, CurrentTime: now})
+		assert.Error(t, err, "the OIDC CA must not vouch for %s", other)
+	}
 }

@@ -22,6 +22,14 @@ const (
 	kubeScheduler     = "kube-scheduler"
 	kubeProxy         = "kube-proxy"
 	kubeRouter        = "kube-router"
+	oidcCA            = "oidc-ca"
+	oidcIssuer        = "oidc-issuer"
+)
+
+// Names of the token signing keys (<name>.key, <name>.pub).
+const (
+	serviceAccountKey = "sa"
+	oidcSigningKey    = "oidc-signing"
 )
 
 // Identities of the clients, as kube-apiserver's RBAC sees them.
@@ -88,6 +96,13 @@ func specs(o options) []certSpec {
 		// kube-apiserver's identity towards the AccountQuota webhook (its admission
 		// configuration's kubeconfig), so that nobody else can make the webhook charge.
 		{Name: webhookClient, CA: clusterCA, CommonName: WebhookCallerName, ExtKeyUsage: clientUsage},
+		// The local OIDC issuer is an identity provider outside the cluster: a CA of its own,
+		// which only kube-apiserver's AuthenticationConfiguration trusts.
+		{Name: oidcCA, IsCA: true, CommonName: "tenancy-local-oidc-ca"},
+		{
+			Name: oidcIssuer, CA: oidcCA, CommonName: "tenancy-local-oidc-issuer",
+			DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: serverUsage,
+		},
 	}, nodeSpecs(o)...)
 }
 

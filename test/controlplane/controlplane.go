@@ -1,6 +1,7 @@
 // Package controlplane runs etcd, kube-apiserver and kube-controller-manager from
 // _output/bin (make controlplane) on free loopback ports, with the certificates
-// hack/localcerts writes and the kube-apiserver flags of hack/local-up.sh, so that tests
+// hack/localcerts writes, the kube-apiserver flags of hack/local-up.sh and the local OIDC
+// issuer of hack/oidc that kube-apiserver trusts, so that tests
 // below the end-to-end suite talk to a real core API. kube-controller-manager runs only the
 // controllers RBAC and Pods need: ClusterRole aggregation (admin, edit, view and the roles of
 // artifacts/deploy are aggregated) and the ServiceAccount controller (each namespace's
@@ -53,8 +54,13 @@ type ControlPlane struct {
 	AdmissionConfig string
 	// URL is kube-apiserver's https URL.
 	URL string
+	// OIDCIssuerURL is the local OIDC issuer's URL (hack/oidc), which kube-apiserver's
+	// AuthenticationConfiguration trusts; OIDCToken mints its tokens.
+	OIDCIssuerURL string
 
 	procs []*process
+	// oidcIssuer is the built hack/oidc binary.
+	oidcIssuer string
 }
 
 // Start runs etcd, kube-apiserver and kube-controller-manager and waits until kube-apiserver
@@ -84,12 +90,13 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 			err = errors.Join(err, c.Stop())
 		}
 	}()
-	ports, err := FreePorts(3)
+	ports, err := FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
-	etcdPort, peerPort, apiPort := ports[0], ports[1], ports[2]
+	etcdPort, peerPort, apiPort, oidcAddr := ports[0], ports[1], ports[2], "127.0.0.1:"+strconv.Itoa(ports[3])
 	c.URL = "https://127.0.0.1:" + strconv.Itoa(apiPort)
+	c.OIDCIssuerURL = "https://" + oidcAddr
 	if err := c.certificates(ctx); err != nil {
 		return nil, err
 	}
@@ -111,10 +118,15 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 
+	// Before kube-apiserver, whose JWT authenticator reads the issuer's discovery as it starts.
+	if err := c.startOIDCIssuer(ctx, logs, oidcAddr); err != nil {
+		return nil, err
+	}
 	pki := func(name string) string { return filepath.Join(c.PKI, name) }
 	flags, err := kubeAPIServerFlags(root, map[string]string{
 		"port": strconv.Itoa(apiPort), "etcd": client, "pki": c.PKI,
 		"admission-config": c.AdmissionConfig, "service-cidr": ServiceCIDR,
+		"authentication-config": c.authenticationConfig(),
 	})
 	if err != nil {
 		return nil, err
@@ -137,6 +149,9 @@ func Start(ctx context.Context) (_ *ControlPlane, err error) {
 		body, err := kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil && string(body) == "ok"
 	}); err != nil {
+		return nil, err
+	}
+	if err := c.waitOIDCTrusted(ctx, api); err != nil {
 		return nil, err
 	}
 
@@ -201,11 +216,18 @@ func (c *ControlPlane) certificates(ctx context.Context) error {
 	}
 	c.AdmissionConfig = filepath.Join(c.Dir, "admission.yaml")
 	run := exec.CommandContext(ctx, localcerts, "--dir="+c.PKI, "--server="+c.URL,
-		"--admin-kubeconfig="+c.Kubeconfig, "--admission-config="+c.AdmissionConfig, "--service-ip="+ServiceIP)
+		"--admin-kubeconfig="+c.Kubeconfig, "--admission-config="+c.AdmissionConfig, "--service-ip="+ServiceIP,
+		"--authentication-config="+c.authenticationConfig(), "--oidc-issuer-url="+c.OIDCIssuerURL, "--oidc-audience="+OIDCAudience)
 	if out, err := run.CombinedOutput(); err != nil {
 		return fmt.Errorf("hack/localcerts: %w: %s", err, out)
 	}
 	return nil
+}
+
+// authenticationConfig is kube-apiserver's AuthenticationConfiguration, which trusts the local
+// OIDC issuer.
+func (c *ControlPlane) authenticationConfig() string {
+	return filepath.Join(c.Dir, "authentication.yaml")
 }
 
 // waitReady polls ready until it holds, giving up at once when p exits.

@@ -33,11 +33,19 @@ func TestStartServesTheAdminAndStopLeavesNothing(t *testing.T) {
 	_, err = kube.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
 	require.NoError(t, err)
 
+	// kube-apiserver trusts the local OIDC issuer, with the prefixed user and groups.
+	token, err := c.OIDCToken(ctx, "dev", "team-a")
+	require.NoError(t, err)
+	user, err := c.whoAmI(ctx, token)
+	require.NoError(t, err)
+	assert.Equal(t, "oidc:dev", user.Username)
+	assert.ElementsMatch(t, []string{"oidc:team-a", "system:authenticated"}, user.Groups)
+
 	pids := make([]int, 0, len(c.procs))
 	for _, p := range c.procs {
 		pids = append(pids, p.cmd.Process.Pid)
 	}
-	require.Len(t, pids, 3)
+	require.Len(t, pids, 4)
 	stopped = true
 	require.NoError(t, c.Stop())
 	for _, pid := range pids {
