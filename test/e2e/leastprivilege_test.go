@@ -67,7 +67,7 @@ func logSize(t *testing.T, name string) int64 {
 // asked kube-apiserver for on the way was refused.
 func TestWalkthroughLeastPrivilege(t *testing.T) {
 	logStart := runAsServiceAccount(t)
-	walkthrough(t)
+	walkthrough(t, impersonatedTenants())
 	assert.Empty(t, refusedRequests(t, logStart), "requests of the server that kube-apiserver refused")
 }
 

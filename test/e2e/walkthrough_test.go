@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
 
 // The manifests of docs/walkthrough.md, exactly as users apply them.
@@ -181,19 +183,37 @@ func resetWalkthrough(t *testing.T) {
 }
 
 // TestWalkthrough runs docs/walkthrough.md with its manifests, as admin, dev and dba.
-func TestWalkthrough(t *testing.T) { walkthrough(t) }
+func TestWalkthrough(t *testing.T) { walkthrough(t, impersonatedTenants()) }
+
+// walkthroughTenants are the walkthrough's two users, dev and dba: how kubectl runs as each,
+// and the user names kube-apiserver gives them, which the manifests' subjects must name.
+type walkthroughTenants struct {
+	dev, dba         framework.Kubectl
+	devName, dbaName string
+}
+
+// impersonatedTenants are dev and dba through impersonation (--as), as the walkthrough shows.
+func impersonatedTenants() walkthroughTenants {
+	return walkthroughTenants{dev: cluster.As("dev"), dba: cluster.As("dba"), devName: "dev", dbaName: "dba"}
+}
+
+// subjects is a manifest of the walkthrough with its User subjects dev and dba renamed to
+// the names kube-apiserver gives the tenants.
+func (w walkthroughTenants) subjects(manifest string) string {
+	return strings.NewReplacer("name: dev\n", "name: "+w.devName+"\n", "name: dba\n", "name: "+w.dbaName+"\n").Replace(manifest)
+}
 
 // walkthrough is docs/walkthrough.md, step by step, against whichever tenancy-apiserver
-// replica 0 is running.
-func walkthrough(t *testing.T) {
+// replica 0 is running, with dev and dba as w says.
+func walkthrough(t *testing.T, w walkthroughTenants) {
 	resetWalkthrough(t)
 	t.Cleanup(func() { resetWalkthrough(t) })
-	admin, dev, dba := cluster.Admin(), cluster.As("dev"), cluster.As("dba")
+	admin, dev, dba := cluster.Admin(), w.dev, w.dba
 
 	// Accounts.
-	admin.Apply(t, nodeAccountYAML).Success(t)
-	admin.Apply(t, redisAccountYAML).Success(t)
-	assert.Contains(t, admin.Apply(t, nodeAccountYAML).Success(t).Stdout, "unchanged", "re-apply")
+	admin.Apply(t, w.subjects(nodeAccountYAML)).Success(t)
+	admin.Apply(t, w.subjects(redisAccountYAML)).Success(t)
+	assert.Contains(t, admin.Apply(t, w.subjects(nodeAccountYAML)).Success(t).Stdout, "unchanged", "re-apply")
 	out := admin.Run(t, "get", "accounts").Success(t).Stdout
 	assert.Contains(t, out, "node-account")
 	assert.Contains(t, out, "redis-account")
@@ -203,12 +223,12 @@ func walkthrough(t *testing.T) {
 
 	// Spaces.
 	assert.Contains(t, admin.Run(t, "get", "clusterroles", "kiosk-edit", "-o", "yaml").Success(t).Stdout, "spaces")
-	admin.Apply(t, clusterRoleBindingYAML).Success(t)
+	admin.Apply(t, w.subjects(clusterRoleBindingYAML)).Success(t)
 	dev.Apply(t, nodeSpaceYAML).Success(t)
 	dba.Apply(t, redisSpaceYAML).Success(t)
 	r := dev.Apply(t, redisSpaceYAML).Failure(t)
 	assert.Contains(t, r.Stderr, "Forbidden")
-	assert.Contains(t, r.Stderr, `User "dev" cannot create spaces for account "redis-account"`)
+	assert.Contains(t, r.Stderr, `User "`+w.devName+`" cannot create spaces for account "redis-account"`)
 	out = admin.Run(t, "get", "spaces").Success(t).Stdout
 	assert.Contains(t, out, "node-space")
 	assert.Contains(t, out, "redis-space")
@@ -220,11 +240,11 @@ func walkthrough(t *testing.T) {
 	dev.Run(t, "get", "pods", "-n", "node-space").Success(t)
 
 	// Limits.
-	admin.Apply(t, withLimit(nodeAccountYAML)).Success(t)
+	admin.Apply(t, w.subjects(withLimit(nodeAccountYAML))).Success(t)
 	dev.Apply(t, space("node-space-2", "node-account")).Success(t)
 	r = dev.Apply(t, space("node-space-3", "node-account")).Failure(t)
 	assert.Contains(t, r.Stderr, "space limit of 2 reached for account node-account")
-	admin.Apply(t, withLimit(redisAccountYAML)).Success(t)
+	admin.Apply(t, w.subjects(withLimit(redisAccountYAML))).Success(t)
 	dba.Apply(t, space("redis-space-2", "redis-account")).Success(t)
 	r = dba.Apply(t, space("redis-space-3", "redis-account")).Failure(t)
 	assert.Contains(t, r.Stderr, "space limit of 2 reached for account redis-account")
@@ -241,7 +261,7 @@ func walkthrough(t *testing.T) {
 
 	// Templates (steps 16 to 19).
 	admin.Apply(t, templateDefinitionYAML).Success(t)
-	admin.Apply(t, redisAccountTemplatesYAML).Success(t)
+	admin.Apply(t, w.subjects(redisAccountTemplatesYAML)).Success(t)
 	admin.Apply(t, space("redis-mandatory-space", "redis-account")).Success(t)
 	assert.Contains(t, admin.Run(t, "get", "limitrange", "-n", "redis-mandatory-space").Success(t).Stdout, "container-limit-range",
 		"the mandatory template is applied before the Space create returns")

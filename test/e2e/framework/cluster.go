@@ -123,8 +123,12 @@ func (c *Cluster) reusable(ctx context.Context) string {
 	if _, err := os.Stat(c.Kubeconfig); err != nil {
 		return "no " + c.Kubeconfig
 	}
-	if _, err := os.Stat(filepath.Join(c.Dir, "env")); err != nil {
+	env, err := readEnv(filepath.Join(c.Dir, "env"))
+	if err != nil {
 		return "no settings file"
+	}
+	if env["OIDC_ISSUER_URL"] == "" {
+		return "it runs without the local OIDC issuer"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
