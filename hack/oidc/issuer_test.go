@@ -224,7 +224,7 @@ func TestServeFlagsAreChecked(t *testing.T) {
 		want string
 	}{
 		"not loopback": {args: []string{"--listen=0.0.0.0:24443"}, want: "want a loopback IP"},
-		"no files":     {args: nil, want: "--tls-cert-file is required; --tls-private-key-file is required; --signing-key-file is required"},
+		"no files":     {args: nil, want: "--signing-key-file is required; --tls-cert-file is required; --tls-private-key-file is required"},
 		"http issuer":  {args: []string{"--issuer-url=http://127.0.0.1:24443"}, want: "--issuer-url"},
 	}
 	for name, tt := range tests {

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,17 +53,24 @@ func parseServe(args []string) (serveOptions, error) {
 	if err := validIssuerURL(o.issuerURL); err != nil {
 		errs = append(errs, "--issuer-url: "+err.Error())
 	}
-	for _, f := range []struct{ flag, value string }{
-		{"--tls-cert-file", o.certFile}, {"--tls-private-key-file", o.keyFile}, {"--signing-key-file", o.signingKeyFile},
-	} {
-		if f.value == "" {
-			errs = append(errs, f.flag+" is required")
-		}
-	}
+	errs = append(errs, required(map[string]string{
+		"--tls-cert-file": o.certFile, "--tls-private-key-file": o.keyFile, "--signing-key-file": o.signingKeyFile,
+	})...)
 	if len(errs) > 0 {
 		return o, errors.New(strings.Join(errs, "; "))
 	}
 	return o, nil
+}
+
+// required names each flag in values (flag to value) that is empty, in order.
+func required(values map[string]string) []string {
+	var errs []string
+	for _, flag := range slices.Sorted(maps.Keys(values)) {
+		if values[flag] == "" {
+			errs = append(errs, flag+" is required")
+		}
+	}
+	return errs
 }
 
 // validIssuerURL checks what kube-apiserver requires of an issuer URL: https, a host, no

@@ -86,13 +86,9 @@ func parseToken(args []string) (tokenOptions, error) {
 	if err := validIssuerURL(o.issuerURL); err != nil {
 		errs = append(errs, "--issuer-url: "+err.Error())
 	}
-	for _, f := range []struct{ flag, value string }{
-		{"--signing-key-file", o.signingKeyFile}, {"--audience", o.audience}, {"--user", o.user},
-	} {
-		if f.value == "" {
-			errs = append(errs, f.flag+" is required")
-		}
-	}
+	errs = append(errs, required(map[string]string{
+		"--signing-key-file": o.signingKeyFile, "--audience": o.audience, "--user": o.user,
+	})...)
 	for _, g := range o.groups {
 		if g == "" {
 			errs = append(errs, "--group must not be empty")
