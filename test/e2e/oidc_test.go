@@ -224,17 +224,25 @@ func TestOIDCUsernameMatchesOnlyTheSubjectWithThePrefix(t *testing.T) {
 func TestOIDCBadTokensAreRefusedBeforeTheServer(t *testing.T) {
 	teams := setupOIDCTeams(t)
 	other := otherSigningKey(t)
-	bad := map[string]framework.Token{
-		"expired":          {User: "alice", Groups: []string{"team-a"}, IssuedAgo: 2 * time.Hour, Lifetime: time.Hour},
-		"untrusted issuer": {User: "alice", Groups: []string{"team-a"}, IssuerURL: "https://127.0.0.1:1/untrusted", SigningKeyFile: other},
-		"forged signature": {User: "alice", Groups: []string{"team-a"}, SigningKeyFile: other},
-		"wrong audience":   {User: "alice", Groups: []string{"team-a"}, Audience: "another-cluster"},
+	// Each with the reason kube-apiserver logs for it.
+	bad := map[string]struct {
+		tok    framework.Token
+		reason string
+	}{
+		"expired": {framework.Token{User: "alice", Groups: []string{"team-a"}, IssuedAgo: 2 * time.Hour, Lifetime: time.Hour},
+			"oidc: token is expired"},
+		"untrusted issuer": {framework.Token{User: "alice", Groups: []string{"team-a"}, IssuerURL: "https://127.0.0.1:1/untrusted", SigningKeyFile: other},
+			`err="invalid bearer token"`},
+		"forged signature": {framework.Token{User: "alice", Groups: []string{"team-a"}, SigningKeyFile: other},
+			"failed to verify id token signature"},
+		"wrong audience": {framework.Token{User: "alice", Groups: []string{"team-a"}, Audience: "another-cluster"},
+			`expected audience \"tenancy-local\" got [\"another-cluster\"]`},
 	}
 	ctx := context.Background()
 	served := spaceRequestsServed(t)
-	for name, tok := range bad {
+	for name, b := range bad {
 		t.Run(name, func(t *testing.T) {
-			token := cluster.MintToken(t, tok)
+			token := cluster.MintToken(t, b.tok)
 			_, err := cluster.TokenClients(t, token).Kiosk.TenancyV1alpha1().Spaces().List(ctx, metav1.ListOptions{})
 			require.Error(t, err)
 			assert.True(t, apierrors.IsUnauthorized(err), "want 401, got %v", err)
@@ -243,7 +251,8 @@ func TestOIDCBadTokensAreRefusedBeforeTheServer(t *testing.T) {
 				assert.EqualValues(t, 401, status.ErrStatus.Code)
 			}
 			r := cluster.WithToken(t, token).Run(t, "get", "spaces").Failure(t)
-			assert.Contains(t, r.Stderr, "the server has asked for the client to provide credentials")
+			assert.Contains(t, r.Stderr, "You must be logged in to the server (Unauthorized)")
+			assert.Contains(t, cluster.LogTail("kube-apiserver", 20), b.reason, "kube-apiserver's reason")
 		})
 	}
 	assert.Equal(t, served, spaceRequestsServed(t), "a refused token reached tenancy-apiserver")
