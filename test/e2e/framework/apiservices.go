@@ -79,12 +79,25 @@ func (c *Cluster) undiscoveredGroups(ctx context.Context) ([]string, error) {
 			missing = append(missing, group+" (not in discovery)")
 		}
 	}
+	// kubectl apply validates against kube-apiserver's OpenAPI v3, which takes the groups in
+	// later still; a kind missing there makes kubectl look for a CRD instead, which tenants
+	// may not list.
+	openapi, err := exec.CommandContext(ctx, c.KubectlPath, "--kubeconfig", c.Kubeconfig, "get", "--raw", "/openapi/v3",
+		"--request-timeout=10s").Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubectl get --raw /openapi/v3: %w", err)
+	}
+	for group := range servedResources {
+		if !strings.Contains(string(openapi), `"apis/`+group+`/v1alpha1"`) {
+			missing = append(missing, group+" (not in OpenAPI v3)")
+		}
+	}
 	sort.Strings(missing)
 	return missing, nil
 }
 
 // WaitAPIServicesAvailable waits until every APIService is Available and kube-apiserver's
-// discovery lists this server's groups.
+// discovery and OpenAPI v3 list this server's groups.
 func (c *Cluster) WaitAPIServicesAvailable(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
