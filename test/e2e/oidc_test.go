@@ -155,6 +155,28 @@ func TestOIDCGroupRemovedFromTheTokenLosesAccessAtOnce(t *testing.T) {
 	assert.Equal(t, []string{"ADDED " + newA}, watchUntil(t, openBefore, newA), "the earlier token's watch")
 }
 
+// What does end an open watch's access: the admin takes the group out of the Account. The
+// watch alice opened with her token, still valid and still naming team-a, gets DELETED for
+// team-a's Space.
+func TestOIDCGroupRemovedFromTheAccountRevokesAnOpenWatch(t *testing.T) {
+	teams := setupOIDCTeams(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spaces := cluster.TokenClients(t, cluster.OIDCToken(t, "alice", "team-a")).Kiosk.TenancyV1alpha1().Spaces()
+	list, err := spaces.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Contains(t, spaceNames(list.Items), teams.spaceA)
+	open, err := spaces.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	require.NoError(t, err)
+	defer open.Stop()
+
+	cluster.Admin().Apply(t, accountYAML("team-a", "oidc:someone-else", "")).Success(t)
+	assert.Equal(t, []string{"DELETED " + teams.spaceA}, watchUntil(t, open, teams.spaceA))
+	list, err = spaces.List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, spaceNames(list.Items), teams.spaceA)
+}
+
 func spaceNames(items []tenancyv1alpha1.Space) []string {
 	names := make([]string, 0, len(items))
 	for _, s := range items {
