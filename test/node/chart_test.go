@@ -1,8 +1,13 @@
 package node
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"io"
 	"net"
+	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,8 +19,8 @@ import (
 // kube-apiserver reaches both APIServices through the release's Service, verifying the
 // server with the chart's caBundle, and the Service's endpoint is the server's Pod, on the
 // node, in the Pods' range. Both webhooks name that Service with the same caBundle, and a
-// tenant's writes reach the Pod: the webhooks' request counters on the Pod's /metrics
-// (read through the same Service) go up by the tenant's ConfigMap and Pod.
+// tenant's writes reach the Pod: the webhooks' request counters on the Pod's /metrics go up
+// by the tenant's ConfigMap and Pod.
 func TestChartServesThroughTheInClusterService(t *testing.T) {
 	ca := must(t, "the chart's CA")(kubectl(t, "get", "secret", "-n", releaseNamespace, release+"-tls", "-o", "jsonpath={.data.ca\\.crt}"))
 	if _, err := base64.StdEncoding.DecodeString(ca); err != nil || ca == "" {
@@ -58,7 +63,8 @@ func TestChartServesThroughTheInClusterService(t *testing.T) {
 		t.Errorf("Service %s's endpoints = %q, want the server's Pod IP %s", release, endpoints, fields[2])
 	}
 
-	quota, isolation := webhookRequests(t)
+	caPEM, _ := base64.StdEncoding.DecodeString(ca)
+	quota, isolation := webhookRequests(t, fields[2], caPEM)
 	const account, user = "chart-webhooks", "chart-webhooks-dev"
 	tenantAccount(t, account, user, restricted)
 	space := account + "-space"
@@ -68,24 +74,43 @@ func TestChartServesThroughTheInClusterService(t *testing.T) {
 	runningPod(t, user, space, "listener", restrictedPod("listener", space, "", "serve", ":8080"))
 	var quota2, isolation2 int
 	poll(t, time.Minute, "the Pod's webhook counters count the tenant's writes", func() bool {
-		quota2, isolation2 = webhookRequests(t)
+		quota2, isolation2 = webhookRequests(t, fields[2], caPEM)
 		return quota2 >= quota+2 && isolation2 >= isolation+1
 	})
 	t.Logf("the server's Pod %s (%s) answered %d AccountQuota webhook requests (%d before the tenant's writes) and %d Pod isolation ones (%d before)",
 		fields[0], fields[2], quota2, quota, isolation2, isolation)
 }
 
-var admissionCount = regexp.MustCompile(`(?m)^tenancy_(accountquota|pod_isolation)_admission_duration_seconds_count\{[^}]*\} (\d+)$`)
+var admissionCount = regexp.MustCompile(`(?m)^tenancy_(accountquota|pod_isolation)_admission_duration_seconds_count(\{[^}]*\})? (\d+)$`)
 
-// webhookRequests reads the server's /metrics through kube-apiserver's proxy to the
-// release's Service, and returns the requests the AccountQuota webhook and the Pod isolation
-// webhook decided.
-func webhookRequests(t *testing.T) (quota, isolation int) {
+// webhookRequests reads the /metrics of the server's Pod at ip, as the admin (its client
+// certificate, which the server authenticates as kube-apiserver does), verifying the Pod with
+// the chart's CA for the Service's name, and returns the requests the AccountQuota webhook
+// and the Pod isolation webhook decided.
+func webhookRequests(t *testing.T, ip string, ca []byte) (quota, isolation int) {
 	t.Helper()
-	metrics := must(t, "the server's /metrics")(kubectl(t, "get", "--raw",
-		"/api/v1/namespaces/"+releaseNamespace+"/services/https:"+release+":443/proxy/metrics"))
-	for _, m := range admissionCount.FindAllStringSubmatch(metrics, -1) {
-		n, _ := strconv.Atoi(m[2])
+	pki := localEnv(t, "PKI_DIR")
+	admin, err := tls.LoadX509KeyPair(filepath.Join(pki, "admin.crt"), filepath.Join(pki, "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		t.Fatal("the chart's ca.crt is not PEM")
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: roots, ServerName: release + "." + releaseNamespace + ".svc", Certificates: []tls.Certificate{admin}, MinVersion: tls.VersionTLS12}}}
+	resp, err := client.Get("https://" + net.JoinHostPort(ip, "8443") + "/metrics")
+	if err != nil {
+		t.Fatalf("the server's /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the server's /metrics: %s: %s", resp.Status, body)
+	}
+	for _, m := range admissionCount.FindAllStringSubmatch(string(body), -1) {
+		n, _ := strconv.Atoi(m[3])
 		if m[1] == "accountquota" {
 			quota += n
 		} else {

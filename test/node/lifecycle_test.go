@@ -30,7 +30,7 @@ import (
 // leaves exactly what docs/eks.md says it keeps, compared object by object with the cluster
 // before the install: the embedded etcd's claim, a tenant's Space namespace with its
 // RoleBindings, and the release namespace helm created (with what Kubernetes puts in every
-// namespace).
+// namespace, and the server's leader-election Lease).
 func TestChartUpgradeAndUninstall(t *testing.T) {
 	const account = "chart-upgrade"
 	removeAccount(t, account)
@@ -75,6 +75,7 @@ func TestChartUpgradeAndUninstall(t *testing.T) {
 	left := uninstallLeaves(t,
 		regexp.MustCompile(`^Namespace /(`+releaseNamespace+`|`+space+`)$`),
 		regexp.MustCompile(`^(ConfigMap|ServiceAccount) (`+releaseNamespace+`|`+space+`)/(kube-root-ca\.crt|default)$`),
+		regexp.MustCompile(`^Lease `+releaseNamespace+`/`+release+`$`),
 		regexp.MustCompile(`^PersistentVolumeClaim `+releaseNamespace+`/data-`+release+`-0$`),
 		regexp.MustCompile(`^RoleBinding `+space+`/`))
 	for _, want := range []string{"PersistentVolumeClaim " + releaseNamespace + "/data-" + release + "-0", "Namespace /" + space} {
@@ -171,7 +172,7 @@ func TestChartBundledEtcdOverTLS(t *testing.T) {
 		}
 	}
 	logs := must(t, "etcd-0's log")(kubectl(t, "logs", "-n", releaseNamespace, release+"-etcd-0"))
-	for _, want := range []string{"serving client traffic securely", `"peer-client-cert-auth":true`, `"client-cert-auth":true`} {
+	for _, want := range []string{"starting with client TLS", "starting with peer TLS", "client-cert-auth = true", "serving client traffic securely"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("etcd-0's log does not say %s", want)
 		}
@@ -187,6 +188,7 @@ func TestChartBundledEtcdOverTLS(t *testing.T) {
 	left := uninstallLeaves(t,
 		regexp.MustCompile(`^Namespace /`+releaseNamespace+`$`),
 		regexp.MustCompile(`^(ConfigMap|ServiceAccount) `+releaseNamespace+`/(kube-root-ca\.crt|default)$`),
+		regexp.MustCompile(`^Lease `+releaseNamespace+`/`+release+`$`),
 		regexp.MustCompile(`^PersistentVolumeClaim `+releaseNamespace+`/data-`+release+`-(0|etcd-[012])$`))
 	for i := range 3 {
 		if want := fmt.Sprintf("PersistentVolumeClaim %s/data-%s-etcd-%d", releaseNamespace, release, i); !contains(left, want) {
