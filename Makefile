@@ -67,8 +67,9 @@ controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin
 	hack/build-controlplane.sh
 
 .PHONY: node
-node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
+node: ## kubelet, kube-scheduler, kube-proxy, kube-router, localdns (the node's cluster DNS) in _output/bin and the pause image in _output/images (cached).
 	hack/build-node.sh
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/localdns ./hack/localdns
 
 .PHONY: standins
 standins: ## The walkthrough's images (nginx, redis, brentley/ecsdemo-nodejs) as stand-ins of hack/standin in _output/images, for the local registry.

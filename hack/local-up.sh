@@ -54,6 +54,7 @@ build() {
   if [[ $NODE == 1 ]]; then
     lcp::log "building kubelet, kube-scheduler, kube-proxy, kube-router and the pause image (cached after the first time)"
     "$LOCAL_ROOT/hack/build-node.sh"
+    (cd "$LOCAL_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$LOCAL_BIN/localdns" ./hack/localdns)
   fi
   lcp::log "building tenancy-apiserver"
   if [[ -f $LOCAL_ROOT/Makefile ]] && grep -q '^build:' "$LOCAL_ROOT/Makefile"; then

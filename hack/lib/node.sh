@@ -77,7 +77,7 @@ node::install_packages() {
 node::check_host() {
   ((EUID == 0)) || lcp::fail "the node needs root (run with NODE=0 to skip it)"
   local b
-  for b in kubelet kube-scheduler kube-proxy kube-router; do
+  for b in kubelet kube-scheduler kube-proxy kube-router localdns; do
     [[ -x $LOCAL_BIN/$b ]] || lcp::fail "$LOCAL_BIN/$b is missing: run make node"
   done
   [[ -f $LOCAL_ROOT/_output/images/pause.tar ]] || lcp::fail "_output/images/pause.tar is missing: run make node"
@@ -383,7 +383,7 @@ node::import_images() {
   for image in SERVER_IMAGE=tenancy-apiserver ETCD_IMAGE=etcd; do
     file=$LOCAL_ROOT/_output/images/${image#*=}.tar
     [[ -f $file ]] || continue
-    name=$(tar -xOf "$file" index.json | grep -o '"io.containerd.image.name":"[^"]*"' | head -n1 | cut -d'"' -f4)
+    name=$(tar -xOf "$file" index.json | sed -n 's/.*"io\.containerd\.image\.name": *"\([^"]*\)".*/\1/p' | head -n1)
     [[ -n $name ]] || lcp::fail "$file names no image (no io.containerd.image.name in its index.json)"
     lcp::log "importing $name"
     node::ctr images import --no-unpack "$file" >/dev/null
@@ -403,7 +403,6 @@ node::start_kube_scheduler() {
 # with kube-proxy's credentials: it reads Services and EndpointSlices as kube-proxy does.
 node::start_dns() {
   lcp::log "starting localdns, the cluster DNS, on $NODE_IP:53 (udp)"
-  (cd "$LOCAL_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$LOCAL_BIN/localdns" ./hack/localdns)
   lcp::start localdns "$LOCAL_BIN/localdns" --listen="$NODE_IP:53" \
     --kubeconfig="$LOCAL_PKI/kube-proxy.kubeconfig" --domain=cluster.local
 }

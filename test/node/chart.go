@@ -153,7 +153,8 @@ func waitServed(ctx context.Context) error {
 
 // clusterObjects lists every object of the cluster as "Kind namespace/name" (namespace empty
 // for cluster-scoped ones), sorted: every resource kube-apiserver serves with list, but
-// Events, which come and go by themselves.
+// Events and the nodes' heartbeat Leases (namespace kube-node-lease), which come and go by
+// themselves.
 func clusterObjects(ctx context.Context) ([]string, error) {
 	out, err := kubectlCtx(ctx, "", "api-resources", "--verbs=list", "-o", "name")
 	if err != nil {
@@ -170,5 +171,11 @@ func clusterObjects(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sorted(lines(out)), nil
+	var objs []string
+	for _, o := range lines(out) {
+		if !strings.HasPrefix(o, "Lease kube-node-lease/") {
+			objs = append(objs, o)
+		}
+	}
+	return sorted(objs), nil
 }

@@ -134,10 +134,11 @@ func script(timeout time.Duration, path string, env ...string) error {
 	return cmd.Run()
 }
 
-// kubectl runs kubectl as the admin and returns its trimmed output.
+// kubectl runs kubectl as the admin and returns its trimmed output. It runs in cleanups too,
+// after the test's context ended.
 func kubectl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig}, args...)...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
