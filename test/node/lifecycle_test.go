@@ -180,7 +180,8 @@ func TestChartBundledEtcdOverTLS(t *testing.T) {
 	ip := strings.Fields(lines(members)[0])[1]
 	etcdAccepts(t, ip)
 
-	walkthroughContainers(t)
+	// A subtest, so that its cleanup (the walkthrough's Spaces) runs before the uninstall.
+	t.Run("walkthrough", walkthroughContainers)
 
 	started = time.Now()
 	must(t, "helm uninstall")(helm(t.Context(), "uninstall", release, "--namespace", releaseNamespace, "--wait", "--timeout", "5m"))
