@@ -12,8 +12,10 @@
 #                            spec.podCIDR
 # 192.0.2.0/24 is not used: machines of this kind have their own uplink in it. local-up refuses
 # ranges that overlap a route it did not make. Packets from the bridge are forwarded only back
-# into it (chain TENANCY-LOCAL-FORWARD), and kube-apiserver's port answers only on loopback and
-# the bridge (TENANCY-LOCAL-INPUT).
+# into it (chain TENANCY-LOCAL-FORWARD), and kube-apiserver's port and kube-router's health
+# port answer only on loopback and the bridge (TENANCY-LOCAL-INPUT). The Pods' DNS server
+# (the kubelet's clusterDNS) is hack/localdns on NODE_IP:53 (UDP): the cluster's Service and
+# StatefulSet member names, NXDOMAIN for every other name.
 #
 # Host state: everything the node writes lives in $LOCAL_DIR/node (containerd's root, state and
 # socket, the kubelet's root, CNI config and IPAM), except what the components hard-code:

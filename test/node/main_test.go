@@ -144,20 +144,15 @@ func kubectl(t *testing.T, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-// localEnv reads a setting local-up saved in LOCAL_DIR/env.
+// localEnv reads a setting local-up saved in LOCAL_DIR/env, failing the test when it is not
+// there.
 func localEnv(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(localDir, "env"))
-	if err != nil {
-		t.Fatal(err)
+	v := readEnv(name)
+	if v == "" {
+		t.Fatalf("%s is not in %s/env", name, localDir)
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, name+"="); ok {
-			return strings.Trim(v, `'"`)
-		}
-	}
-	t.Fatalf("%s is not in %s/env", name, localDir)
-	return ""
+	return v
 }
 
 // standinImage is the image of hack/standin, the stand-in workload (a TCP listener and a
