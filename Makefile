@@ -67,12 +67,17 @@ controlplane: ## kube-apiserver, kube-controller-manager and etcd in _output/bin
 	hack/build-controlplane.sh
 
 .PHONY: node
-node: ## kubelet, kube-scheduler, kube-proxy, kube-router in _output/bin and the pause image in _output/images (cached).
+node: ## kubelet, kube-scheduler, kube-proxy, kube-router, localdns (the node's cluster DNS) in _output/bin and the pause image in _output/images (cached).
 	hack/build-node.sh
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/localdns ./hack/localdns
 
 .PHONY: standins
 standins: ## The walkthrough's images (nginx, redis, brentley/ecsdemo-nodejs) as stand-ins of hack/standin in _output/images, for the local registry.
 	hack/build-standins.sh
+
+.PHONY: etcd-image
+etcd-image: controlplane ## etcd (make controlplane's) as the image tenancy.local/etcd:VERSION in _output/images, for the chart's bundled etcd on the local node.
+	hack/build-etcd-image.sh
 
 .PHONY: registry
 registry: ## The local OCI registry (images and Helm charts, TLS, a password) in _output/bin, from hack/registry.
@@ -135,7 +140,7 @@ test-e2e: build controlplane helm ## Against a real kube-apiserver with the real
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
 
 .PHONY: test-node
-test-node: build controlplane node registry image standins ## The local node (needs root): Pods run, network and node isolation hold, local-down leaves the host as it found it.
+test-node: build controlplane node registry image standins etcd-image helm ## The local node (needs root): Pods run, network and node isolation hold, local-down leaves the host as it found it.
 	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -count=1 -timeout 30m ./test/node/...
 
 .PHONY: bench

@@ -15,6 +15,10 @@
 #                      The default NODE=1 needs root, installs missing Debian packages and
 #                      changes the host as hack/lib/node.sh describes; hack/local-down.sh
 #                      undoes it. NODE_* and POD_CIDR settings: hack/lib/node.sh.
+#   TENANCY=0          no tenancy-apiserver outside the cluster: nothing of artifacts/deploy is
+#                      applied and no replica starts, so the product can be installed in the
+#                      cluster instead (helm install of charts/tenancy-apiserver on the node,
+#                      as test/node does). REPLICAS and TENANCY_FLAGS are then unused.
 #   REGISTRY=0         no local OCI registry (default 1: hack/registry on 127.0.0.1:REGISTRY_PORT,
 #                      default 25443, with the images of _output/images; hack/lib/registry.sh)
 #   OIDC_PORT          the local OpenID Connect issuer's port on 127.0.0.1 (default 24443): it
@@ -39,6 +43,7 @@ registry::defaults
 oidc::defaults
 [[ $NODE == 0 || $NODE == 1 ]] || lcp::fail "NODE must be 0 or 1, not '$NODE'"
 [[ $REGISTRY == 0 || $REGISTRY == 1 ]] || lcp::fail "REGISTRY must be 0 or 1, not '$REGISTRY'"
+[[ $TENANCY == 0 || $TENANCY == 1 ]] || lcp::fail "TENANCY must be 0 or 1, not '$TENANCY'"
 started=$SECONDS
 
 [[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || lcp::fail "REPLICAS must be a positive number, not '$REPLICAS'"
@@ -53,6 +58,7 @@ build() {
   if [[ $NODE == 1 ]]; then
     lcp::log "building kubelet, kube-scheduler, kube-proxy, kube-router and the pause image (cached after the first time)"
     "$LOCAL_ROOT/hack/build-node.sh"
+    (cd "$LOCAL_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$LOCAL_BIN/localdns" ./hack/localdns)
   fi
   lcp::log "building tenancy-apiserver"
   if [[ -f $LOCAL_ROOT/Makefile ]] && grep -q '^build:' "$LOCAL_ROOT/Makefile"; then
@@ -67,13 +73,17 @@ build() {
 }
 
 check_ports() {
-  local ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT"
-    "$KUBE_APISERVER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT" "$OIDC_PORT") taken=() port i
-  for ((i = 0; i < REPLICAS; i++)); do
-    ports+=($((TENANCY_PORT + i)))
-  done
+  local ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$KUBE_APISERVER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT" "$OIDC_PORT")
+  local taken=() port i
+  if [[ $TENANCY == 1 ]]; then
+    ports+=("$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT")
+    for ((i = 0; i < REPLICAS; i++)); do
+      ports+=($((TENANCY_PORT + i)))
+    done
+  fi
   if [[ $NODE == 1 ]]; then
-    ports+=("$KUBELET_HEALTHZ_PORT" "$KUBE_SCHEDULER_PORT" "$KUBE_PROXY_HEALTHZ_PORT" "$KUBE_PROXY_METRICS_PORT")
+    ports+=("$KUBELET_HEALTHZ_PORT" "$KUBE_SCHEDULER_PORT" "$KUBE_PROXY_HEALTHZ_PORT" "$KUBE_PROXY_METRICS_PORT"
+      "$KUBE_ROUTER_HEALTH_PORT")
   fi
   if [[ $REGISTRY == 1 ]]; then
     ports+=("$REGISTRY_PORT")
@@ -144,8 +154,10 @@ start_kube_controller_manager() {
   local kubeconfig=$LOCAL_PKI/kube-controller-manager.kubeconfig node=()
   local controllers=namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller,deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,resourcequota-controller,root-ca-certificate-publisher-controller
   if [[ $NODE == 1 ]]; then
-    # node-lifecycle removes the node's not-ready taint; node-ipam gives it POD_CIDR.
+    # node-lifecycle removes the node's not-ready taint; node-ipam gives it POD_CIDR; the
+    # persistentvolume ones bind claims (the chart's StatefulSets) to PersistentVolumes.
     controllers+=,node-lifecycle-controller,node-ipam-controller,endpointslice-controller,statefulset-controller,daemonset-controller,job-controller
+    controllers+=,persistentvolume-binder-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller
     node=(--allocate-node-cidrs=true --cluster-cidr="$POD_CIDR" --node-cidr-mask-size="${POD_CIDR#*/}")
   fi
   lcp::start kube-controller-manager "$LOCAL_BIN/kube-controller-manager" \
@@ -242,6 +254,19 @@ wait_apiservices() {
   done
 }
 
+# start_tenancy starts the REPLICAS replicas and waits until kube-apiserver serves their groups.
+start_tenancy() {
+  local i flags=()
+  read -r -a flags <<<"${TENANCY_FLAGS:-}"
+  if ((REPLICAS > 1)); then
+    start_tenancy_etcd
+  fi
+  for ((i = 0; i < REPLICAS; i++)); do
+    "$LOCAL_ROOT/hack/lib/tenancy-apiserver.sh" start "$i" "${flags[@]}"
+  done
+  wait_apiservices
+}
+
 on_exit() {
   local rc=$?
   if ((rc != 0)) && [[ ${KEEP_ON_FAILURE:-} != 1 ]]; then
@@ -284,7 +309,9 @@ main() {
   start_kube_apiserver
   oidc::wait_trusted
   start_kube_controller_manager
-  apply_artifacts
+  if [[ $TENANCY == 1 ]]; then
+    apply_artifacts
+  fi
   if [[ $REGISTRY == 1 ]]; then
     registry::up
   fi
@@ -292,16 +319,11 @@ main() {
     node::up
   fi
 
-  local i flags=()
-  read -r -a flags <<<"${TENANCY_FLAGS:-}"
-  if ((REPLICAS > 1)); then
-    start_tenancy_etcd
+  if [[ $TENANCY == 1 ]]; then
+    start_tenancy
+  else
+    lcp::log "TENANCY=0: no tenancy-apiserver outside the cluster"
   fi
-  for ((i = 0; i < REPLICAS; i++)); do
-    "$LOCAL_ROOT/hack/lib/tenancy-apiserver.sh" start "$i" "${flags[@]}"
-  done
-
-  wait_apiservices
   # Its serving certificate is self-signed; any client credential stops kubectl from prompting.
   lcp::wait_healthy kube-controller-manager 60 /healthz \
     --server="https://127.0.0.1:$KUBE_CONTROLLER_MANAGER_PORT" --insecure-skip-tls-verify=true \

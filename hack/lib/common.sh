@@ -22,7 +22,7 @@ lcp::defaults() {
   : "${TENANCY_ETCD_PORT:=22381}" "${TENANCY_ETCD_PEER_PORT:=22382}"
   : "${KUBE_APISERVER_PORT:=26443}" "${KUBE_CONTROLLER_MANAGER_PORT:=20257}"
   : "${TENANCY_PORT:=28443}"
-  : "${REPLICAS:=1}"
+  : "${REPLICAS:=1}" "${TENANCY:=1}"
   : "${SERVICE_CLUSTER_IP_RANGE:=10.96.0.0/12}" "${KUBERNETES_SERVICE_IP:=10.96.0.1}"
   : "${TENANCY_NAMESPACE:=tenancy-system}" "${TENANCY_SERVICE:=tenancy-apiserver}"
 }
@@ -35,11 +35,11 @@ lcp::save_env() {
     echo "# Settings of the local control plane started by hack/local-up.sh."
     local name
     for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT \
-      KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS \
+      KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS TENANCY \
       SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
       printf '%s=%q\n' "$name" "${!name}"
     done
-    for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR; do
+    for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR KUBE_ROUTER_HEALTH_PORT; do
       [[ -v $name ]] && printf '%s=%q\n' "$name" "${!name}"
     done
     printf '%s=%q\n' TENANCY_ETCD_MODE "$tenancy_etcd_mode"

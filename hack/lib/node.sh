@@ -12,8 +12,10 @@
 #                            spec.podCIDR
 # 192.0.2.0/24 is not used: machines of this kind have their own uplink in it. local-up refuses
 # ranges that overlap a route it did not make. Packets from the bridge are forwarded only back
-# into it (chain TENANCY-LOCAL-FORWARD), and kube-apiserver's port answers only on loopback and
-# the bridge (TENANCY-LOCAL-INPUT).
+# into it (chain TENANCY-LOCAL-FORWARD), and kube-apiserver's port and kube-router's health
+# port answer only on loopback and the bridge (TENANCY-LOCAL-INPUT). The Pods' DNS server
+# (the kubelet's clusterDNS) is hack/localdns on NODE_IP:53 (UDP): the cluster's Service and
+# StatefulSet member names, NXDOMAIN for every other name.
 #
 # Host state: everything the node writes lives in $LOCAL_DIR/node (containerd's root, state and
 # socket, the kubelet's root, CNI config and IPAM), except what the components hard-code:
@@ -31,6 +33,7 @@ node::defaults() {
   : "${NODE_IP:=198.51.100.1}" "${NODE_PREFIX:=24}" "${POD_CIDR:=198.51.100.128/25}"
   : "${KUBELET_PORT:=10250}" "${KUBELET_HEALTHZ_PORT:=10248}"
   : "${KUBE_SCHEDULER_PORT:=10259}" "${KUBE_PROXY_HEALTHZ_PORT:=10256}" "${KUBE_PROXY_METRICS_PORT:=10249}"
+  : "${KUBE_ROUTER_HEALTH_PORT:=20244}"
   : "${PAUSE_IMAGE:=registry.k8s.io/pause:local}"
   CONTAINERD_SOCK=$NODE_DIR/containerd/containerd.sock
 }
@@ -76,7 +79,7 @@ node::install_packages() {
 node::check_host() {
   ((EUID == 0)) || lcp::fail "the node needs root (run with NODE=0 to skip it)"
   local b
-  for b in kubelet kube-scheduler kube-proxy kube-router; do
+  for b in kubelet kube-scheduler kube-proxy kube-router localdns; do
     [[ -x $LOCAL_BIN/$b ]] || lcp::fail "$LOCAL_BIN/$b is missing: run make node"
   done
   [[ -f $LOCAL_ROOT/_output/images/pause.tar ]] || lcp::fail "_output/images/pause.tar is missing: run make node"
@@ -137,12 +140,13 @@ node::network_up() {
     "-i $NODE_BRIDGE -o $NODE_BRIDGE -j ACCEPT" \
     "-i $NODE_BRIDGE -j DROP" \
     "-o $NODE_BRIDGE -j DROP"
-  # kube-apiserver listens on every address for Pods to reach it on the bridge; only loopback
-  # and the bridge may.
+  # kube-apiserver listens on every address for Pods to reach it on the bridge, and
+  # kube-router's health endpoint on every address too; only loopback and the bridge may.
   node::chain filter TENANCY-LOCAL-INPUT INPUT \
     "-i lo -j RETURN" \
     "-i $NODE_BRIDGE -j RETURN" \
-    "-p tcp --dport $KUBE_APISERVER_PORT -j DROP"
+    "-p tcp --dport $KUBE_APISERVER_PORT -j DROP" \
+    "-p tcp --dport $KUBE_ROUTER_HEALTH_PORT -j DROP"
 }
 
 # node::chain TABLE CHAIN HOOK RULE... (re)creates CHAIN with RULEs, jumped to first from HOOK.
@@ -264,7 +268,9 @@ cgroupDriver: cgroupfs
 failCgroupV1: false
 failSwapOn: false
 clusterDomain: cluster.local
-# No resolver from the host: nothing in a Pod resolves names off this machine.
+# The cluster's names are answered by localdns on the node's address; no resolver from the
+# host, so nothing in a Pod resolves names off this machine.
+clusterDNS: [$NODE_IP]
 resolvConf: ""
 registerNode: true
 serializeImagePulls: false
@@ -368,6 +374,23 @@ node::start_containerd() {
   lcp::wait_until containerd 60 "its socket did not answer" node::containerd_answers
   lcp::log "importing the pause image"
   node::ctr images import --no-unpack "$LOCAL_ROOT/_output/images/pause.tar" >/dev/null
+  node::import_images
+}
+
+# node::import_images imports the images Pods run with no registry (pullPolicy Never), when
+# they are packed: the product's (make image) and etcd's (make etcd-image, for the chart's
+# bundled etcd), and records their names in $LOCAL_ENV as SERVER_IMAGE and ETCD_IMAGE.
+node::import_images() {
+  local image file name
+  for image in SERVER_IMAGE=tenancy-apiserver ETCD_IMAGE=etcd; do
+    file=$LOCAL_ROOT/_output/images/${image#*=}.tar
+    [[ -f $file ]] || continue
+    name=$(tar -xOf "$file" index.json | sed -n 's/.*"io\.containerd\.image\.name": *"\([^"]*\)".*/\1/p' | head -n1)
+    [[ -n $name ]] || lcp::fail "$file names no image (no io.containerd.image.name in its index.json)"
+    lcp::log "importing $name"
+    node::ctr images import --no-unpack "$file" >/dev/null
+    printf '%s=%q\n' "${image%%=*}" "$name" >>"$LOCAL_ENV"
+  done
 }
 
 node::start_kube_scheduler() {
@@ -376,6 +399,14 @@ node::start_kube_scheduler() {
   lcp::start kube-scheduler "$LOCAL_BIN/kube-scheduler" --kubeconfig="$kc" \
     --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
     --bind-address=127.0.0.1 --secure-port="$KUBE_SCHEDULER_PORT" --leader-elect=false --profiling=false
+}
+
+# node::start_dns starts hack/localdns, the cluster DNS, on the node's address (UDP port 53),
+# with kube-proxy's credentials: it reads Services and EndpointSlices as kube-proxy does.
+node::start_dns() {
+  lcp::log "starting localdns, the cluster DNS, on $NODE_IP:53 (udp)"
+  lcp::start localdns "$LOCAL_BIN/localdns" --listen="$NODE_IP:53" \
+    --kubeconfig="$LOCAL_PKI/kube-proxy.kubeconfig" --domain=cluster.local
 }
 
 node::start_kubelet() {
@@ -394,7 +425,7 @@ node::start_kube_router() {
   lcp::log "starting kube-router (NetworkPolicy firewall only)"
   lcp::start kube-router "$LOCAL_BIN/kube-router" --kubeconfig="$LOCAL_PKI/kube-router.kubeconfig" \
     --hostname-override="$NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
-    --health-port=0 --metrics-port=0
+    --health-port="$KUBE_ROUTER_HEALTH_PORT" --metrics-port=0
 }
 
 node::ready() {
@@ -412,6 +443,7 @@ node::up() {
   node::rbac
   node::start_containerd
   node::start_kube_scheduler
+  node::start_dns
   node::start_kubelet
   node::start_kube_proxy
   lcp::wait_until kubelet "${NODE_READY_TIMEOUT:-120}" "node $NODE_NAME did not become Ready" node::ready

@@ -20,10 +20,10 @@ registry::defaults() {
   LOCAL_REGISTRY=$LOCAL_DIR/registry
 }
 
-# registry::build builds the registry and packs the product's image and the walkthrough's
-# stand-ins (all cached).
+# registry::build builds the registry and packs the product's image, the walkthrough's
+# stand-ins and etcd's image (all cached).
 registry::build() {
-  make -C "$LOCAL_ROOT" --no-print-directory registry image standins >&2
+  make -C "$LOCAL_ROOT" --no-print-directory registry image standins etcd-image >&2
 }
 
 registry::listening() { ! lcp::port_free "$REGISTRY_PORT"; }

@@ -193,7 +193,7 @@ func TestBundledEtcd(t *testing.T) {
 	members := argValue(t, pod.Containers[0].Args, "--initial-cluster")
 	var want []string
 	for i := range 3 {
-		want = append(want, fmt.Sprintf("%[1]s-etcd-%[2]d=http://%[1]s-etcd-%[2]d.%[1]s-etcd.%[3]s.svc:2380", release, i, namespace))
+		want = append(want, fmt.Sprintf("%[1]s-etcd-%[2]d=https://%[1]s-etcd-%[2]d.%[1]s-etcd.%[3]s.svc:2380", release, i, namespace))
 	}
 	assert.Equal(t, strings.Join(want, ","), members)
 	require.NotNil(t, pod.Affinity.PodAntiAffinity)
@@ -215,7 +215,7 @@ func TestBundledEtcd(t *testing.T) {
 	assert.EqualValues(t, 2, *deploy.Spec.Replicas)
 	servers := strings.Split(argValue(t, deploy.Spec.Template.Spec.Containers[0].Args, "--etcd-servers"), ",")
 	assert.Len(t, servers, 3)
-	assert.Equal(t, fmt.Sprintf("http://%[1]s-etcd-0.%[1]s-etcd.%[2]s.svc:2379", release, namespace), servers[0])
+	assert.Equal(t, fmt.Sprintf("https://%[1]s-etcd-0.%[1]s-etcd.%[2]s.svc:2379", release, namespace), servers[0])
 	// The server's Service must not pick up the etcd members.
 	service := &corev1.Service{}
 	decodeInto(t, Find(t, objs, "Service", release), service)

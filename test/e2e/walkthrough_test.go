@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,31 +119,17 @@ spec:
 `
 )
 
-// nodejsDeploymentYAML is the Deployment of step 20.
-const nodejsDeploymentYAML = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: nodejs
-  namespace: node-space
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: nodejs
-  template:
-    metadata:
-      labels:
-        app: nodejs
-    spec:
-      containers:
-      - name: nodejs
-        image: node
-        resources:
-          requests:
-            cpu: "1"
-          limits:
-            cpu: "2"
-`
+// nodejsDeployment is the Deployment of step 20, the walkthrough's manifest file (one replica
+// of the tutorial's image brentley/ecsdemo-nodejs:latest, pulled every time, requests.cpu 1,
+// limits.cpu 2), which test/node runs on the node.
+func nodejsDeployment(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "pkg", "apis", "testdata", "nodejs-deployment.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
 
 // podYAML is a Pod with cpu requests and limits, in namespace.
 func podYAML(name, namespace string) string { return cpuPodYAML(name, namespace, "100m", "") }
@@ -274,7 +262,7 @@ func walkthrough(t *testing.T, w walkthroughTenants) {
 	assert.Equal(t, "500m 1", pod, "cpu request and limit from the LimitRange")
 	admin.Run(t, "delete", "pod", "nginx", "-n", "redis-mandatory-space", "--wait=false").Success(t)
 	// Workloads in two accounts (steps 20 to 22).
-	dev.Apply(t, nodejsDeploymentYAML).Success(t)
+	dev.Apply(t, nodejsDeployment(t)).Success(t)
 	eventually(t, "the Deployment's Pod is created", func(context.Context) bool {
 		return strings.Count(admin.Run(t, "get", "pods", "-n", "node-space", "-l", "app=nodejs", "--no-headers").Stdout, "nodejs") == 1
 	})

@@ -20,34 +20,6 @@ func walkthroughManifest(t *testing.T, file string) string {
 	return string(data)
 }
 
-// walkthroughDeployment is the walkthrough's Deployment nodejs (step 20): one replica of the
-// tutorial's image, pulled every time (imagePullPolicy Always), requests.cpu 1, limits.cpu 2.
-const walkthroughDeployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: nodejs
-  namespace: node-space
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: nodejs
-  template:
-    metadata:
-      labels:
-        app: nodejs
-    spec:
-      containers:
-      - name: nodejs
-        image: brentley/ecsdemo-nodejs:latest
-        imagePullPolicy: Always
-        resources:
-          requests:
-            cpu: 1
-          limits:
-            cpu: 2
-`
-
 // The container steps of docs/walkthrough.md on the node, as its tenants dev and dba: their
 // Pods run (a Deployment's and a bare one), `kubectl describe pod` shows the defaults the
 // mandatory Template's LimitRange gave the container, `kubectl get all --as=<tenant>` shows
@@ -57,7 +29,11 @@ spec:
 // tutorial's images (nginx, redis, brentley/ecsdemo-nodejs) are pulled from docker.io, which
 // the node's containerd resolves to the loopback registry alone, where local-up pushed
 // hack/standin under those names, listening on the real images' ports.
-func TestWalkthroughContainersRunOnTheNode(t *testing.T) {
+func TestWalkthroughContainersRunOnTheNode(t *testing.T) { walkthroughContainers(t) }
+
+// walkthroughContainers runs the container steps of docs/walkthrough.md against the server
+// installed now.
+func walkthroughContainers(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = kubectl(t, "delete", "templates.config.kiosk.sh", "space-template", "--ignore-not-found")
 	})
@@ -76,7 +52,7 @@ func TestWalkthroughContainersRunOnTheNode(t *testing.T) {
 		return err == nil
 	})
 
-	must(t, "Deployment nodejs as dev")(applyAs(t, dev, walkthroughDeployment))
+	must(t, "Deployment nodejs as dev")(applyAs(t, dev, walkthroughManifest(t, "nodejs-deployment.yml")))
 	must(t, "kubectl create deploy redis as dba")(kubectlAs(t, dba, "create", "deploy", "redis", "--image", "redis", "-n", "redis-space"))
 	must(t, "kubectl run nginx as dba")(kubectlAs(t, dba, "run", "nginx", "--image", "nginx", "-n", "redis-space", "--restart=Never"))
 	must(t, "nginx Running")(kubectl(t, "wait", "-n", "redis-space", "--for=jsonpath={.status.phase}=Running", "pod/nginx", "--timeout=120s"))

@@ -50,8 +50,8 @@ func eventuallyReachable(t *testing.T, user, ns, pod, addr string, want bool, wh
 // the other tenant's Pod (the walkthrough's ping); with mode Account on B, A's Pod no longer
 // reaches B's and B's Pod no longer reaches A's, while B's two Spaces still reach each
 // other; with mode None, both reach each other again. kube-router refuses the blocked
-// connections (REJECT: "connection refused"), so a blocked probe is quick. The cluster has
-// no DNS, and the test says so.
+// connections (REJECT: "connection refused"), so a blocked probe is quick. The cluster's
+// DNS runs on the node, not as kube-dns Pods, and the test says so.
 func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 	if out, _ := kubectl(t, "get", "services", "--all-namespaces", "-l", "k8s-app=kube-dns", "-o", "name"); out != "" {
 		t.Fatalf("the local cluster has a DNS Service (%s): this test does not check DNS egress; extend it", out)
@@ -59,8 +59,9 @@ func TestNetworkIsolationBetweenAccounts(t *testing.T) {
 	if out, err := kubectl(t, "get", "service", "-n", "kube-system", "kube-dns"); err == nil || !strings.Contains(out, "NotFound") {
 		t.Fatalf("kube-system/kube-dns: %v: %s", err, out)
 	}
-	t.Log("the local cluster has no DNS (no kube-dns Service): the isolation policy's DNS egress rule " +
-		"has no peer here; its content is checked by test/e2e TestIsolationNetworkPolicies")
+	t.Log("the local cluster's DNS is hack/localdns on the node's address, not Pods labelled k8s-app=kube-dns in " +
+		"kube-system: the isolation policy's DNS egress rule has no peer here; its content is checked by test/e2e " +
+		"TestIsolationNetworkPolicies")
 
 	importStandin(t)
 	const accountA, accountB, userA, userB = "traffic-a", "traffic-b", "traffic-a-dev", "traffic-b-dev"

@@ -1,6 +1,9 @@
 // Package node tests the local node of hack/local-up.sh (NODE=1): a Ready Node on which
-// Pods run, tenants' traffic and node placement isolated per Account with real Pods, and
-// hack/local-down.sh leaving the host as it found it. It needs root, as the
+// Pods run, the product installed in the cluster with its Helm chart as users install it,
+// tenants' traffic and node placement isolated per Account with real Pods, and
+// hack/local-down.sh leaving the host as it found it. local-up runs with TENANCY=0, and the
+// suite installs charts/tenancy-apiserver (embedded storage) before its tests, which all
+// run against that in-cluster server. It needs root, as the
 // node does; it fails, never skips, when the node cannot start. Test files run in name
 // order, so TestLocalDownLeavesTheHostAsItFoundIt, in node_test.go, runs after the tests
 // of files named before it; a new file of tests must sort before node_test.go.
@@ -29,6 +32,10 @@ var (
 	before snapshot
 	// up is true while the node runs.
 	up bool
+	// clusterBefore are the cluster's objects before the chart was installed.
+	clusterBefore []string
+	// kubeRouterPID is kube-router's process after local-up.
+	kubeRouterPID string
 )
 
 // defaults are the ports of this suite's control plane, apart from the e2e suite's.
@@ -68,13 +75,18 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	started := time.Now()
-	if err := script(40*time.Minute, "hack/local-up.sh", "CLEAN=1"); err != nil {
+	if err := script(40*time.Minute, "hack/local-up.sh", "CLEAN=1", "TENANCY=0"); err != nil {
 		fmt.Fprintln(os.Stderr, "node: hack/local-up.sh:", err)
 		_ = script(5*time.Minute, "hack/local-down.sh")
 		return 1
 	}
 	up = true
 	fmt.Fprintf(os.Stderr, "node: local-up with a node took %s\n", time.Since(started).Round(time.Second))
+	if err := setUpChart(); err != nil {
+		fmt.Fprintln(os.Stderr, "node: the chart:", err)
+		_ = script(5*time.Minute, "hack/local-down.sh")
+		return 1
+	}
 	code := m.Run()
 	if up {
 		if err := script(5*time.Minute, "hack/local-down.sh"); err != nil {
@@ -83,6 +95,31 @@ func runMain(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// setUpChart records kube-router's pid and the cluster's objects, makes the node's
+// PersistentVolumes and installs the chart with embedded storage, the suite's server.
+func setUpChart() error {
+	ctx := context.Background()
+	pid, err := os.ReadFile(filepath.Join(localDir, "pids", "kube-router.pid"))
+	if err != nil {
+		return err
+	}
+	kubeRouterPID = strings.Fields(string(pid))[0]
+	// One volume for the embedded etcd, three for the bundled etcd's members.
+	if err := persistentVolumes(ctx, storageClass, 4); err != nil {
+		return err
+	}
+	if clusterBefore, err = clusterObjects(ctx); err != nil {
+		return err
+	}
+	started := time.Now()
+	if err := installChart(ctx, []string{"embedded-values.yaml"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "node: helm install (embedded storage) until both groups were served took %s\n",
+		time.Since(started).Round(time.Second))
+	return nil
 }
 
 // script runs a script of the repository with extra environment, its output on stderr.
@@ -97,29 +134,25 @@ func script(timeout time.Duration, path string, env ...string) error {
 	return cmd.Run()
 }
 
-// kubectl runs kubectl as the admin and returns its trimmed output.
+// kubectl runs kubectl as the admin and returns its trimmed output. It runs in cleanups too,
+// after the test's context ended.
 func kubectl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig}, args...)...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
 
-// localEnv reads a setting local-up saved in LOCAL_DIR/env.
+// localEnv reads a setting local-up saved in LOCAL_DIR/env, failing the test when it is not
+// there.
 func localEnv(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(localDir, "env"))
-	if err != nil {
-		t.Fatal(err)
+	v := readEnv(name)
+	if v == "" {
+		t.Fatalf("%s is not in %s/env", name, localDir)
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, name+"="); ok {
-			return strings.Trim(v, `'"`)
-		}
-	}
-	t.Fatalf("%s is not in %s/env", name, localDir)
-	return ""
+	return v
 }
 
 // standinImage is the image of hack/standin, the stand-in workload (a TCP listener and a

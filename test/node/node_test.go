@@ -1,7 +1,11 @@
 package node
 
 import (
+	"io"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +84,32 @@ func TestPodReachesKubeAPIServerThroughTheKubernetesService(t *testing.T) {
 	}
 	logs, _ := kubectl(t, "logs", pod)
 	t.Logf("probe: %s", logs)
+}
+
+// kube-router, which enforces the NetworkPolicies, ran through the whole suite: the process
+// local-up started still runs kube-router (no restart, no exit), and its health endpoint,
+// which fails once one of its controllers stops syncing, answers OK. It runs after every
+// test but the last.
+func TestKubeRouterRanThroughTheSuite(t *testing.T) {
+	pid := must(t, "kube-router's pid file")(run("cat", filepath.Join(localDir, "pids", "kube-router.pid")))
+	if fields := strings.Fields(pid); len(fields) == 0 || fields[0] != kubeRouterPID {
+		t.Errorf("kube-router's pid is %q now, %s after local-up: it was restarted", pid, kubeRouterPID)
+	}
+	exe, err := os.Readlink("/proc/" + kubeRouterPID + "/exe")
+	if err != nil || filepath.Base(exe) != "kube-router" {
+		t.Errorf("process %s is not kube-router any more (%q, %v)", kubeRouterPID, exe, err)
+	}
+	url := "http://127.0.0.1:" + localEnv(t, "KUBE_ROUTER_HEALTH_PORT") + "/healthz"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("kube-router's health endpoint: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %s %s", url, resp.Status, body)
+	}
+	t.Logf("kube-router (pid %s) ran through the suite; GET %s: %s %s", kubeRouterPID, url, resp.Status, strings.TrimSpace(string(body)))
 }
 
 // hack/local-down.sh stops the node and removes everything local-up added to the host:

@@ -24,7 +24,7 @@ func applyAs(t *testing.T, user, manifest string) (string, error) {
 	if user != "" {
 		args = append([]string{"--as=" + user}, args...)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 	cmd.Stdin = strings.NewReader(manifest)

@@ -93,9 +93,72 @@ app.kubernetes.io/component: etcd
 {{- $name := include "tenancy-apiserver.etcdName" . -}}
 {{- $urls := list -}}
 {{- range $i := until (int .Values.storage.bundled.replicas) -}}
-{{- $urls = append $urls (printf "http://%s-%d.%s.%s.svc:2379" $name $i $name $.Release.Namespace) -}}
+{{- $urls = append $urls (printf "https://%s-%d.%s.%s.svc:2379" $name $i $name $.Release.Namespace) -}}
 {{- end -}}
 {{- join "," $urls -}}
+{{- end -}}
+
+{{/* The bundled etcd's members' DNS domain: <member>.<domain> is each member's name. */}}
+{{- define "tenancy-apiserver.etcdDomain" -}}
+{{- $name := include "tenancy-apiserver.etcdName" . -}}
+{{- printf "%s.%s.svc" $name .Release.Namespace -}}
+{{- end -}}
+
+{{/* The Secret with the bundled etcd members' certificate (serving clients and peers). */}}
+{{- define "tenancy-apiserver.etcdMemberSecretName" -}}
+{{- if eq .Values.storage.bundled.tls.mode "secret" -}}
+{{- .Values.storage.bundled.tls.secret.memberSecretName -}}
+{{- else -}}
+{{- printf "%s-tls" (include "tenancy-apiserver.etcdName" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with the server's etcd client certificate: storage.external.tls.secretName, or
+the bundled etcd's client Secret; empty when the server connects without one. */}}
+{{- define "tenancy-apiserver.etcdClientSecretName" -}}
+{{- if eq .Values.storage.mode "external" -}}
+{{- .Values.storage.external.tls.secretName -}}
+{{- else if eq .Values.storage.mode "bundled" -}}
+{{- if eq .Values.storage.bundled.tls.mode "secret" -}}
+{{- .Values.storage.bundled.tls.secret.clientSecretName -}}
+{{- else -}}
+{{- printf "%s-client-tls" (include "tenancy-apiserver.etcdName" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The keys of the etcd client Secret: a dict with ca, cert and key. */}}
+{{- define "tenancy-apiserver.etcdClientKeys" -}}
+{{- if eq .Values.storage.mode "external" -}}
+{{- with .Values.storage.external.tls -}}
+{{- dict "ca" .caKey "cert" .certKey "key" .keyKey | toJson -}}
+{{- end -}}
+{{- else -}}
+{{- dict "ca" "ca.crt" "cert" "tls.crt" "key" "tls.key" | toJson -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The bundled etcd's certificates made by the chart in storage.bundled.tls.mode generate:
+the ones in the existing Secrets when both are there (so upgrades keep them), otherwise a
+new CA, the members' certificate (server and client auth, for clients and peers) and the
+server's client certificate. A dict with ca, memberCrt, memberKey, clientCrt and clientKey
+(PEM), computed once per render. */}}
+{{- define "tenancy-apiserver.etcdGeneratedCerts" -}}
+{{- if not .etcdGeneratedCerts -}}
+{{- $member := lookup "v1" "Secret" .Release.Namespace (include "tenancy-apiserver.etcdMemberSecretName" .) -}}
+{{- $client := lookup "v1" "Secret" .Release.Namespace (include "tenancy-apiserver.etcdClientSecretName" .) -}}
+{{- if and $member $client (index $member.data "ca.crt") (index $client.data "ca.crt") -}}
+{{- $_ := set . "etcdGeneratedCerts" (dict "ca" (index $member.data "ca.crt" | b64dec) "memberCrt" (index $member.data "tls.crt" | b64dec) "memberKey" (index $member.data "tls.key" | b64dec) "clientCrt" (index $client.data "tls.crt" | b64dec) "clientKey" (index $client.data "tls.key" | b64dec)) -}}
+{{- else -}}
+{{- $name := include "tenancy-apiserver.etcdName" . -}}
+{{- $domain := include "tenancy-apiserver.etcdDomain" . -}}
+{{- $days := int .Values.storage.bundled.tls.generate.days -}}
+{{- $ca := genCA (printf "%s-ca" $name) $days -}}
+{{- $memberCert := genSignedCert $name (list "127.0.0.1") (list (printf "*.%s" $domain) (printf "*.%s.cluster.local" $domain) $domain "localhost") $days $ca -}}
+{{- $clientCert := genSignedCert (include "tenancy-apiserver.fullname" .) nil nil $days $ca -}}
+{{- $_ := set . "etcdGeneratedCerts" (dict "ca" $ca.Cert "memberCrt" $memberCert.Cert "memberKey" $memberCert.Key "clientCrt" $clientCert.Cert "clientKey" $clientCert.Key) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The serving certificate made by the chart in mode generate: the one in the existing
@@ -143,7 +206,32 @@ certManager (cainjector fills it) and selfSigned. */}}
 {{- if and (eq .Values.tls.mode "secret") (or (empty .Values.tls.secret.name) (empty .Values.tls.secret.caBundle)) -}}
 {{- fail "tls.secret.name and tls.secret.caBundle: both required with tls.mode secret" -}}
 {{- end -}}
+{{- if and (eq .Values.storage.mode "bundled") (eq .Values.storage.bundled.tls.mode "secret") (or (empty .Values.storage.bundled.tls.secret.memberSecretName) (empty .Values.storage.bundled.tls.secret.clientSecretName)) -}}
+{{- fail "storage.bundled.tls.secret.memberSecretName and storage.bundled.tls.secret.clientSecretName: both required with storage.bundled.tls.mode secret" -}}
+{{- end -}}
 {{- if and .Values.webhook.callerAuth.enabled (empty .Values.webhook.callerAuth.secretName) -}}
 {{- fail "webhook.callerAuth.secretName: required with webhook.callerAuth.enabled" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The lifetime, key and issuer of the bundled etcd's cert-manager Certificates. */}}
+{{- define "tenancy-apiserver.etcdCertManagerSpec" -}}
+{{- with .Values.storage.bundled.tls.certManager -}}
+duration: {{ .duration }}
+renewBefore: {{ .renewBefore }}
+privateKey:
+  algorithm: ECDSA
+  size: 256
+  rotationPolicy: Always
+issuerRef:
+  {{- if .issuerRef.name }}
+  name: {{ .issuerRef.name }}
+  kind: {{ .issuerRef.kind }}
+  group: {{ .issuerRef.group }}
+  {{- else }}
+  name: {{ include "tenancy-apiserver.etcdName" $ }}-ca
+  kind: Issuer
+  group: cert-manager.io
+  {{- end }}
 {{- end -}}
 {{- end -}}

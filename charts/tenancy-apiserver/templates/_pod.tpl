@@ -60,15 +60,15 @@ spec:
     {{- else if eq .Values.storage.mode "external" }}
     - --etcd-servers={{ join "," .Values.storage.external.endpoints }}
     - --etcd-prefix={{ .Values.storage.external.prefix }}
-    {{- with .Values.storage.external.tls }}
-    {{- if .secretName }}
-    - --etcd-cafile=/var/run/tenancy-apiserver/etcd-client/{{ .caKey }}
-    - --etcd-certfile=/var/run/tenancy-apiserver/etcd-client/{{ .certKey }}
-    - --etcd-keyfile=/var/run/tenancy-apiserver/etcd-client/{{ .keyKey }}
-    {{- end }}
-    {{- end }}
     {{- else if eq .Values.storage.mode "bundled" }}
     - --etcd-servers={{ include "tenancy-apiserver.etcdEndpoints" . }}
+    {{- end }}
+    {{- if include "tenancy-apiserver.etcdClientSecretName" . }}
+    {{- with include "tenancy-apiserver.etcdClientKeys" . | fromJson }}
+    - --etcd-cafile=/var/run/tenancy-apiserver/etcd-client/{{ .ca }}
+    - --etcd-certfile=/var/run/tenancy-apiserver/etcd-client/{{ .cert }}
+    - --etcd-keyfile=/var/run/tenancy-apiserver/etcd-client/{{ .key }}
+    {{- end }}
     {{- end }}
     - --leader-elect={{ .Values.leaderElection.enabled }}
     {{- if .Values.leaderElection.enabled }}
@@ -130,7 +130,7 @@ spec:
       {{- if ne .Values.tls.mode "selfSigned" }}
       readOnly: true
       {{- end }}
-    {{- if and (eq .Values.storage.mode "external") .Values.storage.external.tls.secretName }}
+    {{- if include "tenancy-apiserver.etcdClientSecretName" . }}
     - name: etcd-client
       mountPath: /var/run/tenancy-apiserver/etcd-client
       readOnly: true
@@ -153,10 +153,10 @@ spec:
     secret:
       secretName: {{ include "tenancy-apiserver.tlsSecretName" . }}
     {{- end }}
-  {{- if and (eq .Values.storage.mode "external") .Values.storage.external.tls.secretName }}
+  {{- with include "tenancy-apiserver.etcdClientSecretName" . }}
   - name: etcd-client
     secret:
-      secretName: {{ .Values.storage.external.tls.secretName }}
+      secretName: {{ . }}
   {{- end }}
   {{- if .Values.webhook.callerAuth.enabled }}
   - name: webhook-caller
