@@ -81,7 +81,7 @@ type Decision struct {
 //   - sleep-schedule: an awake Space sleeps when the schedule fires, unless it was used
 //     after that moment.
 //   - A Space asleep for another reason than force wakes on activity after it fell asleep,
-//     or when the wakeup-schedule fires.
+//     when the wakeup-schedule fires, or when sleep mode is turned off.
 //
 // Waking records an activity, so a woken Space is idle from that moment.
 func Decide(s State, now time.Time) Decision {
@@ -111,7 +111,7 @@ func Decide(s State, now time.Time) Decision {
 			}
 			return Decision{Action: Sleep, Reason: ReasonForce, Next: next}
 		}
-		if s.Reason == ReasonForce || s.LastActivity.After(s.SleepingSince) {
+		if s.Reason == ReasonForce || !c.Enabled() || s.LastActivity.After(s.SleepingSince) {
 			return Decision{Action: Wake}
 		}
 		if c.WakeupSchedule != nil {

@@ -38,6 +38,8 @@ func TestDecide(t *testing.T) {
 			Decision{Action: Sleep, Reason: ReasonIdle}},
 		{"activity after falling asleep wakes", map[string]string{SleepAfter: "60", SleepingSince: unix(time.Minute),
 			SleepReason: ReasonIdle, LastActivity: unix(2 * time.Minute)}, 3 * time.Minute, Decision{Action: Wake}},
+		{"turning sleep mode off wakes", map[string]string{SleepingSince: unix(time.Minute), SleepReason: ReasonIdle}, time.Hour,
+			Decision{Action: Wake}},
 		{"force sleeps at once", map[string]string{Force: "true"}, 0, Decision{Action: Sleep, Reason: ReasonForce}},
 		{"force false is no force", map[string]string{Force: "false"}, time.Hour, Decision{Action: Stay}},
 		{"activity does not end a forced sleep", map[string]string{Force: "true", SleepingSince: unix(time.Minute),
