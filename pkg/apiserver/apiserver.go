@@ -182,7 +182,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err := installActivity(generic, recorder, activityHook, auditHook); err != nil {
 		return nil, err
 	}
-	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
+	if err := c.installControllers(generic, configClient, configInformers, feed, shared); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -228,7 +228,7 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 
 // installControllers starts the controllers after the server serves, on the leader only.
 func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer,
-	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed) error {
+	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed, shared *Shared) error {
 	kube := c.ExtraConfig.KubeClient
 	kubeInformers := c.ExtraConfig.KubeInformers
 	accounts, err := accountcontroller.New(kube, configClient,
@@ -261,6 +261,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	if err != nil {
 		return err
 	}
+	sleeper.Release = shared.Reservations.Release
 	workers := c.ExtraConfig.ControllerWorkers
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())

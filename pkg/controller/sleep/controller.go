@@ -43,6 +43,9 @@ type Controller struct {
 	queue      *controller.Queue
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Release, when set, gives back the place a deleted Space held under its Account's
+	// Space limit, so that the limit sees the deletion at once.
+	Release func(ctx context.Context, account, name string) error
 
 	mu     sync.Mutex
 	spaces map[string]spaceMetrics
@@ -117,10 +120,17 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 		if apierrors.IsNotFound(err) {
 			err = nil
 		}
-		if err == nil {
-			transitions.WithLabelValues("delete").Inc()
+		if err != nil {
+			return err
 		}
-		return err
+		transitions.WithLabelValues("delete").Inc()
+		if c.Release != nil {
+			if err := c.Release(ctx, ns.Labels[configv1alpha1.AccountLabel], name); err != nil {
+				// The place comes back by itself once the namespace is gone.
+				logger.Error(err, "Releasing the Space limit place of a deleted Space")
+			}
+		}
+		return nil
 	case sleep.EndForce:
 		logger.Info("The forced sleep of a Space is over", "forceDuration", state.Config.ForceDuration)
 		return c.updateNamespace(ctx, name, func(a map[string]string) { delete(a, sleep.Force) })
