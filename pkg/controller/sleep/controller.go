@@ -87,19 +87,29 @@ func (c *Controller) enqueue(obj interface{}) {
 // Run syncs with workers until ctx is done.
 func (c *Controller) Run(ctx context.Context, workers int) { c.queue.Run(ctx, workers, c.synced) }
 
-// Sync brings one Space to what its annotations say at this moment.
+// Sync brings one Space to what its annotations say at this moment, and looks at it again
+// when that may change by itself.
 func (c *Controller) Sync(ctx context.Context, name string) error {
+	wait, err := c.sync(ctx, name)
+	if err == nil && wait > 0 {
+		c.queue.AddAfter(name, wait)
+	}
+	return err
+}
+
+// sync does Sync's work, and returns how long to wait before the next look; 0 for none.
+func (c *Controller) sync(ctx context.Context, name string) (time.Duration, error) {
 	ns, err := c.namespaces.Get(name)
 	if apierrors.IsNotFound(err) {
 		c.record(name, spaceMetrics{})
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if ns.Labels[configv1alpha1.AccountLabel] == "" || ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
 		c.record(name, spaceMetrics{})
-		return nil
+		return 0, nil
 	}
 	logger := klog.FromContext(ctx).WithValues("space", name)
 	state, err := sleep.StateOf(ns.Annotations, ns.CreationTimestamp.Time)
@@ -109,7 +119,7 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 	}
 	if !state.Config.Enabled() && !state.Asleep() {
 		c.record(name, spaceMetrics{})
-		return nil
+		return 0, nil
 	}
 	now := c.Now()
 	d := sleep.Decide(state, now)
@@ -121,7 +131,7 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 			err = nil
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		transitions.WithLabelValues("delete").Inc()
 		if c.Release != nil {
@@ -130,10 +140,10 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 				logger.Error(err, "Releasing the Space limit place of a deleted Space")
 			}
 		}
-		return nil
+		return 0, nil
 	case sleep.EndForce:
 		logger.Info("The forced sleep of a Space is over", "forceDuration", state.Config.ForceDuration)
-		return c.updateNamespace(ctx, name, func(a map[string]string) { delete(a, sleep.Force) })
+		return 0, c.updateNamespace(ctx, name, func(a map[string]string) { delete(a, sleep.Force) })
 	case sleep.Sleep:
 		if !state.Asleep() || state.Reason != d.Reason {
 			logger.Info("Space goes to sleep", "reason", d.Reason)
@@ -145,18 +155,18 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 				}
 				a[sleep.SleepReason] = d.Reason
 			}); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		saved, err := c.scaleDown(ctx, name, state.Config.DeleteAllPods)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		c.record(name, spaceMetrics{sleeping: true, replicas: saved})
 	case sleep.Wake:
 		logger.Info("Space wakes up", "reason", state.Reason)
 		if err := c.scaleUp(ctx, name); err != nil {
-			return err
+			return 0, err
 		}
 		if err := c.updateNamespace(ctx, name, func(a map[string]string) {
 			delete(a, sleep.SleepingSince)
@@ -164,18 +174,18 @@ func (c *Controller) Sync(ctx context.Context, name string) error {
 			// Waking is activity: the Space is idle from now on.
 			a[sleep.LastActivity] = sleep.FormatUnix(now)
 		}); err != nil {
-			return err
+			return 0, err
 		}
 		transitions.WithLabelValues("wake").Inc()
 		c.record(name, spaceMetrics{})
-		return nil
+		return 0, nil
 	default:
 		c.record(name, spaceMetrics{})
 	}
-	if !d.Next.IsZero() {
-		c.queue.AddAfter(name, d.Next.Sub(now)+margin)
+	if d.Next.IsZero() {
+		return 0, nil
 	}
-	return nil
+	return d.Next.Sub(now) + margin, nil
 }
 
 // updateNamespace changes the annotations of namespace name with change, on the latest
