@@ -142,7 +142,7 @@ bench-e2e: build controlplane ## Benchmarks through the local control plane (Spa
 	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkSpaceCreateWithMandatoryTemplates -benchtime 20x -timeout 20m ./test/e2e/
 	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkPodCreateUnderQuota -benchtime 500x -timeout 20m ./test/e2e/
 	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkPodCreateWithIsolation -benchtime 500x -timeout 20m ./test/e2e/
-	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkWriteWithSleepMode -benchtime 500x -timeout 20m ./test/e2e/
+	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkWriteWithSleepMode -benchtime 300x -timeout 20m ./test/e2e/
 
 .PHONY: scenario-spaces
 scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get namespaces (needs local-up).
