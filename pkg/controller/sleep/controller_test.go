@@ -192,3 +192,46 @@ func TestDeleteAfter(t *testing.T) {
 	assert.True(t, err != nil, "the namespace is deleted")
 	assert.Equal(t, []string{"team/" + space}, released)
 }
+
+// Pods that no controller owns are deleted only with delete-all-pods, and never an
+// excluded one.
+func TestDeleteAllPods(t *testing.T) {
+	pod := func(name string, owned bool, annotations map[string]string) *corev1.Pod {
+		p := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: space, Annotations: annotations}}
+		if owned {
+			p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-abc", UID: "u1"}}
+		}
+		return p
+	}
+	left := func(f *fixture) []string {
+		list, err := f.dyn.Resource(pods).Namespace(space).List(context.Background(), metav1.ListOptions{})
+		require.NoError(t, err)
+		var names []string
+		for _, p := range list.Items {
+			names = append(names, p.GetName())
+		}
+		return names
+	}
+	objects := func() []runtime.Object {
+		return []runtime.Object{pod("bare", false, nil), pod("owned", true, nil), pod("kept", false, map[string]string{sleep.Exclude: "true"})}
+	}
+	f := newFixture(t, map[string]string{sleep.Force: "true"}, objects()...)
+	f.sync(t)
+	assert.ElementsMatch(t, []string{"bare", "owned", "kept"}, left(f), "without delete-all-pods")
+	f = newFixture(t, map[string]string{sleep.Force: "true", sleep.DeleteAllPods: "true"}, objects()...)
+	f.sync(t)
+	assert.ElementsMatch(t, []string{"owned", "kept"}, left(f), "with delete-all-pods")
+}
+
+// A Space is looked at again when its sleep-after runs out, and not before.
+func TestNextLook(t *testing.T) {
+	f := newFixture(t, map[string]string{sleep.SleepAfter: "7200"})
+	wait, err := f.c.sync(context.Background(), space)
+	require.NoError(t, err)
+	assert.Equal(t, time.Hour+margin, wait, "created an hour ago, asleep after two")
+	f = newFixture(t, map[string]string{})
+	wait, err = f.c.sync(context.Background(), space)
+	require.NoError(t, err)
+	assert.Zero(t, wait, "sleep mode off: nothing to wait for")
+}
