@@ -148,10 +148,11 @@ bench: ## Go benchmarks.
 	$(GOTEST) -run '^$$' -bench . -benchmem ./pkg/...
 
 .PHONY: bench-e2e
-bench-e2e: build controlplane ## Benchmarks through the local control plane (Space create with mandatory templates, Pod creates under quota and with isolation).
+bench-e2e: build controlplane ## Benchmarks through the local control plane (Space create with mandatory templates, Pod creates under quota and with isolation, writes with sleep mode).
 	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkSpaceCreateWithMandatoryTemplates -benchtime 20x -timeout 20m ./test/e2e/
 	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkPodCreateUnderQuota -benchtime 500x -timeout 20m ./test/e2e/
 	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkPodCreateWithIsolation -benchtime 500x -timeout 20m ./test/e2e/
+	SKIP_BUILD=1 $(GOTEST) -run '^$$' -bench BenchmarkWriteWithSleepMode -benchtime 300x -timeout 20m ./test/e2e/
 
 .PHONY: scenario-spaces
 scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get namespaces (needs local-up).

@@ -24,6 +24,7 @@ files=(
   "60-apiservice-tenancy.yaml: apiservice-tenancy"
   "70-webhook-accountquota.yaml: validatingwebhookconfiguration"
   "71-webhook-pods.yaml: mutatingwebhookconfiguration"
+  "72-webhook-activity.yaml: validatingwebhookconfiguration-activity"
 )
 
 tmp=$(mktemp -d)

@@ -11,6 +11,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/accounts"
 	accountquotaadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/activity"
 	podadmission "github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/pod"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
@@ -31,6 +33,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
 	accountquotacontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/accountquota"
+	sleepcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/sleep"
 	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
@@ -42,6 +45,7 @@ import (
 	tenancyaccount "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/account"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy/space"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/sleep"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 )
 
@@ -67,6 +71,9 @@ type ExtraConfig struct {
 	WebhookCaller *webhook.Caller
 	// Charts renders the Helm charts of Templates; nil renders none.
 	Charts *helm.Renderer
+	// SleepAuditSink serves the audit sink of sleep mode, through which reads count as
+	// activity.
+	SleepAuditSink bool
 	// LocalEtcd, when the server runs its own etcd, makes clients that call it inside the
 	// process. The AccountQuota webhook charges through one.
 	LocalEtcd func() *clientv3.Client
@@ -103,6 +110,11 @@ func (c completedConfig) New() (*Server, error) {
 	endpoint := &webhook.Endpoint{Caller: c.ExtraConfig.WebhookCaller}
 	quotaHook := endpoint.Register(accountquotaadmission.Path, "AccountQuota")
 	podHook := endpoint.Register(podadmission.Path, "Pod isolation")
+	activityHook := endpoint.Register(activity.Path, "sleep mode activity")
+	var auditHook *webhook.Hook
+	if c.ExtraConfig.SleepAuditSink {
+		auditHook = endpoint.Register(activity.AuditPath, "sleep mode audit")
+	}
 	chain := c.GenericConfig.BuildHandlerChainFunc
 	c.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, cfg *genericapiserver.Config) http.Handler {
 		return endpoint.Wrap(chain(h, cfg))
@@ -141,7 +153,9 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.installTenancy(generic, shared, feed, configClient); err != nil {
+	self := &selfUser{}
+	recorder := c.activityRecorder(feed, self)
+	if err := c.installTenancy(generic, shared, feed, configClient, recorder); err != nil {
 		return nil, err
 	}
 	var etcdClient *clientv3.Client
@@ -162,17 +176,21 @@ func (c completedConfig) New() (*Server, error) {
 		Quotas:  quotaInformer.GetIndexer(),
 		Charger: charger,
 	})
-	if err := c.installPodWebhook(generic, podHook, shared, feed, configInformers); err != nil {
+	if err := c.installPodWebhook(generic, podHook, shared, feed, configInformers, self); err != nil {
 		return nil, err
 	}
-	if err := c.installControllers(generic, configClient, configInformers, feed); err != nil {
+	if err := installActivity(generic, recorder, activityHook, auditHook); err != nil {
+		return nil, err
+	}
+	if err := c.installControllers(generic, configClient, configInformers, feed, shared); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
-func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, shared *Shared, feed *accessFeed, configClient versioned.Interface) error {
+func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, shared *Shared, feed *accessFeed,
+	configClient versioned.Interface, recorder *activity.Recorder) error {
 	accountStorage, ledger := shared.Accounts, shared.Reservations
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
@@ -186,8 +204,13 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	reader := accounts.Reader{Storage: accountStorage, Scheme: scheme.Scheme}
 	group := genericapiserver.NewDefaultAPIGroupInfo(tenancy.GroupName, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 	group.NegotiatedSerializer = NegotiatedSerializer
+	spaces := space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: reader, Reservations: ledger, Config: configClient, Enforced: shared.SpaceAdmission.Enforced})
+	spaces.OnGet = func(u user.Info, name string) {
+		recorder.Observe(sleep.Request{User: u.GetName(), Groups: u.GetGroups(), Verb: "get", Group: tenancy.GroupName, Resource: "spaces"},
+			name, activity.SourceSpaceGet)
+	}
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewREST(feed.index, visibility, space.Writer{Kube: c.ExtraConfig.KubeClient, Accounts: reader, Reservations: ledger, Config: configClient, Enforced: shared.SpaceAdmission.Enforced}),
+		"spaces":   spaces,
 		"accounts": tenancyaccount.NewREST(feed.index, accountStorage, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
@@ -205,7 +228,7 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 
 // installControllers starts the controllers after the server serves, on the leader only.
 func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer,
-	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed) error {
+	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed, shared *Shared) error {
 	kube := c.ExtraConfig.KubeClient
 	kubeInformers := c.ExtraConfig.KubeInformers
 	accounts, err := accountcontroller.New(kube, configClient,
@@ -234,6 +257,11 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	if err != nil {
 		return err
 	}
+	sleeper, err := sleepcontroller.New(kube, c.ExtraConfig.KubeDynamic, kubeInformers.Core().V1().Namespaces())
+	if err != nil {
+		return err
+	}
+	sleeper.Release = shared.Reservations.Release
 	workers := c.ExtraConfig.ControllerWorkers
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())
@@ -244,6 +272,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 				func(ctx context.Context) { accounts.Run(ctx, workers) },
 				func(ctx context.Context) { instances.Run(ctx, workers) },
 				func(ctx context.Context) { quotas.Run(ctx, workers) },
+				func(ctx context.Context) { sleeper.Run(ctx, workers) },
 			)
 			if err != nil {
 				klog.ErrorS(err, "Controllers stopped")

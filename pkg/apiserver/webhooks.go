@@ -27,7 +27,7 @@ import (
 // informer (and storage), nodes and PriorityClasses from kube-apiserver's informers, and
 // the server's own user name, learnt from kube-apiserver once it serves.
 func (c completedConfig) installPodWebhook(generic *genericapiserver.GenericAPIServer, hook *webhook.Hook,
-	shared *Shared, feed *accessFeed, configInformers configinformers.SharedInformerFactory) error {
+	shared *Shared, feed *accessFeed, configInformers configinformers.SharedInformerFactory, self *selfUser) error {
 	kube := c.ExtraConfig.KubeClient
 	accountInformer := configInformers.Config().V1alpha1().Accounts()
 	nodes := c.ExtraConfig.KubeInformers.Core().V1().Nodes()
@@ -41,7 +41,6 @@ func (c completedConfig) installPodWebhook(generic *genericapiserver.GenericAPIS
 		}
 		return true
 	}
-	self := &selfUser{}
 	podadmission.RegisterMetrics()
 	hook.Set(&podadmission.Webhook{
 		Spaces: feed.index.Spaces(),
@@ -72,7 +71,8 @@ func (c completedConfig) installPodWebhook(generic *genericapiserver.GenericAPIS
 }
 
 // selfUser is the name kube-apiserver knows this server by (its ServiceAccount in a
-// cluster), so that the Pod isolation webhook admits the server's own Pods as they are.
+// cluster), so that the Pod isolation webhook admits the server's own Pods as they are, and
+// sleep mode does not take the server's own writes (scaling a Space down) for activity.
 type selfUser struct{ name atomic.Pointer[string] }
 
 func (s *selfUser) is(user string) bool {

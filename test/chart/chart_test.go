@@ -291,6 +291,36 @@ func TestPodWebhookValues(t *testing.T) {
 	}
 }
 
+// The sleep mode activity webhook takes every write and the connections to Pods in Spaces,
+// and never blocks them (failurePolicy Ignore, whatever the values); sleepMode.auditSink
+// turns the audit sink on.
+func TestActivityWebhookValues(t *testing.T) {
+	objs := Objects(t, Template(t, release, namespace))
+	hook := activityWebhook(t, objs)
+	assert.Equal(t, "Ignore", hook["failurePolicy"])
+	assert.Equal(t, "NoneOnDryRun", hook["sideEffects"])
+	assert.EqualValues(t, 2, hook["timeoutSeconds"])
+	selector, _, _ := unstructured.NestedSlice(hook, "namespaceSelector", "matchExpressions")
+	assert.Equal(t, []any{map[string]any{"key": "kiosk.sh/account", "operator": "Exists"}}, selector)
+	path, _, _ := unstructured.NestedString(hook, "clientConfig", "service", "path")
+	assert.Equal(t, "/admission/activity", path)
+	rules, _, _ := unstructured.NestedSlice(hook, "rules")
+	require.Len(t, rules, 2)
+	operations, _, _ := unstructured.NestedStringSlice(rules[1].(map[string]any), "operations")
+	resources, _, _ := unstructured.NestedStringSlice(rules[1].(map[string]any), "resources")
+	assert.Equal(t, []string{"CONNECT"}, operations)
+	assert.Equal(t, []string{"pods/exec", "pods/attach", "pods/portforward"}, resources)
+	assert.NotContains(t, serverPod(t, objs).Containers[0].Args, "--sleep-audit-sink", "the audit sink is off by default")
+
+	objs = Objects(t, Template(t, release, namespace, "--set", "sleepMode.timeoutSeconds=4", "--set", "sleepMode.auditSink=true"))
+	assert.EqualValues(t, 4, activityWebhook(t, objs)["timeoutSeconds"])
+	assert.Contains(t, serverPod(t, objs).Containers[0].Args, "--sleep-audit-sink")
+	refused(t, "/sleepMode/timeoutSeconds", "--set", "sleepMode.timeoutSeconds=31")
+	for _, obj := range Objects(t, Template(t, release, namespace, "--set", "sleepMode.enabled=false")) {
+		assert.NotEqual(t, release+"-activity", obj.GetName(), "%s rendered with sleepMode.enabled=false", obj.GetKind())
+	}
+}
+
 // webhook.callerAuth makes the webhook answer only the named client certificate, and gives
 // the server the certificate for its own webhook calls; it is off by default, since only
 // those who run kube-apiserver can give it a certificate, and needs its Secret.
@@ -368,7 +398,15 @@ func caBundles(t *testing.T, objs []*unstructured.Unstructured) []caBundle {
 	}
 	value, _, _ := unstructured.NestedString(webhook(t, objs), "clientConfig", "caBundle")
 	pods, _, _ := unstructured.NestedString(podWebhook(t, objs), "clientConfig", "caBundle")
-	return append(out, caBundle{"the webhook", value}, caBundle{"the Pod isolation webhook", pods})
+	activity, _, _ := unstructured.NestedString(activityWebhook(t, objs), "clientConfig", "caBundle")
+	return append(out, caBundle{"the webhook", value}, caBundle{"the Pod isolation webhook", pods},
+		caBundle{"the sleep mode activity webhook", activity})
+}
+
+func activityWebhook(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
+	hooks, _, _ := unstructured.NestedSlice(Find(t, objs, "ValidatingWebhookConfiguration", release+"-activity").Object, "webhooks")
+	require.Len(t, hooks, 1)
+	return hooks[0].(map[string]any)
 }
 
 func podWebhook(t *testing.T, objs []*unstructured.Unstructured) map[string]any {

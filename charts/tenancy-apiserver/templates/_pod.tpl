@@ -83,6 +83,9 @@ spec:
     - --accountquota-webhook-client-name={{ .Values.webhook.callerAuth.clientName }}
     - --admission-control-config-file=/var/run/tenancy-apiserver/webhook-caller-config/admission.yaml
     {{- end }}
+    {{- if .Values.sleepMode.auditSink }}
+    - --sleep-audit-sink
+    {{- end }}
     - --v={{ .Values.logLevel }}
     {{- range .Values.extraArgs }}
     - {{ . | quote }}

@@ -17,6 +17,7 @@ import (
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/sleep"
 )
 
 // AccountPluginName is the SpaceAccount plugin's name in --enable-admission-plugins.
@@ -62,6 +63,9 @@ func (p *Account) Validate(ctx context.Context, a admission.Attributes, _ admiss
 	u := a.GetUserInfo()
 	if u == nil {
 		return admission.NewForbidden(a, fmt.Errorf("no user"))
+	}
+	if _, errs := sleep.Parse(s.Annotations, annotationsPath); len(errs) > 0 {
+		return apierrors.NewInvalid(tenancy.Kind("Space"), s.Name, errs)
 	}
 	if a.GetOperation() == admission.Update {
 		old, _ := a.GetOldObject().(*tenancy.Space)

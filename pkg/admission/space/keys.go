@@ -7,11 +7,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/sleep"
 )
 
 // adminOnly says why key, a label or annotation of a Space's namespace, is set by admins
 // only, or "" when tenants may set it. Such keys are this product's own, those that decide
-// the Pod Security level of the namespace, and those that decide where its Pods may run.
+// the Pod Security level of the namespace, those that decide where its Pods may run, and
+// the state sleep mode keeps.
 func adminOnly(key string) string {
 	switch {
 	case strings.HasPrefix(key, "kiosk.sh/") || strings.Contains(key, ".kiosk.sh/"):
@@ -20,6 +22,8 @@ func adminOnly(key string) string {
 		return "pod-security.kubernetes.io/ keys are set by admins only"
 	case strings.HasPrefix(key, "scheduler.alpha.kubernetes.io/"):
 		return "scheduler.alpha.kubernetes.io/ keys are set by admins only"
+	case sleep.ServerWritten(key):
+		return "sleep mode's state is written by the server"
 	}
 	return ""
 }

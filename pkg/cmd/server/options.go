@@ -67,6 +67,9 @@ type Options struct {
 	// WebhookClientCAFile and WebhookClientName, when set, are the CA and the name of the only
 	// client certificate the webhooks (AccountQuota, Pod isolation) answer.
 	WebhookClientCAFile, WebhookClientName string
+	// SleepAuditSink serves kube-apiserver's audit events, so that reads count as activity
+	// for sleep mode.
+	SleepAuditSink bool
 	// KubeAPIQPS and KubeAPIBurst limit this server's own requests to kube-apiserver.
 	KubeAPIQPS   float32
 	KubeAPIBurst int
@@ -169,6 +172,11 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 			"Without them the webhooks answer anyone who reaches the port, as kube-apiserver calls webhooks without credentials by default.")
 	wfs.StringVar(&o.WebhookClientName, "accountquota-webhook-client-name", "",
 		"CommonName of the only client certificate the AccountQuota and Pod isolation webhooks answer; needs --accountquota-webhook-client-ca-file.")
+	sfs := fss.FlagSet("sleep mode")
+	sfs.BoolVar(&o.SleepAuditSink, "sleep-audit-sink", false,
+		"Serve an audit webhook backend at /audit/activity that counts every request in a Space, reads included, as activity for sleep mode. "+
+			"kube-apiserver must be configured to send its audit events there (--audit-webhook-config-file), which managed clusters such as EKS do not allow. "+
+			"The webhook client certificate flags apply to it too.")
 	hfs := fss.FlagSet("helm charts")
 	hfs.StringVar(&o.Helm.ChartCacheSize, "helm-chart-cache-size", o.Helm.ChartCacheSize,
 		"Memory for the Helm chart archives of Templates, kept by repository, chart, version and credentials; the least recently used go first. 0 keeps none, so every render downloads its chart.")
@@ -311,6 +319,7 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		Shared:            shared,
 		LocalEtcd:         localEtcd,
 		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
+		SleepAuditSink:    o.SleepAuditSink,
 	}
 	if o.WebhookClientCAFile != "" {
 		caller, err := webhook.LoadCaller(o.WebhookClientCAFile, o.WebhookClientName)

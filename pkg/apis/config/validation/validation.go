@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/sleep"
 )
 
 // AccountLabel is the namespace label that names a Space's Account. Admins may not set it
@@ -78,6 +79,14 @@ func validateAccountSpec(spec *config.AccountSpec, p *field.Path) field.ErrorLis
 	meta := sp.Child("spaceTemplate", "metadata")
 	allErrs = append(allErrs, metav1validation.ValidateLabels(spec.Space.SpaceTemplate.Labels, meta.Child("labels"))...)
 	allErrs = append(allErrs, apivalidation.ValidateAnnotations(spec.Space.SpaceTemplate.Annotations, meta.Child("annotations"))...)
+	// Sleep mode's annotations are refused here, where they are set, rather than on each Space.
+	_, sleepErrs := sleep.Parse(spec.Space.SpaceTemplate.Annotations, meta.Child("annotations"))
+	allErrs = append(allErrs, sleepErrs...)
+	for k := range spec.Space.SpaceTemplate.Annotations {
+		if sleep.ServerWritten(k) {
+			allErrs = append(allErrs, field.Forbidden(meta.Child("annotations").Key(k), "written by the server on each Space"))
+		}
+	}
 	if _, ok := spec.Space.SpaceTemplate.Labels[AccountLabel]; ok {
 		allErrs = append(allErrs, field.Forbidden(meta.Child("labels").Key(AccountLabel),
 			"is set from the Space's account and may not be given here"))

@@ -1,5 +1,5 @@
-// Package space is the kubectl plugin kubectl-space: list, create, use and delete the Spaces
-// of tenancy.kiosk.sh as a tenant sees them.
+// Package space is the kubectl plugin kubectl-space: list, create, use, delete, sleep and wake
+// the Spaces of tenancy.kiosk.sh as a tenant sees them.
 package space
 
 import (
@@ -10,7 +10,7 @@ import (
 
 // NewCommand is kubectl space and its subcommands.
 func NewCommand(f *plugin.Factory) *cobra.Command {
-	cmd := plugin.NewRootCommand("space", "Work with your Spaces: list, create, use and delete them",
+	cmd := plugin.NewRootCommand("space", "Work with your Spaces: list, create, use, delete, sleep and wake them",
 		`Work with the Spaces (namespaces owned by an Account) that you may use.
 
 A tenant who may not list namespaces sees their own Spaces here, creates Spaces for their
@@ -23,6 +23,8 @@ Accounts, and points the kubeconfig at one. Every kubectl flag works (--kubeconf
 		newCreateCommand(f),
 		newUseCommand(f),
 		newDeleteCommand(f),
+		newSleepCommand(f),
+		newWakeCommand(f),
 	)
 	return cmd
 }

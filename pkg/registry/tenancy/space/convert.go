@@ -5,6 +5,7 @@ import (
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/sleep"
 )
 
 // FromNamespace returns the Space view of a namespace: its metadata without the
@@ -23,8 +24,15 @@ func FromNamespace(ns *corev1.Namespace) *tenancy.Space {
 		s.Spec.Finalizers = append([]corev1.FinalizerName(nil), ns.Spec.Finalizers...)
 	}
 	s.Status.Phase = ns.Status.Phase
+	if _, asleep := ns.Annotations[sleep.SleepingSince]; asleep && ns.Status.Phase != corev1.NamespaceTerminating {
+		s.Status.Phase = Sleeping
+	}
 	return s
 }
+
+// Sleeping is the phase of a Space that sleep mode put to sleep: its namespace is Active,
+// its workloads scaled to zero.
+const Sleeping corev1.NamespacePhase = "Sleeping"
 
 // ToNamespace returns the namespace a Space describes: its metadata with spec.account as the
 // kiosk.sh/account label.
@@ -41,5 +49,8 @@ func ToNamespace(s *tenancy.Space) *corev1.Namespace {
 		ns.Spec.Finalizers = append([]corev1.FinalizerName(nil), s.Spec.Finalizers...)
 	}
 	ns.Status.Phase = s.Status.Phase
+	if ns.Status.Phase == Sleeping {
+		ns.Status.Phase = corev1.NamespaceActive
+	}
 	return ns
 }

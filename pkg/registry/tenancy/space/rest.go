@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
@@ -23,6 +24,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/table"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/sleep"
 )
 
 // REST serves Spaces from the access index.
@@ -31,6 +33,10 @@ type REST struct {
 	visibility tenancyregistry.Visibility
 	writer     Writer
 	*table.Convertor
+	// OnGet, when set, is told of each get of one Space that the caller may see: for sleep
+	// mode, a get is activity in that Space. A list is not, or a UI polling the Spaces
+	// would keep them all awake.
+	OnGet func(u user.Info, name string)
 }
 
 var (
@@ -103,6 +109,9 @@ func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runt
 		if !all {
 			return nil, apierrors.NewNotFound(tenancy.Resource("spaces"), name)
 		}
+	}
+	if r.OnGet != nil {
+		r.OnGet(u, name)
 	}
 	return FromNamespace(ns), nil
 }
@@ -180,8 +189,11 @@ func Fields(s *tenancy.Space) fields.Set {
 var columns = []metav1.TableColumnDefinition{
 	table.NameColumn,
 	{Name: "Account", Type: "string", Description: "The Account that owns the Space."},
-	{Name: "Phase", Type: "string", Description: "Active or Terminating."},
+	{Name: "Phase", Type: "string", Description: "Active, Sleeping or Terminating."},
 	table.AgeColumn,
+	{Name: "Sleep After", Type: "string", Priority: 1, Description: "Inactivity after which sleep mode puts the Space to sleep (sleepmode.loft.sh/sleep-after)."},
+	{Name: "Last Activity", Type: "string", Priority: 1, Description: "Time since the Space was last used, as sleep mode records it."},
+	{Name: "Sleeping Since", Type: "string", Priority: 1, Description: "Time the Space has been asleep."},
 }
 
 func cells(obj runtime.Object) ([]interface{}, error) {
@@ -193,5 +205,19 @@ func cells(obj runtime.Object) ([]interface{}, error) {
 	if phase == "" {
 		phase = corev1.NamespaceActive
 	}
-	return []interface{}{s.Name, s.Spec.Account, string(phase), table.Age(s.CreationTimestamp)}, nil
+	sleepAfter := ""
+	if c, _ := sleep.Parse(s.Annotations, nil); c.SleepAfter > 0 {
+		sleepAfter = duration.HumanDuration(c.SleepAfter)
+	}
+	return []interface{}{s.Name, s.Spec.Account, string(phase), table.Age(s.CreationTimestamp),
+		sleepAfter, since(s.Annotations, sleep.LastActivity), since(s.Annotations, sleep.SleepingSince)}, nil
+}
+
+// since is the time since the unix time in annotation key, "" when there is none.
+func since(annotations map[string]string, key string) string {
+	t := sleep.Unix(annotations, key)
+	if t.IsZero() {
+		return ""
+	}
+	return table.Age(metav1.NewTime(t))
 }
