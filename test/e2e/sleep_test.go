@@ -289,6 +289,9 @@ func TestSleepForce(t *testing.T) {
 	st.excludedUntouched(context.Background(), t)
 }
 
+// scheduleSlack is how late after a schedule's firing the controller may act.
+const scheduleSlack = 5 * time.Second
+
 // A sleep schedule and a wakeup schedule of every minute: the Space sleeps at the next
 // minute, and wakes at the one after.
 func TestSleepSchedules(t *testing.T) {
@@ -301,12 +304,14 @@ func TestSleepSchedules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sleep.ReasonSchedule, ns.Annotations[sleep.SleepReason])
 	slept := sleep.Unix(ns.Annotations, sleep.SleepingSince)
-	assert.Zero(t, slept.Second(), "the Space fell asleep on the minute, as the schedule fired")
+	// The controller acts when the schedule fires; a loaded machine may delay it by seconds.
+	minute := slept.Truncate(time.Minute)
+	assert.Less(t, slept.Sub(minute), scheduleSlack, "the Space fell asleep on the minute, as the schedule fired")
 	within(t, 100*time.Second, "the wakeup schedule wakes the Space", func(ctx context.Context) bool { return st.awake(ctx, 3, 2) })
 	ns, err = st.namespace(context.Background())
 	require.NoError(t, err)
 	woke := sleep.Unix(ns.Annotations, sleep.LastActivity)
-	assert.WithinDuration(t, slept.Add(time.Minute), woke, 2*time.Second, "the Space woke a minute after it slept")
+	assert.WithinRange(t, woke, minute.Add(time.Minute), minute.Add(time.Minute+scheduleSlack), "the Space woke on the next minute")
 }
 
 // delete-after deletes an idle Space; its Account and Space limit see it go.
