@@ -7,7 +7,9 @@
 // tenancy-apiserver-serving (serving, for localhost, 127.0.0.1 and <service>.<namespace>.svc),
 // front-proxy-client, tenancy-apiserver and kube-controller-manager (client); with --node-name
 // also kubelet, kube-scheduler, kube-proxy, kube-router (clients, with kubeconfigs) and
-// kube-apiserver-kubelet-client (kube-apiserver towards the kubelet); sa.key/sa.pub
+// kube-apiserver-kubelet-client (kube-apiserver towards the kubelet); etcd-ca with
+// tenancy-etcd-peer, tenancy-etcd-server and tenancy-apiserver-etcd-client (the tenancy etcd
+// cluster's TLS, hack/lib/tenancy-etcd.sh); sa.key/sa.pub
 // (service-account token signing); tenancy-apiserver.kubeconfig and
 // kube-controller-manager.kubeconfig. The admin kubeconfig goes to --admin-kubeconfig. With
 // --admission-config, kube-apiserver's admission configuration goes there, and the kubeconfig

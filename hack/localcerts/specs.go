@@ -22,6 +22,10 @@ const (
 	kubeScheduler     = "kube-scheduler"
 	kubeProxy         = "kube-proxy"
 	kubeRouter        = "kube-router"
+	etcdCA            = "etcd-ca"
+	etcdPeer          = "tenancy-etcd-peer"
+	etcdServer        = "tenancy-etcd-server"
+	etcdClient        = "tenancy-apiserver-etcd-client"
 )
 
 // Identities of the clients, as kube-apiserver's RBAC sees them.
@@ -45,6 +49,8 @@ const (
 var (
 	serverUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	clientUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	// A peer certificate serves a member's peer listener and is its client towards the others.
+	peerUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 )
 
 // specs lists every certificate of the local control plane, each CA before the certificates
@@ -88,7 +94,20 @@ func specs(o options) []certSpec {
 		// kube-apiserver's identity towards the AccountQuota webhook (its admission
 		// configuration's kubeconfig), so that nobody else can make the webhook charge.
 		{Name: webhookClient, CA: clusterCA, CommonName: WebhookCallerName, ExtKeyUsage: clientUsage},
-	}, nodeSpecs(o)...)
+	}, append(etcdSpecs(loopback), nodeSpecs(o)...)...)
+}
+
+// etcdSpecs lists the certificates of the tenancy etcd cluster (hack/lib/tenancy-etcd.sh with
+// ETCD_MEMBERS>1), under a CA of their own so that no other client certificate of the control
+// plane opens etcd: the members' peer and client listeners, all on loopback, and
+// tenancy-apiserver's client certificate.
+func etcdSpecs(loopback []net.IP) []certSpec {
+	return []certSpec{
+		{Name: etcdCA, IsCA: true, CommonName: "tenancy-local-etcd-ca"},
+		{Name: etcdPeer, CA: etcdCA, CommonName: "tenancy-etcd-peer", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: peerUsage},
+		{Name: etcdServer, CA: etcdCA, CommonName: "tenancy-etcd", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: serverUsage},
+		{Name: etcdClient, CA: etcdCA, CommonName: "tenancy-apiserver", ExtKeyUsage: clientUsage},
+	}
 }
 
 func nodeIPs(o options) []net.IP {
