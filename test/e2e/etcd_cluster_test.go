@@ -281,6 +281,9 @@ func acked(t *testing.T, what string, outs []outcome, refused func(error) bool) 
 		case refused != nil && refused(o.err):
 			counts["refused"]++
 		case unavailable(o.err):
+			if counts["failed"] == 0 {
+				defer t.Logf("%s: the first failure: %v", what, o.err)
+			}
 			counts["failed"]++
 		default:
 			t.Errorf("%s %s: a wrong answer (neither success, refusal, 5xx nor timeout): %v", what, o.name, o.err)
@@ -500,50 +503,79 @@ func quorumLost(t *testing.T, etcd *framework.EtcdCluster, replica *framework.Re
 	t.Logf("%s: killed etcd members %v (%d, the leader, and %d) with SIGKILL: 1 of 3 left, no quorum",
 		start.Format(time.TimeOnly), lost, lost[0], lost[1])
 
+	q := outage{start: start, errors: map[string]int{}}
+	var wg sync.WaitGroup
+	// Writers: Account creates and Pod creates, which the AccountQuota webhook must charge.
 	writeCfg := cluster.Config(t)
 	writeCfg.Timeout = 5 * time.Second
 	writer := framework.NewClients(t, writeCfg)
-	var writes, failed, reads int
-	notReady := false
-	for i := 0; time.Since(start) < quorumLoss; i++ {
-		name := fmt.Sprintf("%s-w%02d", run, i)
-		_, err := writer.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-		writes++
-		if err == nil {
-			t.Errorf("%s: Account %s created without an etcd quorum", time.Now().Format(time.TimeOnly), name)
-			deleted(t, "Account "+name, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(ctx, name, metav1.DeleteOptions{}))
-		} else if unavailable(err) {
-			failed++
-		} else {
-			t.Errorf("Account create without quorum: a wrong answer (neither 5xx nor timeout): %v", err)
-		}
-		_, err = writer.Kube.CoreV1().Pods(mine[0]).Create(ctx, haPod(fmt.Sprintf("w%02d", i)), metav1.CreateOptions{})
-		writes++
-		if err == nil {
-			t.Errorf("Pod w%02d admitted under AccountQuota %s without an etcd quorum", i, run)
-		} else if unavailable(err) {
-			failed++
-		} else {
-			t.Errorf("Pod create without quorum: a wrong answer (neither 5xx nor timeout): %v", err)
-		}
-		readCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = views(readCtx)
-		cancel()
-		reads++
-		assert.NoError(t, err, "%s: user %s's views without quorum", time.Now().Format(time.TimeOnly), user)
-		if ok, body := readyz(ctx, t, replica); !ok && !notReady {
-			notReady = true
-			t.Logf("%s: /readyz fails %s after the loss: %v", time.Now().Format(time.TimeOnly),
-				time.Since(start).Round(time.Millisecond), failingChecks(body))
-		}
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Since(start) < quorumLoss; i++ {
+				var err error
+				what, name := "Pod create", fmt.Sprintf("w%02d", i)
+				if w == 0 {
+					what, name = "Account create", fmt.Sprintf("%s-w%02d", run, i)
+					_, err = writer.Kiosk.ConfigV1alpha1().Accounts().Create(ctx, &configv1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+				} else {
+					_, err = writer.Kube.CoreV1().Pods(mine[0]).Create(ctx, haPod(name), metav1.CreateOptions{})
+				}
+				q.write(what, name, err)
+			}
+		}()
 	}
-	t.Logf("%s: without quorum for %s: %d writes, %d failed with 5xx or timeout; %d reads of the user's views served",
-		time.Now().Format(time.TimeOnly), time.Since(start).Round(time.Millisecond), writes, failed, reads)
-	assert.Equal(t, writes, failed, "every write without quorum failed with 5xx or timeout")
-	if !notReady {
+	// Readers: the user's views, served from memory.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Since(start) < quorumLoss {
+			readCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			q.read(views(readCtx))
+			cancel()
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	// /readyz.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Since(start) < quorumLoss {
+			if ok, body := readyz(ctx, t, replica); !ok {
+				q.notReady(body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	t.Logf("%s: without quorum for %s: %d writes, %d failed with 5xx or timeout, %d wrong answers; %d reads of the user's views, %d served right",
+		time.Now().Format(time.TimeOnly), time.Since(start).Round(time.Millisecond), q.writes, q.failed, len(q.wrong), q.reads, q.readsOK)
+	for e, n := range q.errors {
+		t.Logf("  %dx %s", n, e)
+	}
+	assert.Positive(t, q.writes, "writes tried without quorum")
+	assert.Empty(t, q.wrong, "writes without quorum answered otherwise than 5xx or timeout")
+	assert.Equal(t, q.writes, q.failed, "every write without quorum failed with 5xx or timeout")
+	assert.Positive(t, q.reads, "reads tried without quorum")
+	assert.Equal(t, q.reads, q.readsOK, "reads of the user's views without quorum: %v", q.readErrors)
+	if q.notReadyAt == 0 {
 		took, body := waitReady(t, replica, false, 30*time.Second)
-		t.Logf("/readyz fails %s later: %v", took.Round(time.Millisecond), failingChecks(body))
+		t.Logf("/readyz fails %s after the loss (%s after the outage's writes): %v", time.Since(start).Round(time.Millisecond), took.Round(time.Millisecond), failingChecks(body))
+	} else {
+		t.Logf("/readyz failed %s after the loss: %v", q.notReadyAt.Round(time.Millisecond), failingChecks(q.notReadyBody))
 	}
+	t.Cleanup(func() {
+		list, err := admin.Kiosk.ConfigV1alpha1().Accounts().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return
+		}
+		for _, a := range list.Items {
+			if strings.HasPrefix(a.Name, run+"-w") {
+				deleted(t, "Account "+a.Name, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(ctx, a.Name, metav1.DeleteOptions{}))
+			}
+		}
+	})
 
 	back := time.Now()
 	etcd.StartMembers(t, lost...)
@@ -567,17 +599,54 @@ func quorumLost(t *testing.T, etcd *framework.EtcdCluster, replica *framework.Re
 		u := q.Status.Total.Used[corev1.ResourcePods]
 		return u.Value() == int64(len(pods.Items))
 	})
-	t.Cleanup(func() {
-		list, err := admin.Kiosk.ConfigV1alpha1().Accounts().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return
-		}
-		for _, a := range list.Items {
-			if strings.HasPrefix(a.Name, run+"-w") {
-				deleted(t, "Account "+a.Name, admin.Kiosk.ConfigV1alpha1().Accounts().Delete(ctx, a.Name, metav1.DeleteOptions{}))
-			}
-		}
-	})
+}
+
+// outage collects the answers during a quorum loss.
+type outage struct {
+	mu             sync.Mutex
+	start          time.Time
+	writes, failed int
+	wrong          []string
+	errors         map[string]int
+	reads, readsOK int
+	readErrors     []string
+	notReadyAt     time.Duration
+	notReadyBody   string
+}
+
+// write records one write's answer; errors are counted by message, the object's name left out.
+func (o *outage) write(what, name string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.writes++
+	switch {
+	case err == nil:
+		o.wrong = append(o.wrong, what+" succeeded")
+	case unavailable(err):
+		o.failed++
+		o.errors[what+": "+strings.ReplaceAll(err.Error(), name, "NAME")]++
+	default:
+		o.wrong = append(o.wrong, what+": "+err.Error())
+	}
+}
+
+func (o *outage) read(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.reads++
+	if err == nil {
+		o.readsOK++
+	} else if len(o.readErrors) < 5 {
+		o.readErrors = append(o.readErrors, time.Since(o.start).Round(time.Millisecond).String()+": "+err.Error())
+	}
+}
+
+func (o *outage) notReady(body string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.notReadyAt == 0 {
+		o.notReadyAt, o.notReadyBody = time.Since(o.start), body
+	}
 }
 
 // clusterRestart stops every member and starts them again: tenancy-apiserver reconnects on
