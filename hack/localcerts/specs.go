@@ -49,7 +49,8 @@ const (
 var (
 	serverUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	clientUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	// A peer certificate serves a member's peer listener and is its client towards the others.
+	// A member's certificates serve its listeners and are its client towards the others and
+	// towards itself.
 	peerUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 )
 
@@ -105,7 +106,8 @@ func etcdSpecs(loopback []net.IP) []certSpec {
 	return []certSpec{
 		{Name: etcdCA, IsCA: true, CommonName: "tenancy-local-etcd-ca"},
 		{Name: etcdPeer, CA: etcdCA, CommonName: "tenancy-etcd-peer", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: peerUsage},
-		{Name: etcdServer, CA: etcdCA, CommonName: "tenancy-etcd", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: serverUsage},
+		// etcd's gRPC gateway dials the member's own client listener with this certificate.
+		{Name: etcdServer, CA: etcdCA, CommonName: "tenancy-etcd", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: peerUsage},
 		{Name: etcdClient, CA: etcdCA, CommonName: "tenancy-apiserver", ExtKeyUsage: clientUsage},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -27,9 +28,9 @@ func (r *run) checkLoop(ctx context.Context) {
 	}
 }
 
-// check pauses the churn and waits, up to Settle each, until every identity's Space list,
-// every AccountQuota's usage and every Space's Template copy agree with the truth; what does
-// not agree by then is a mismatch. Over-admission is a mismatch at once.
+// check pauses the churn and waits, up to Settle each (side by side), until every identity's
+// Space list, every AccountQuota's usage and every Space's Template copy agree with the truth;
+// what does not agree by then is a mismatch. Over-admission is a mismatch at once.
 func (r *run) check(ctx context.Context) {
 	r.pause.Lock()
 	defer r.pause.Unlock()
@@ -37,17 +38,20 @@ func (r *run) check(ctx context.Context) {
 		return
 	}
 	start := time.Now()
-	namespaces, err := r.settledNamespaces(ctx)
+	list, err := r.admin.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: r.accountSelector()})
 	if err != nil {
-		r.report.addCheckError(err)
+		r.report.addCheckError(fmt.Errorf("listing the run's Namespaces: %w", err))
 		return
 	}
+	// Spaces being deleted are left out; their objects still count in the quota checks.
 	var names []string
 	byAccount := map[string][]string{}
-	for _, ns := range namespaces {
-		names = append(names, ns.Name)
-		a := ns.Labels["kiosk.sh/account"]
-		byAccount[a] = append(byAccount[a], ns.Name)
+	for _, ns := range list.Items {
+		if ns.DeletionTimestamp == nil {
+			names = append(names, ns.Name)
+			a := ns.Labels["kiosk.sh/account"]
+			byAccount[a] = append(byAccount[a], ns.Name)
+		}
 	}
 	sort.Strings(names)
 	for _, t := range r.tenants {
@@ -55,63 +59,52 @@ func (r *run) check(ctx context.Context) {
 			r.report.addMismatch("over-admission", t.name, fmt.Sprintf("%d Spaces, limit %d", n, spaceLimit), fmt.Sprint(byAccount[t.name]))
 		}
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 6)
+	parallel := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f()
+		}()
+	}
 	for _, id := range r.identities() {
-		r.settle(ctx, "spaces", id.User, func(ctx context.Context) (string, string, error) {
-			want, err := r.allowedSpaces(ctx, id, names)
-			if err != nil {
-				return "", "", err
-			}
-			got, err := r.listedSpaces(ctx, id, names)
-			return fmt.Sprint(want), fmt.Sprint(got), err
+		parallel(func() {
+			r.settle(ctx, "spaces", id.User, func(ctx context.Context) (string, string, error) {
+				want, err := r.allowedSpaces(ctx, id, names)
+				if err != nil {
+					return "", "", err
+				}
+				got, err := r.listedSpaces(ctx, id, names)
+				return fmt.Sprint(want), fmt.Sprint(got), err
+			})
 		})
 	}
 	for _, t := range r.tenants {
-		r.settle(ctx, "accountquota", t.name, func(ctx context.Context) (string, string, error) {
-			return r.quotaAgrees(ctx, t.name, byAccount[t.name])
+		parallel(func() {
+			r.settle(ctx, "accountquota", t.name, func(ctx context.Context) (string, string, error) {
+				return r.quotaAgrees(ctx, t.name)
+			})
 		})
 	}
 	r.mu.Lock()
 	version := strconv.Itoa(r.templateVersion)
 	r.mu.Unlock()
 	for _, ns := range names {
-		r.settle(ctx, "template", ns, func(ctx context.Context) (string, string, error) {
-			cm, err := r.admin.kube.CoreV1().ConfigMaps(ns).Get(ctx, templateConfigMap, metav1.GetOptions{})
-			if err != nil {
-				return "version " + version, "", err
-			}
-			return "version " + version, "version " + cm.Data["version"], nil
+		parallel(func() {
+			r.settle(ctx, "template", ns, func(ctx context.Context) (string, string, error) {
+				cm, err := r.admin.kube.CoreV1().ConfigMaps(ns).Get(ctx, templateConfigMap, metav1.GetOptions{})
+				if err != nil {
+					return "version " + version, "", err
+				}
+				return "version " + version, "version " + cm.Data["version"], nil
+			})
 		})
 	}
+	wg.Wait()
 	r.report.addCheck(time.Since(start), len(names))
-}
-
-// settledNamespaces lists the Namespaces of the run's Accounts once none is being deleted
-// (a deleted Space's objects and its quota usage are on their way out), or after Settle.
-func (r *run) settledNamespaces(ctx context.Context) ([]corev1.Namespace, error) {
-	var list *corev1.NamespaceList
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, r.cfg.Settle, true, func(ctx context.Context) (bool, error) {
-		var err error
-		list, err = r.admin.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: r.accountSelector()})
-		if err != nil {
-			return false, nil
-		}
-		for _, ns := range list.Items {
-			if ns.DeletionTimestamp != nil {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if list == nil {
-		return nil, fmt.Errorf("listing the run's Namespaces: %w", err)
-	}
-	var out []corev1.Namespace
-	for _, ns := range list.Items {
-		if ns.DeletionTimestamp == nil {
-			out = append(out, ns)
-		}
-	}
-	return out, nil
 }
 
 // settle polls compare until want equals got, for up to Settle; then it is a mismatch of kind
@@ -195,10 +188,15 @@ func (r *run) listedSpaces(ctx context.Context, id identity, namespaces []string
 }
 
 // quotaAgrees compares the AccountQuota's usage with the Pods and ConfigMaps in the Account's
-// namespaces.
-func (r *run) quotaAgrees(ctx context.Context, account string, namespaces []string) (string, string, error) {
+// namespaces, those being deleted included.
+func (r *run) quotaAgrees(ctx context.Context, account string) (string, string, error) {
+	nss, err := r.admin.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "kiosk.sh/account=" + account})
+	if err != nil {
+		return "", "", err
+	}
 	var pods, cms int
-	for _, ns := range namespaces {
+	for _, n := range nss.Items {
+		ns := n.Name
 		p, err := r.admin.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return "", "", err

@@ -51,6 +51,10 @@ func (r *run) template() string    { return r.cfg.Prefix + "-template" }
 func (r *run) nsLister() string    { return r.cfg.Prefix + "-namespace-lister" }
 func (r *run) editBinding() string { return r.cfg.Prefix + "-kiosk-edit" }
 
+// spaceDeleter is the ClusterRole that lets a tenant's user delete a Space it made: the
+// Account's ClusterRole (admin) covers what is in the Space, not the namespace itself.
+func (r *run) spaceDeleter() string { return r.cfg.Prefix + "-space-deleter" }
+
 func (r *run) templateObject(version int) *configv1alpha1.Template {
 	cm := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q},"data":{"version":"%d"}}`, templateConfigMap, version)
 	return &configv1alpha1.Template{
@@ -115,6 +119,12 @@ func (r *run) setup(ctx context.Context) error {
 	}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
+	if _, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: r.spaceDeleter()},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"delete"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
 	_, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: r.nsLister()},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list"}}},
@@ -139,6 +149,7 @@ func (r *run) cleanup() {
 	_ = r.admin.kube.RbacV1().ClusterRoleBindings().Delete(ctx, r.editBinding(), metav1.DeleteOptions{})
 	_ = r.admin.kube.RbacV1().ClusterRoleBindings().Delete(ctx, r.nsLister(), metav1.DeleteOptions{})
 	_ = r.admin.kube.RbacV1().ClusterRoles().Delete(ctx, r.nsLister(), metav1.DeleteOptions{})
+	_ = r.admin.kube.RbacV1().ClusterRoles().Delete(ctx, r.spaceDeleter(), metav1.DeleteOptions{})
 }
 
 // accountSelector selects the Namespaces of every tenant of the run.
@@ -175,9 +186,17 @@ func (r *run) churnSpaces(ctx context.Context, rnd *rand.Rand, t *tenant) {
 				_, err := t.as.kiosk.TenancyV1alpha1().Spaces().Create(ctx, &tenancyv1alpha1.Space{
 					ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1alpha1.SpaceSpec{Account: t.name}}, metav1.CreateOptions{})
 				// A new Space's mandatory ConfigMap counts against the AccountQuota too.
-				r.stats.record(ctx, "create space", err, func(err error) bool {
+				if r.stats.record(ctx, "create space", err, func(err error) bool {
 					return apierrors.IsForbidden(err) && (strings.Contains(err.Error(), "space limit") || strings.Contains(err.Error(), "exceeded quota"))
-				})
+				}) != nil {
+					return
+				}
+				_, err = r.admin.kube.RbacV1().RoleBindings(name).Create(ctx, &rbacv1.RoleBinding{
+					ObjectMeta: metav1.ObjectMeta{Name: "soak-space-deleter"},
+					RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: r.spaceDeleter()},
+					Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: t.user.User}},
+				}, metav1.CreateOptions{})
+				r.stats.record(ctx, "grant space delete", err, nil)
 				return
 			}
 			err = t.as.kiosk.TenancyV1alpha1().Spaces().Delete(ctx, names[rnd.IntN(len(names))], metav1.DeleteOptions{})
