@@ -45,6 +45,7 @@ etcd::peer_url() { echo "https://127.0.0.1:$((TENANCY_ETCD_PEER_PORT + 10 * $1))
 # tenancy etcd of MEMBERS members.
 etcd::flags() {
   local members=$1 i urls=()
+  [[ $members =~ ^[1-9][0-9]*$ ]] || lcp::fail "the number of etcd members must be positive, not '$members'"
   if ((members == 1)); then
     echo "--etcd-servers=http://127.0.0.1:$TENANCY_ETCD_PORT"
     return
