@@ -208,9 +208,13 @@ func (r *run) churnSpaces(ctx context.Context, rnd *rand.Rand, t *tenant) {
 // churnObjects creates and deletes Pods and ConfigMaps in the tenant's Spaces as its user,
 // beyond the AccountQuota at times.
 func (r *run) churnObjects(ctx context.Context, rnd *rand.Rand, t *tenant) {
-	// A Space being deleted refuses new objects; a Space just deleted is not found.
+	// A Space being deleted refuses new objects, and its Account's RoleBinding may be gone
+	// first; a Space just deleted is not found.
 	gone := func(err error) bool {
-		return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) && strings.Contains(err.Error(), "being terminated")
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) && strings.Contains(err.Error(), "being terminated") {
+			return true
+		}
+		return apierrors.IsForbidden(err) && r.spaceGoing(ctx, errNamespace(err))
 	}
 	overQuota := func(err error) bool {
 		return gone(err) || apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota")
@@ -253,6 +257,25 @@ func (r *run) churnObjects(ctx context.Context, rnd *rand.Rand, t *tenant) {
 			}
 		})
 	}
+}
+
+// spaceGoing reports whether namespace ns is gone or being deleted.
+func (r *run) spaceGoing(ctx context.Context, ns string) bool {
+	if ns == "" {
+		return false
+	}
+	n, err := r.admin.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	return apierrors.IsNotFound(err) || err == nil && n.DeletionTimestamp != nil
+}
+
+// errNamespace is the namespace an RBAC refusal names ("... in the namespace \"x\""), or "".
+func errNamespace(err error) string {
+	_, after, ok := strings.Cut(err.Error(), `in the namespace "`)
+	if !ok {
+		return ""
+	}
+	ns, _, _ := strings.Cut(after, `"`)
+	return ns
 }
 
 // churnRBAC grants Spaces to viewers (users and groups) with RoleBindings and revokes them,
