@@ -137,7 +137,7 @@ test-integration: controlplane ## The whole server in-process on an embedded etc
 
 .PHONY: test-e2e
 test-e2e: build controlplane helm ## Against a real kube-apiserver with the real kubectl.
-	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 45m ./test/e2e/...
+	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 60m ./test/e2e/...
 
 .PHONY: test-node
 test-node: build controlplane node registry image standins etcd-image helm ## The local node (needs root): Pods run, network and node isolation hold, local-down leaves the host as it found it.
@@ -157,6 +157,13 @@ bench-e2e: build controlplane ## Benchmarks through the local control plane (Spa
 .PHONY: scenario-spaces
 scenario-spaces: ## 10,000 Spaces: kubectl get spaces for a user with 10 vs get namespaces (needs local-up).
 	hack/scenarios/spaces-10k.sh
+
+# How long make scenario-soak churns; make test runs the same scenario for 3 minutes (TestSoak).
+DURATION ?= 30m
+
+.PHONY: scenario-soak
+scenario-soak: build controlplane ## Churn of Spaces, Pods, ConfigMaps, RBAC and Templates for DURATION (default 30m), checked throughout against SubjectAccessReview and the objects; report in _output/scenarios/ (hack/scenarios/soak; starts or reuses the local control plane).
+	SKIP_BUILD=1 SOAK_DURATION=$(DURATION) $(GOTEST) -count=1 -v -run '^TestSoak$$' -timeout 0 ./test/e2e/
 
 .PHONY: update
 update: ## Regenerate generated code and artifacts/deploy, and tidy go.mod.

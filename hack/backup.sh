@@ -94,6 +94,9 @@ backup::restore() {
 backup::main() {
   (($# == 2)) || { sed -n '6,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
   lcp::load_env
+  if [[ ${TENANCY_ETCD_MODE:-} == cluster ]]; then
+    lcp::fail "the tenancy etcd is a cluster of $ETCD_MEMBERS members (ETCD_MEMBERS): back it up as an external etcd (docs/operating.md, \"An external or bundled etcd\")"
+  fi
   case $1 in
   save) backup::save "$2" ;;
   restore) backup::restore "$2" ;;

@@ -44,7 +44,7 @@ main() {
   for name in "${all[@]}"; do
     case $name in
     etcd) tier3+=("$name") ;;
-    kube-apiserver | tenancy-etcd | containerd) tier2+=("$name") ;;
+    kube-apiserver | tenancy-etcd | tenancy-etcd-* | containerd) tier2+=("$name") ;;
     *) tier1+=("$name") ;;
     esac
   done

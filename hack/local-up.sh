@@ -6,6 +6,10 @@
 #   CLEAN=1            start from empty data (otherwise data and certificates are kept)
 #   REPLICAS=N         run N tenancy-apiserver replicas on ports TENANCY_PORT..+N-1 sharing one
 #                      etcd process (default 1: one replica on its embedded etcd)
+#   ETCD_MEMBERS=N     store in an etcd cluster of N members on loopback, with peer and client
+#                      TLS from the local PKI, that every replica uses (default 1: no cluster);
+#                      member I on TENANCY_ETCD_PORT+10*I and TENANCY_ETCD_PEER_PORT+10*I
+#                      (hack/lib/tenancy-etcd.sh)
 #   TENANCY_FLAGS="…"  extra flags for every replica started here (word-split)
 #   SKIP_BUILD=1       use the binaries already in _output/bin
 #   KEEP_ON_FAILURE=1  leave what started running when a later step fails (default: stop it)
@@ -47,6 +51,7 @@ oidc::defaults
 started=$SECONDS
 
 [[ $REPLICAS =~ ^[1-9][0-9]*$ ]] || lcp::fail "REPLICAS must be a positive number, not '$REPLICAS'"
+[[ $ETCD_MEMBERS =~ ^[1-9]$ ]] || lcp::fail "ETCD_MEMBERS must be a number from 1 to 9, not '$ETCD_MEMBERS'"
 command -v "$KUBECTL" >/dev/null || lcp::fail "kubectl is required"
 
 build() {
@@ -79,6 +84,10 @@ check_ports() {
     ports+=("$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT")
     for ((i = 0; i < REPLICAS; i++)); do
       ports+=($((TENANCY_PORT + i)))
+    done
+    # The tenancy etcd cluster's further members (hack/lib/tenancy-etcd.sh).
+    for ((i = 1; i < ETCD_MEMBERS; i++)); do
+      ports+=($((TENANCY_ETCD_PORT + 10 * i)) $((TENANCY_ETCD_PEER_PORT + 10 * i)))
     done
   fi
   if [[ $NODE == 1 ]]; then
@@ -120,7 +129,11 @@ start_etcd() {
 # start_tenancy_etcd runs the etcd tenancy-apiserver embeds as a process of its own, on the
 # embedded etcd's data directory and port, for replicas to share.
 start_tenancy_etcd() {
-  lcp::log "the $REPLICAS replicas share one etcd, outside them"
+  if ((ETCD_MEMBERS > 1)); then
+    lcp::log "the $REPLICAS replica(s) store in an etcd cluster of $ETCD_MEMBERS members with TLS"
+  else
+    lcp::log "the $REPLICAS replicas share one etcd, outside them"
+  fi
   "$LOCAL_ROOT/hack/lib/tenancy-etcd.sh" start
 }
 
@@ -258,7 +271,7 @@ wait_apiservices() {
 start_tenancy() {
   local i flags=()
   read -r -a flags <<<"${TENANCY_FLAGS:-}"
-  if ((REPLICAS > 1)); then
+  if ((REPLICAS > 1 || ETCD_MEMBERS > 1)); then
     start_tenancy_etcd
   fi
   for ((i = 0; i < REPLICAS; i++)); do

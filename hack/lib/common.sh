@@ -22,20 +22,23 @@ lcp::defaults() {
   : "${TENANCY_ETCD_PORT:=22381}" "${TENANCY_ETCD_PEER_PORT:=22382}"
   : "${KUBE_APISERVER_PORT:=26443}" "${KUBE_CONTROLLER_MANAGER_PORT:=20257}"
   : "${TENANCY_PORT:=28443}"
-  : "${REPLICAS:=1}" "${TENANCY:=1}"
+  : "${REPLICAS:=1}" "${TENANCY:=1}" "${ETCD_MEMBERS:=1}"
   : "${SERVICE_CLUSTER_IP_RANGE:=10.96.0.0/12}" "${KUBERNETES_SERVICE_IP:=10.96.0.1}"
   : "${TENANCY_NAMESPACE:=tenancy-system}" "${TENANCY_SERVICE:=tenancy-apiserver}"
 }
 
 # lcp::save_env records the settings of the running control plane in $LOCAL_ENV.
 lcp::save_env() {
+  # embedded: in replica 0; external: one etcd process the replicas share; cluster: an etcd
+  # cluster of ETCD_MEMBERS members with TLS (hack/lib/tenancy-etcd.sh).
   local tenancy_etcd_mode=embedded
   ((REPLICAS > 1)) && tenancy_etcd_mode=external
+  ((ETCD_MEMBERS > 1)) && tenancy_etcd_mode=cluster
   {
     echo "# Settings of the local control plane started by hack/local-up.sh."
     local name
     for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT \
-      KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS TENANCY \
+      KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS TENANCY ETCD_MEMBERS \
       SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
       printf '%s=%q\n' "$name" "${!name}"
     done

@@ -124,7 +124,8 @@ func TestStopLeavesARecycledPIDAlone(t *testing.T) {
 
 func TestLocalDownStopsEveryRecordedProcess(t *testing.T) {
 	dir := t.TempDir()
-	names := []string{"etcd", "kube-apiserver", "kube-controller-manager", "tenancy-apiserver-0", "tenancy-apiserver-1"}
+	names := []string{"etcd", "kube-apiserver", "kube-controller-manager", "tenancy-apiserver-0", "tenancy-apiserver-1",
+		"tenancy-etcd-0", "tenancy-etcd-1"}
 	var pids []int
 	for _, name := range names {
 		out, err := shell(t, dir, "lcp::start "+name+" /bin/sleep 300")
@@ -151,6 +152,40 @@ func TestLocalDownStopsEveryRecordedProcess(t *testing.T) {
 	out, err = again.CombinedOutput()
 	require.NoError(t, err, "a second local-down with nothing running: %s", out)
 	assert.Contains(t, string(out), "nothing to stop")
+}
+
+// tenancy-etcd.sh flags points tenancy-apiserver at one etcd over HTTP, or at every member of
+// a cluster over TLS, with the etcd CA to verify them and the client certificate to present;
+// member I's ports are TENANCY_ETCD_PORT+10*I and TENANCY_ETCD_PEER_PORT+10*I.
+func TestTenancyEtcdFlags(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "env"), []byte("TENANCY_ETCD_PORT=26381\nTENANCY_ETCD_PEER_PORT=26382\nETCD_MEMBERS=3\n"), 0o644))
+	script, err := filepath.Abs("tenancy-etcd.sh")
+	require.NoError(t, err)
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(script, args...)
+		cmd.Env = append(os.Environ(), "LOCAL_DIR="+dir)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	flags := func(args ...string) (string, error) { return run(append([]string{"flags"}, args...)...) }
+	out, err := flags("1")
+	require.NoError(t, err, out)
+	assert.Equal(t, "--etcd-servers=http://127.0.0.1:26381\n", out)
+	out, err = flags()
+	require.NoError(t, err, out)
+	pki := filepath.Join(dir, "pki")
+	assert.Equal(t, "--etcd-servers=https://127.0.0.1:26381,https://127.0.0.1:26391,https://127.0.0.1:26401\n"+
+		"--etcd-cafile="+pki+"/etcd-ca.crt\n"+
+		"--etcd-certfile="+pki+"/tenancy-apiserver-etcd-client.crt\n"+
+		"--etcd-keyfile="+pki+"/tenancy-apiserver-etcd-client.key\n", out, "ETCD_MEMBERS=3 of the saved settings")
+
+	out, err = flags("x")
+	assert.Error(t, err, out)
+	assert.Contains(t, out, "must be positive, not 'x'")
+	out, err = run("stop-member", "7")
+	assert.Error(t, err, out)
+	assert.Contains(t, out, "no member 7 in a cluster of 3")
 }
 
 func TestPortFree(t *testing.T) {

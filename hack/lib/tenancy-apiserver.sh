@@ -16,9 +16,11 @@
 # _output/local/tenancy-etcd, listening on TENANCY_ETCD_PORT, and any further replica uses that
 # etcd through --etcd-servers (it then depends on replica 0 staying up). With REPLICAS>1,
 # hack/local-up.sh runs that same data directory as a separate etcd process on the same port
-# and every replica uses it through --etcd-servers.
+# and every replica uses it through --etcd-servers. With ETCD_MEMBERS>1, every replica uses the
+# TLS etcd cluster of hack/lib/tenancy-etcd.sh through --etcd-servers, verifying the members'
+# certificates (--etcd-cafile) and presenting its client certificate (--etcd-certfile).
 set -o errexit -o nounset -o pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/tenancy-etcd.sh"
 
 usage() {
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -47,7 +49,7 @@ EOF
 --embedded-etcd-peer-port=$TENANCY_ETCD_PEER_PORT
 EOF
   else
-    echo "--etcd-servers=http://127.0.0.1:$TENANCY_ETCD_PORT"
+    etcd::flags "${ETCD_MEMBERS:-1}"
   fi
 }
 

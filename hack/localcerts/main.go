@@ -7,7 +7,9 @@
 // tenancy-apiserver-serving (serving, for localhost, 127.0.0.1 and <service>.<namespace>.svc),
 // front-proxy-client, tenancy-apiserver and kube-controller-manager (client); with --node-name
 // also kubelet, kube-scheduler, kube-proxy, kube-router (clients, with kubeconfigs) and
-// kube-apiserver-kubelet-client (kube-apiserver towards the kubelet); sa.key/sa.pub
+// kube-apiserver-kubelet-client (kube-apiserver towards the kubelet); etcd-ca with
+// tenancy-etcd-peer, tenancy-etcd-server and tenancy-apiserver-etcd-client (the tenancy etcd
+// cluster's TLS, hack/lib/tenancy-etcd.sh); sa.key/sa.pub
 // (service-account token signing); oidc-ca and oidc-issuer (the local OpenID Connect issuer of
 // hack/oidc: its own CA, and its serving certificate for localhost, 127.0.0.1 and ::1) and
 // oidc-signing.key/oidc-signing.pub (its ID token signing key); tenancy-apiserver.kubeconfig and

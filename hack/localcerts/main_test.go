@@ -49,6 +49,7 @@ func TestRunIssuesCertificatesForEachComponent(t *testing.T) {
 	require.NoError(t, run(o, now))
 
 	clusterCAPair, frontProxyCAPair, servingCAPair := load(t, o.Dir, clusterCA), load(t, o.Dir, frontProxyCA), load(t, o.Dir, servingCA)
+	etcdCAPair := load(t, o.Dir, etcdCA)
 	tests := []struct {
 		name    string
 		ca      *keyPair
@@ -68,6 +69,10 @@ func TestRunIssuesCertificatesForEachComponent(t *testing.T) {
 			cn:   "system:serviceaccount:tenancy-system:tenancy-apiserver",
 			orgs: []string{"system:serviceaccounts", "system:serviceaccounts:tenancy-system"}},
 		{name: controllerManager, ca: clusterCAPair, usage: x509.ExtKeyUsageClientAuth, cn: "system:kube-controller-manager"},
+		{name: etcdServer, ca: etcdCAPair, usage: x509.ExtKeyUsageServerAuth, dnsName: "localhost", ip: "127.0.0.1", cn: "tenancy-etcd"},
+		{name: etcdPeer, ca: etcdCAPair, usage: x509.ExtKeyUsageServerAuth, dnsName: "localhost", ip: "127.0.0.1", cn: "tenancy-etcd-peer"},
+		{name: etcdPeer, ca: etcdCAPair, usage: x509.ExtKeyUsageClientAuth, cn: "tenancy-etcd-peer"},
+		{name: etcdClient, ca: etcdCAPair, usage: x509.ExtKeyUsageClientAuth, cn: "tenancy-apiserver"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" "+tt.dnsName, func(t *testing.T) {
@@ -82,7 +87,7 @@ func TestRunIssuesCertificatesForEachComponent(t *testing.T) {
 				assert.True(t, containsIP(kp.Cert.IPAddresses, net.ParseIP(tt.ip)), "IP %s in %v", tt.ip, kp.Cert.IPAddresses)
 			}
 			// No certificate is trusted by a CA that did not sign it.
-			for _, other := range []*keyPair{clusterCAPair, frontProxyCAPair, servingCAPair} {
+			for _, other := range []*keyPair{clusterCAPair, frontProxyCAPair, servingCAPair, etcdCAPair} {
 				if other == tt.ca {
 					continue
 				}

@@ -24,6 +24,10 @@ const (
 	kubeRouter        = "kube-router"
 	oidcCA            = "oidc-ca"
 	oidcIssuer        = "oidc-issuer"
+	etcdCA            = "etcd-ca"
+	etcdPeer          = "tenancy-etcd-peer"
+	etcdServer        = "tenancy-etcd-server"
+	etcdClient        = "tenancy-apiserver-etcd-client"
 )
 
 // Names of the token signing keys (<name>.key, <name>.pub).
@@ -53,6 +57,9 @@ const (
 var (
 	serverUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	clientUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	// A member's certificates serve its listeners and are its client towards the others and
+	// towards itself.
+	peerUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 )
 
 // specs lists every certificate of the local control plane, each CA before the certificates
@@ -103,7 +110,21 @@ func specs(o options) []certSpec {
 			Name: oidcIssuer, CA: oidcCA, CommonName: "tenancy-local-oidc-issuer",
 			DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: serverUsage,
 		},
-	}, nodeSpecs(o)...)
+	}, append(etcdSpecs(loopback), nodeSpecs(o)...)...)
+}
+
+// etcdSpecs lists the certificates of the tenancy etcd cluster (hack/lib/tenancy-etcd.sh with
+// ETCD_MEMBERS>1), under a CA of their own so that no other client certificate of the control
+// plane opens etcd: the members' peer and client listeners, all on loopback, and
+// tenancy-apiserver's client certificate.
+func etcdSpecs(loopback []net.IP) []certSpec {
+	return []certSpec{
+		{Name: etcdCA, IsCA: true, CommonName: "tenancy-local-etcd-ca"},
+		{Name: etcdPeer, CA: etcdCA, CommonName: "tenancy-etcd-peer", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: peerUsage},
+		// etcd's gRPC gateway dials the member's own client listener with this certificate.
+		{Name: etcdServer, CA: etcdCA, CommonName: "tenancy-etcd", DNSNames: []string{"localhost"}, IPs: loopback, ExtKeyUsage: peerUsage},
+		{Name: etcdClient, CA: etcdCA, CommonName: "tenancy-apiserver", ExtKeyUsage: clientUsage},
+	}
 }
 
 func nodeIPs(o options) []net.IP {

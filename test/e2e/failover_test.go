@@ -45,7 +45,7 @@ const haPodsPerSpace = 2
 func TestReplicaFailover(t *testing.T) {
 	replicas := cluster.SharedReplicas(t, 2)
 	// How each starts again: replica 0 may embed the etcd by default.
-	restart := map[int][]string{0: {cluster.EtcdServersFlag()}, replicas[1].Index: nil}
+	restart := map[int][]string{0: cluster.EtcdFlags(t), replicas[1].Index: nil}
 
 	kube := cluster.AdminClients(t).Kube
 	accounts := haAccounts(t, 2, 2)

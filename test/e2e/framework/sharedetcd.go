@@ -8,11 +8,6 @@ import (
 	"time"
 )
 
-// EtcdServersFlag is the flag that points a replica at the shared tenancy etcd.
-func (c *Cluster) EtcdServersFlag() string {
-	return "--etcd-servers=http://127.0.0.1:" + c.Env["TENANCY_ETCD_PORT"]
-}
-
 // ShareEtcd makes the tenancy etcd outlive every replica, so that any replica may stop: when
 // replica 0 embeds it (REPLICAS=1, the default), it stops replica 0, runs the same data
 // directory and port as a process of its own (hack/lib/tenancy-etcd.sh), and starts replica 0
@@ -37,7 +32,7 @@ func (c *Cluster) ShareEtcd(t testing.TB, flags ...string) {
 		}
 	})
 	c.etcd(t, "start")
-	first.Start(t, append([]string{c.EtcdServersFlag()}, flags...)...)
+	first.Start(t, append(c.EtcdFlags(t), flags...)...)
 	if err := c.WaitAPIServicesAvailable(context.Background(), 2*time.Minute); err != nil {
 		t.Fatalf("after moving replica 0 to the shared etcd: %v\n%s", err, c.LogTail("tenancy-apiserver-0", 40))
 	}
@@ -61,13 +56,13 @@ func (c *Cluster) SharedReplicas(t testing.TB, n int) []*Replica {
 	return out
 }
 
-func (c *Cluster) etcd(t testing.TB, cmd string) {
+func (c *Cluster) etcd(t testing.TB, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), replicaTimeout)
 	defer cancel()
 	var out bytes.Buffer
-	if err := c.script(ctx, &out, "hack/lib/tenancy-etcd.sh", cmd); err != nil {
-		t.Fatalf("tenancy-etcd.sh %s: %v\n%s", cmd, err, out.String())
+	if err := c.script(ctx, &out, "hack/lib/tenancy-etcd.sh", args...); err != nil {
+		t.Fatalf("tenancy-etcd.sh %v: %v\n%s", args, err, out.String())
 	}
-	t.Logf("tenancy-etcd.sh %s:\n%s", cmd, out.String())
+	t.Logf("tenancy-etcd.sh %v:\n%s", args, out.String())
 }
