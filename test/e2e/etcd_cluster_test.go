@@ -412,9 +412,15 @@ func waitReady(t *testing.T, r *framework.Replica, want bool, timeout time.Durat
 
 // readyz asks replica's /readyz?verbose, and reports whether it answered 200.
 func readyz(ctx context.Context, t *testing.T, r *framework.Replica) (bool, string) {
+	return health(ctx, t, r, "/readyz")
+}
+
+// health asks replica's health endpoint path (/readyz, /livez) with ?verbose, and reports
+// whether it answered 200.
+func health(ctx context.Context, t *testing.T, r *framework.Replica, path string) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res := r.Clients(t).Kube.Discovery().RESTClient().Get().AbsPath("/readyz").Param("verbose", "1").Do(ctx)
+	res := r.Clients(t).Kube.Discovery().RESTClient().Get().AbsPath(path).Param("verbose", "1").Do(ctx)
 	raw, _ := res.Raw()
 	var code int
 	res.StatusCode(&code)
@@ -537,7 +543,9 @@ func quorumLost(t *testing.T, etcd *framework.EtcdCluster, replica *framework.Re
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
-	// /readyz.
+	// /readyz, and /livez, which must not fail: a liveness probe would restart a server that
+	// still serves the views.
+	var livezFailures []string
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -545,10 +553,14 @@ func quorumLost(t *testing.T, etcd *framework.EtcdCluster, replica *framework.Re
 			if ok, body := readyz(ctx, t, replica); !ok {
 				q.notReady(body)
 			}
+			if ok, body := health(ctx, t, replica, "/livez"); !ok {
+				livezFailures = append(livezFailures, strings.Join(failingChecks(body), "; "))
+			}
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
 	wg.Wait()
+	assert.Empty(t, livezFailures, "/livez failed without quorum")
 	t.Logf("%s: without quorum for %s: %d writes, %d failed with 5xx or timeout, %d wrong answers; %d reads of the user's views, %d served right",
 		time.Now().Format(time.TimeOnly), time.Since(start).Round(time.Millisecond), q.writes, q.failed, len(q.wrong), q.reads, q.readsOK)
 	for e, n := range q.errors {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/dynamic"
@@ -309,6 +310,7 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 	if err := r.ApplyTo(cfg); err != nil {
 		return nil, stop, err
 	}
+	cfg.LivezChecks = withoutLivezEtcd(cfg.LivezChecks)
 	cacheSize, err := o.Helm.cacheSize()
 	if err != nil {
 		return nil, stop, err
@@ -376,4 +378,18 @@ func (o *Options) Run(ctx context.Context) error {
 	defer stop()
 	klog.InfoS("Starting tenancy-apiserver", "version", version.Get().GitVersion, "embeddedEtcd", o.embedded())
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+// withoutLivezEtcd leaves etcd out of /livez (it stays in /healthz and /readyz): the per-user
+// views are served from memory while etcd has no quorum, and a liveness probe that restarted
+// the server then would only throw them away and make it rebuild them from a storage that
+// cannot answer.
+func withoutLivezEtcd(checks []healthz.HealthChecker) []healthz.HealthChecker {
+	kept := checks[:0:0]
+	for _, c := range checks {
+		if c.Name() != "etcd" {
+			kept = append(kept, c)
+		}
+	}
+	return kept
 }
