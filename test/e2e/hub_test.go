@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
+)
+
+// visibleTo makes Spaces names in the cluster of admin (namespaces labelled for account)
+// that user may get, through a RoleBinding of view in each.
+func visibleTo(t *testing.T, admin framework.Clients, user, account string, names ...string) {
+	t.Helper()
+	labelledNamespaces(t, admin, account, names...)
+	for _, ns := range names {
+		_, err := admin.Kube.RbacV1().RoleBindings(ns).Create(context.Background(), viewBinding("view-"+user, user), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+}
+
+// spacesIn is "<cluster>/<name>" of each Space of a kubectl get spaces -o json, sorted,
+// checking that the kiosk.sh/cluster label and spec.cluster agree; the hub's own Spaces
+// have neither.
+func spacesIn(t *testing.T, out string) []string {
+	t.Helper()
+	var l struct {
+		Items []tenancyv1alpha1.Space `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &l), out)
+	got := []string{}
+	for _, s := range l.Items {
+		assert.Equal(t, s.Labels[configv1alpha1.ClusterLabel], s.Spec.Cluster, "label and spec.cluster of Space %s", s.Name)
+		got = append(got, s.Spec.Cluster+"/"+s.Name)
+	}
+	sort.Strings(got)
+	return got
+}
+
+// only keeps the entries of spacesIn whose name starts with prefix.
+func only(prefix string, entries []string) []string {
+	out := []string{}
+	for _, e := range entries {
+		if strings.HasPrefix(e[strings.Index(e, "/")+1:], prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// pollUntil polls cond every 100ms until it holds or d passes.
+func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A Cluster is validated field by field, explained by kubectl, printed with real columns,
+// and its status says the member answers, its version and that tenancy-apiserver runs there.
+func TestHubClusterStatus(t *testing.T) {
+	m := member(t)
+	bad := cluster.Admin().Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
+kind: Cluster
+metadata:
+  name: bad-cluster
+spec:
+  server: http://user:pw@127.0.0.1:1
+  caBundle: bm90IGEgY2VydA==
+  credentialsSecret:
+    namespace: kube-system
+`).Failure(t)
+	for _, field := range []string{"spec.server", "spec.caBundle", "spec.credentialsSecret.name"} {
+		assert.Contains(t, bad.Stderr, field)
+	}
+	explain := cluster.Admin().Run(t, "explain", "clusters.spec.credentialsSecret").Success(t)
+	assert.Contains(t, explain.Stdout, "credentials")
+
+	name := framework.UniqueName("member")
+	joinMember(t, m, name)
+	c := waitClusterStatus(t, name, func(s configv1alpha1.ClusterStatus) bool { return s.ServerVersion != "" })
+	assert.True(t, c.Status.Reachable)
+	assert.True(t, c.Status.TenancyAPIServer)
+	v, err := m.AdminClients(t).Kube.Discovery().ServerVersion()
+	require.NoError(t, err)
+	assert.Equal(t, v.GitVersion, c.Status.ServerVersion)
+	table := cluster.Admin().Run(t, "get", "clusters", name).Success(t)
+	for _, col := range []string{"SERVER", "REACHABLE", "VERSION", "TENANCY"} {
+		assert.Contains(t, table.Stdout, col)
+	}
+	assert.Contains(t, table.Stdout, "true")
+}
+
+// A tenant lists, through the hub, their Spaces of the hub and of the member: exactly each
+// cluster's own answer for them, marked with the cluster (label, spec.cluster, CLUSTER
+// column). ?cluster= and the spec.cluster field selector narrow the list; a user the member
+// shows nothing sees none of its Spaces through the hub.
+func TestHubListsEachClustersOwnView(t *testing.T) {
+	m := member(t)
+	name := framework.UniqueName("member")
+	joinMember(t, m, name)
+	user, other := framework.UniqueName("hub-tenant"), framework.UniqueName("hub-other")
+	prefix := framework.UniqueName("hubls")
+	visibleTo(t, cluster.AdminClients(t), user, "acct", prefix+"-hub-a")
+	visibleTo(t, m.AdminClients(t), user, "acct", prefix+"-mem-a", prefix+"-mem-b")
+	labelledNamespaces(t, m.AdminClients(t), "acct", prefix+"-mem-hidden")
+	visibleTo(t, m.AdminClients(t), other, "acct", prefix+"-mem-other")
+
+	want := []string{"/" + prefix + "-hub-a", name + "/" + prefix + "-mem-a", name + "/" + prefix + "-mem-b"}
+	var got []string
+	pollUntil(t, 10*time.Second, "the hub lists the tenant's Spaces of both clusters", func() bool {
+		got = only(prefix, spacesIn(t, cluster.As(user).Run(t, "get", "spaces", "-o", "json").Success(t).Stdout))
+		return assert.ObjectsAreEqual(want, got)
+	})
+	// Each member's part is exactly what the member itself lists for the tenant.
+	own := only(prefix, spacesIn(t, m.As(user).Run(t, "get", "spaces", "-o", "json").Success(t).Stdout))
+	assert.Equal(t, []string{"/" + prefix + "-mem-a", "/" + prefix + "-mem-b"}, own)
+
+	table := cluster.As(user).Run(t, "get", "spaces").Success(t).Stdout
+	assert.Contains(t, table, "CLUSTER")
+	for _, line := range strings.Split(table, "\n") {
+		if strings.HasPrefix(line, prefix+"-mem-a ") {
+			assert.Equal(t, name, strings.Fields(line)[1], "the CLUSTER column of %q", line)
+		}
+	}
+
+	narrowed := cluster.As(user).Run(t, "get", "--raw", "/apis/tenancy.kiosk.sh/v1alpha1/spaces?cluster="+name).Success(t)
+	assert.Equal(t, want[1:], only(prefix, spacesIn(t, narrowed.Stdout)))
+	bySelector := cluster.As(user).Run(t, "get", "spaces", "-o", "json", "--field-selector", "spec.cluster="+name).Success(t)
+	assert.Equal(t, want[1:], only(prefix, spacesIn(t, bySelector.Stdout)))
+	byLabel := cluster.As(user).Run(t, "get", "spaces", "-o", "json", "-l", configv1alpha1.ClusterLabel+"="+name).Success(t)
+	assert.Equal(t, want[1:], only(prefix, spacesIn(t, byLabel.Stdout)))
+	hubOnly := cluster.As(user).Run(t, "get", "spaces", "-o", "json", "--field-selector", "spec.cluster=").Success(t)
+	assert.Equal(t, want[:1], only(prefix, spacesIn(t, hubOnly.Stdout)))
+
+	// Get finds the Space in the member; the hidden one is NotFound, as is a name that exists nowhere.
+	got1 := cluster.As(user).Run(t, "get", "space", prefix+"-mem-a", "-o", "jsonpath={.spec.cluster}").Success(t)
+	assert.Equal(t, name, got1.Stdout)
+	hidden := cluster.As(user).Run(t, "get", "space", prefix+"-mem-hidden").Failure(t)
+	nowhere := cluster.As(user).Run(t, "get", "space", prefix+"-nowhere").Failure(t)
+	assert.Equal(t, strings.ReplaceAll(hidden.Stderr, "-mem-hidden", "-X"), strings.ReplaceAll(nowhere.Stderr, "-nowhere", "-X"))
+	assert.Contains(t, hidden.Stderr, "NotFound")
+
+	// A user the member shows none of these sees none of them through the hub.
+	assert.Equal(t, []string{name + "/" + prefix + "-mem-other"},
+		only(prefix, spacesIn(t, cluster.As(other).Run(t, "get", "spaces", "-o", "json").Success(t).Stdout)))
+	stranger := framework.UniqueName("hub-stranger")
+	assert.Empty(t, only(prefix, spacesIn(t, cluster.As(stranger).Run(t, "get", "spaces", "-o", "json").Success(t).Stdout)))
+}
