@@ -160,3 +160,157 @@ func TestHubListsEachClustersOwnView(t *testing.T) {
 	stranger := framework.UniqueName("hub-stranger")
 	assert.Empty(t, only(prefix, spacesIn(t, cluster.As(stranger).Run(t, "get", "spaces", "-o", "json").Success(t).Stdout)))
 }
+
+// kioskEdit lets user create and delete Spaces in the cluster of admin (kiosk-edit), as the
+// walkthrough's cluster-role-binding.yml does.
+func kioskEdit(t *testing.T, k framework.Kubectl, user string) {
+	t.Helper()
+	name := framework.UniqueName("kiosk-edit")
+	k.Apply(t, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: `+name+`
+subjects:
+- kind: User
+  name: `+user+`
+  apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: kiosk-edit
+  apiGroup: rbac.authorization.k8s.io
+`).Success(t)
+	t.Cleanup(func() { k.Run(t, "delete", "clusterrolebinding", name, "--ignore-not-found") })
+}
+
+// account applies an Account with user as its subject through k; its Spaces bind them to
+// kiosk-space-admin, which may delete the Space.
+func account(t *testing.T, k framework.Kubectl, name, user string) {
+	t.Helper()
+	k.Apply(t, `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: `+name+`
+spec:
+  space:
+    clusterRole: kiosk-space-admin
+  subjects:
+  - kind: User
+    name: `+user+`
+    apiGroup: rbac.authorization.k8s.io
+`).Success(t)
+	t.Cleanup(func() { k.Run(t, "delete", "accounts.config.kiosk.sh", name, "--ignore-not-found", "--wait=false") })
+}
+
+// A tenant creates a Space with spec.cluster through the hub: it lands in the member, made
+// by the member's tenancy-apiserver for the tenant (its Account, its RoleBinding), not in the
+// hub. kubectl delete through the hub deletes it there. A kiosk manifest without spec.cluster
+// lands in the hub.
+func TestHubCreateAndDeleteInMember(t *testing.T) {
+	m := member(t)
+	name := framework.UniqueName("member")
+	joinMember(t, m, name)
+	user := framework.UniqueName("hub-creator")
+	acct := framework.UniqueName("hub-acct")
+	kioskEdit(t, cluster.Admin(), user)
+	kioskEdit(t, m.Admin(), user)
+	account(t, cluster.Admin(), acct, user)
+	account(t, m.Admin(), acct, user)
+
+	remote, local := framework.UniqueName("hub-remote"), framework.UniqueName("hub-local")
+	created := cluster.As(user).Apply(t, `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Space
+metadata:
+  name: `+remote+`
+spec:
+  account: `+acct+`
+  cluster: `+name+`
+`).Success(t)
+	assert.Contains(t, created.Stdout, "created")
+	t.Cleanup(func() { m.Admin().Run(t, "delete", "namespace", remote, "--ignore-not-found", "--wait=false") })
+	cluster.As(user).Apply(t, `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Space
+metadata:
+  name: `+local+`
+spec:
+  account: `+acct+`
+`).Success(t)
+	t.Cleanup(func() { cluster.Admin().Run(t, "delete", "namespace", local, "--ignore-not-found", "--wait=false") })
+
+	ns := m.Admin().Run(t, "get", "namespace", remote, "-o", "jsonpath={.metadata.labels.kiosk\\.sh/account}").Success(t)
+	assert.Equal(t, acct, ns.Stdout, "the member's namespace belongs to the member's Account")
+	assert.Contains(t, cluster.Admin().Run(t, "get", "namespace", remote).Failure(t).Stderr, "NotFound", "nothing lands in the hub")
+	cluster.Admin().Run(t, "get", "namespace", local).Success(t)
+	assert.Contains(t, m.Admin().Run(t, "get", "namespace", local).Failure(t).Stderr, "NotFound")
+	// The member made it for the tenant: they use it there with their own rights.
+	m.As(user).Run(t, "get", "configmaps", "-n", remote).Success(t)
+
+	got := cluster.As(user).Run(t, "get", "space", remote, "-o", "jsonpath={.spec.cluster}").Success(t)
+	assert.Equal(t, name, got.Stdout)
+
+	cluster.As(user).Run(t, "delete", "space", remote, "--wait=false").Success(t)
+	pollUntil(t, 30*time.Second, "the member's namespace goes", func() bool {
+		r := m.Admin().Run(t, "get", "namespace", remote, "-o", "jsonpath={.status.phase}")
+		return r.Err != nil || r.Stdout == "Terminating"
+	})
+	cluster.Admin().Run(t, "get", "namespace", local).Success(t)
+}
+
+// A tenant cannot use the hub to reach what a member does not show them: naming a member
+// where they may not create Spaces and naming a cluster that does not exist answer alike;
+// a malformed cluster name is refused naming the parameter; the front-proxy and
+// impersonation headers they send never reach a member.
+func TestHubAttackerCannotProbeOrSmuggle(t *testing.T) {
+	m := member(t)
+	name := framework.UniqueName("member")
+	joinMember(t, m, name)
+	attacker := framework.UniqueName("hub-attacker")
+	kioskEdit(t, cluster.Admin(), attacker)
+	prefix := framework.UniqueName("hubsec")
+	labelledNamespaces(t, m.AdminClients(t), "victim", prefix+"-secret")
+
+	space := func(cluster string) string {
+		return `apiVersion: tenancy.kiosk.sh/v1alpha1
+kind: Space
+metadata:
+  name: ` + prefix + `-probe
+spec:
+  account: victim
+  cluster: ` + cluster + `
+`
+	}
+	real := cluster.As(attacker).Apply(t, space(name)).Failure(t)
+	fake := cluster.As(attacker).Apply(t, space("no-such-cluster")).Failure(t)
+	assert.Contains(t, real.Stderr, "Forbidden")
+	assert.Equal(t, real.Stderr, fake.Stderr, "an existing member and a cluster that does not exist answer alike")
+	assert.Contains(t, m.Admin().Run(t, "get", "namespace", prefix+"-probe").Failure(t).Stderr, "NotFound")
+
+	invalid := cluster.As(attacker).Apply(t, space("Not_A_Name")).Failure(t)
+	assert.Contains(t, invalid.Stderr, "spec.cluster")
+	badParam := cluster.As(attacker).Run(t, "get", "--raw", "/apis/tenancy.kiosk.sh/v1alpha1/spaces?cluster=a/b").Failure(t)
+	assert.Contains(t, badParam.Stderr, "query parameter cluster")
+
+	for _, c := range []string{name, "no-such-cluster"} {
+		l := cluster.As(attacker).Run(t, "get", "--raw", "/apis/tenancy.kiosk.sh/v1alpha1/spaces?cluster="+c).Success(t)
+		assert.Empty(t, only(prefix, spacesIn(t, l.Stdout)), "cluster %s", c)
+	}
+	assert.Contains(t, cluster.As(attacker).Run(t, "get", "space", prefix+"-secret").Failure(t).Stderr, "NotFound")
+
+	// With a token of their own, the attacker sends front-proxy headers claiming to be an
+	// admin: kube-apiserver replaces them, and the member is asked as the attacker.
+	sa := framework.UniqueName("hub-attacker-sa")
+	cluster.Admin().Run(t, "create", "serviceaccount", sa, "-n", "default").Success(t)
+	t.Cleanup(func() { cluster.Admin().Run(t, "delete", "serviceaccount", sa, "-n", "default", "--ignore-not-found") })
+	cfg, err := clientcmdConfig(cluster.ServiceAccountKubeconfig(t, "default", sa, time.Hour))
+	require.NoError(t, err)
+	for _, headers := range []map[string]string{
+		{"X-Remote-User": "kubernetes-admin", "X-Remote-Group": "system:masters"},
+		{"X-Remote-Extra-Scopes": "all", "Impersonate-Extra-Scopes": "all"},
+	} {
+		status, body := rawGet(t, cfg, "/apis/tenancy.kiosk.sh/v1alpha1/spaces?cluster="+name, headers)
+		if status == 200 {
+			assert.Empty(t, only(prefix, spacesIn(t, body)), "headers %v", headers)
+		} else {
+			assert.Contains(t, []int{400, 403}, status, "headers %v: %s", headers, body)
+		}
+	}
+}
