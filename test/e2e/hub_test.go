@@ -11,6 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
@@ -313,4 +316,132 @@ spec:
 			assert.Contains(t, []int{400, 403}, status, "headers %v: %s", headers, body)
 		}
 	}
+}
+
+// spaceEvents runs a client-go informer on the hub's Spaces as user and sends each ADDED and
+// DELETED, with when it came, on the returned channel.
+func spaceEvents(t *testing.T, ctx context.Context, user string) (chan timedEvent, cache.SharedIndexInformer) {
+	t.Helper()
+	spaces := cluster.ClientsAs(t, user).Kiosk.TenancyV1alpha1().Spaces()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
+			return spaces.List(ctx, options)
+		},
+		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+			return spaces.Watch(ctx, options)
+		},
+	}
+	events := make(chan timedEvent, 256)
+	informer := cache.NewSharedIndexInformer(lw, &tenancyv1alpha1.Space{}, 0, cache.Indexers{})
+	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj interface{}) {
+			s := obj.(*tenancyv1alpha1.Space)
+			events <- timedEvent{"ADDED " + s.Spec.Cluster + "/" + s.Name, time.Now()}
+		},
+		DeleteFunc: func(obj interface{}) {
+			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tombstone.Obj
+			}
+			s := obj.(*tenancyv1alpha1.Space)
+			events <- timedEvent{"DELETED " + s.Spec.Cluster + "/" + s.Name, time.Now()}
+		},
+	})
+	require.NoError(t, err)
+	go informer.RunWithContext(ctx)
+	require.True(t, cache.WaitForCacheSync(ctx.Done(), informer.HasSynced))
+	return events, informer
+}
+
+type timedEvent struct {
+	what string
+	at   time.Time
+}
+
+// expectEvent waits up to within for the event want, skipping others, and returns when it
+// came.
+func expectEvent(t *testing.T, events chan timedEvent, want string, within time.Duration) time.Time {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case e := <-events:
+			if e.what == want {
+				return e.at
+			}
+			t.Logf("informer event %s (waiting for %s)", e.what, want)
+		case <-timeout:
+			t.Fatalf("no %s within %v", want, within)
+		}
+	}
+}
+
+// A client-go informer of a tenant on the hub sees ADDED and DELETED from the hub and the
+// member, each within a second of the grant or revocation in that cluster, from one merged
+// watch. Stopping the member's tenancy-apiserver gives a partial list with a Warning naming
+// the member, the Cluster's status says so, and the watch sends DELETED for the member's
+// Spaces; starting it again brings them back as ADDED.
+func TestHubInformerAcrossClusters(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := member(t)
+	name := framework.UniqueName("member")
+	joinMember(t, m, name)
+	user := framework.UniqueName("hub-watcher")
+	prefix := framework.UniqueName("hubw")
+	hubAdmin, memberAdmin := cluster.AdminClients(t), m.AdminClients(t)
+	visibleTo(t, hubAdmin, user, "acct", prefix+"-hub-a")
+	visibleTo(t, memberAdmin, user, "acct", prefix+"-mem-a")
+	labelledNamespaces(t, hubAdmin, "acct", prefix+"-hub-b")
+	labelledNamespaces(t, memberAdmin, "acct", prefix+"-mem-b")
+
+	events, informer := spaceEvents(t, ctx, user)
+	expectEvent(t, events, "ADDED /"+prefix+"-hub-a", 5*time.Second)
+	expectEvent(t, events, "ADDED "+name+"/"+prefix+"-mem-a", 5*time.Second)
+
+	for _, c := range []struct {
+		cluster string
+		admin   framework.Clients
+	}{{"", hubAdmin}, {name, memberAdmin}} {
+		ns := prefix + "-hub-b"
+		if c.cluster != "" {
+			ns = prefix + "-mem-b"
+		}
+		rbs := c.admin.Kube.RbacV1().RoleBindings(ns)
+		_, err := rbs.Create(ctx, viewBinding("view-"+user, user), metav1.CreateOptions{})
+		require.NoError(t, err)
+		granted := time.Now()
+		added := expectEvent(t, events, "ADDED "+c.cluster+"/"+ns, 5*time.Second).Sub(granted)
+		assert.Less(t, added, time.Second, "ADDED from cluster %q", c.cluster)
+		require.NoError(t, rbs.Delete(ctx, "view-"+user, metav1.DeleteOptions{}))
+		revoked := time.Now()
+		gone := expectEvent(t, events, "DELETED "+c.cluster+"/"+ns, 5*time.Second).Sub(revoked)
+		assert.Less(t, gone, time.Second, "DELETED from cluster %q", c.cluster)
+		t.Logf("cluster %q: ADDED %v after the grant, DELETED %v after the revocation", c.cluster, added, gone)
+	}
+
+	// The member's tenancy-apiserver stops.
+	m.Replica(0).Stop(t)
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			m.Replica(0).Start(t)
+		}
+	})
+	expectEvent(t, events, "DELETED "+name+"/"+prefix+"-mem-a", 30*time.Second)
+	partial := cluster.As(user).Run(t, "get", "spaces", "-o", "json").Success(t)
+	assert.Equal(t, []string{"/" + prefix + "-hub-a"}, only(prefix, spacesIn(t, partial.Stdout)))
+	assert.Contains(t, partial.Stderr, "Warning: cluster \""+name+"\" is not answering")
+	waitClusterStatus(t, name, func(s configv1alpha1.ClusterStatus) bool { return s.Reachable && !s.TenancyAPIServer })
+	_, present, err := informer.GetStore().GetByKey(prefix + "-mem-a")
+	require.NoError(t, err)
+	assert.False(t, present, "the informer no longer holds the member's Space")
+
+	// It starts again: its Spaces come back.
+	m.Replica(0).Start(t)
+	restarted = true
+	require.NoError(t, m.WaitAPIServicesAvailable(ctx, 2*time.Minute))
+	expectEvent(t, events, "ADDED "+name+"/"+prefix+"-mem-a", 30*time.Second)
+	full := cluster.As(user).Run(t, "get", "spaces", "-o", "json").Success(t)
+	assert.Equal(t, []string{"/" + prefix + "-hub-a", name + "/" + prefix + "-mem-a"}, only(prefix, spacesIn(t, full.Stdout)))
+	assert.NotContains(t, full.Stderr, "Warning")
 }
