@@ -51,7 +51,7 @@ func memberSettings() map[string]string {
 }
 
 // member returns the member cluster, starting it on first use.
-func member(t *testing.T) *framework.Cluster {
+func member(t testing.TB) *framework.Cluster {
 	t.Helper()
 	memberOnce.Do(func() {
 		memberCluster, memberErr = framework.Setup(context.Background(), framework.Options{
@@ -75,7 +75,7 @@ func teardownMember() error {
 // says: the RBAC of artifacts/multicluster/member-rbac.yaml in the member, a token of its
 // ServiceAccount in a Secret of the hub, and the Cluster. It waits until the hub reaches the
 // member's tenancy-apiserver, and removes the Cluster and Secret when the test ends.
-func joinMember(t *testing.T, m *framework.Cluster, name string) {
+func joinMember(t testing.TB, m *framework.Cluster, name string) {
 	t.Helper()
 	ctx := context.Background()
 	m.Admin().Run(t, "apply", "-f", filepath.Join(cluster.Root, "artifacts", "multicluster", "member-rbac.yaml")).Success(t)
@@ -112,7 +112,7 @@ spec:
 }
 
 // waitClusterStatus waits until the hub's Cluster name has a status for which ok holds.
-func waitClusterStatus(t *testing.T, name string, ok func(configv1alpha1.ClusterStatus) bool) configv1alpha1.Cluster {
+func waitClusterStatus(t testing.TB, name string, ok func(configv1alpha1.ClusterStatus) bool) configv1alpha1.Cluster {
 	t.Helper()
 	clusters := cluster.AdminClients(t).Kiosk.ConfigV1alpha1().Clusters()
 	var last configv1alpha1.Cluster
@@ -132,7 +132,7 @@ func waitClusterStatus(t *testing.T, name string, ok func(configv1alpha1.Cluster
 }
 
 // kubeconfigServer is the server URL and CA of the current context of a kubeconfig.
-func kubeconfigServer(t *testing.T, path string) (string, []byte) {
+func kubeconfigServer(t testing.TB, path string) (string, []byte) {
 	t.Helper()
 	cfg, err := clientcmd.LoadFromFile(path)
 	require.NoError(t, err)

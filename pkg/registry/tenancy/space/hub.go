@@ -144,22 +144,14 @@ func answers(err error) bool {
 // is left out, with a warning naming it; one where the caller may not list Spaces adds
 // none.
 func (h *HubREST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
-	sel, memberOpts, err := splitSelectors(options)
+	r, hubMode, err := h.request(ctx, options)
 	if err != nil {
 		return nil, err
 	}
-	clusters, hubMode := h.clusters(ctx, sel)
 	if !hubMode {
 		return h.REST.List(ctx, options)
 	}
-	u, err := userFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	start, err := hub.ParsePosition(rvOf(options))
-	if err != nil {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q: %v", rvOf(options), err))
-	}
+	clusters, u, start, memberOpts := r.clusters, r.user, r.start, r.members
 	type answer struct {
 		items []tenancy.Space
 		rv    string
@@ -219,6 +211,34 @@ func (h *HubREST) List(ctx context.Context, options *metainternalversion.ListOpt
 	})
 	list.ResourceVersion = position.String()
 	return list, nil
+}
+
+// hubRequest is what a list or watch through the hub is for.
+type hubRequest struct {
+	clusters []string
+	user     user.Info
+	start    hub.Position
+	members  memberSelectors
+}
+
+// request reads a list or watch request: the clusters it is for, the caller, the position
+// it starts from and the selectors for each cluster. hubMode is false when REST serves it
+// alone.
+func (h *HubREST) request(ctx context.Context, options *metainternalversion.ListOptions) (hubRequest, bool, error) {
+	sel, memberOpts := splitSelectors(options)
+	clusters, hubMode := h.clusters(ctx, sel)
+	if !hubMode {
+		return hubRequest{}, false, nil
+	}
+	u, err := userFrom(ctx)
+	if err != nil {
+		return hubRequest{}, true, err
+	}
+	start, err := hub.ParsePosition(rvOf(options))
+	if err != nil {
+		return hubRequest{}, true, apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q: %v", rvOf(options), err))
+	}
+	return hubRequest{clusters: clusters, user: u, start: start, members: memberOpts}, true, nil
 }
 
 func rvOf(options *metainternalversion.ListOptions) string {

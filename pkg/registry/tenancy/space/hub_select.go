@@ -72,11 +72,11 @@ func (m memberSelectors) list(rv string) metav1.ListOptions {
 }
 
 // splitSelectors takes the cluster's requirements out of a request's selectors.
-func splitSelectors(options *metainternalversion.ListOptions) (clusterSelector, memberSelectors, error) {
+func splitSelectors(options *metainternalversion.ListOptions) (clusterSelector, memberSelectors) {
 	var cs clusterSelector
 	ms := memberSelectors{label: labels.Everything(), field: fields.Everything(), options: options}
 	if options == nil {
-		return cs, ms, nil
+		return cs, ms
 	}
 	if options.LabelSelector != nil {
 		reqs, _ := options.LabelSelector.Requirements()
@@ -105,5 +105,5 @@ func splitSelectors(options *metainternalversion.ListOptions) (clusterSelector, 
 		}
 		ms.field = fields.AndSelectors(rest...)
 	}
-	return cs, ms, nil
+	return cs, ms
 }

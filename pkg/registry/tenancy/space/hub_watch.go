@@ -2,7 +2,6 @@ package space
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,23 +23,15 @@ const memberRetry = 500 * time.Millisecond
 // a position per cluster; a member that goes away sends DELETED for its Spaces, and ADDED
 // once it answers again.
 func (h *HubREST) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
-	sel, memberOpts, err := splitSelectors(options)
+	r, hubMode, err := h.request(ctx, options)
 	if err != nil {
 		return nil, err
 	}
-	clusters, hubMode := h.clusters(ctx, sel)
 	if !hubMode {
 		return h.REST.Watch(ctx, options)
 	}
-	u, err := userFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
 	rv := rvOf(options)
-	start, err := hub.ParsePosition(rv)
-	if err != nil {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q: %v", rv, err))
-	}
+	clusters, u, start, memberOpts := r.clusters, r.user, r.start, r.members
 	opts := hub.WatchOptions{
 		Start:         start,
 		Fresh:         rv == "" || rv == "0",
