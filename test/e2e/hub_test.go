@@ -89,7 +89,12 @@ spec:
 	for _, field := range []string{"spec.server", "spec.caBundle", "spec.credentialsSecret.name"} {
 		assert.Contains(t, bad.Stderr, field)
 	}
-	explain := cluster.Admin().Run(t, "explain", "clusters.spec.credentialsSecret").Success(t)
+	// kube-apiserver fetches the server's OpenAPI again after a restart of the server.
+	var explain framework.Result
+	pollUntil(t, time.Minute, "kubectl explain clusters.spec.credentialsSecret", func() bool {
+		explain = cluster.Admin().Run(t, "explain", "clusters.spec.credentialsSecret")
+		return explain.Err == nil
+	})
 	assert.Contains(t, explain.Stdout, "credentials")
 
 	name := framework.UniqueName("member")
