@@ -89,7 +89,9 @@ func Watch(ctx context.Context, sources []Source, opts WatchOptions) (watch.Inte
 		case opts.Fresh:
 			w, err := src.Watch(ctx, "", opts.InitialEvents)
 			if err != nil {
-				if src.Stable || isStatus(err) {
+				// A member that refuses the caller is asked again, like one that does not
+				// answer: what it refuses now it may allow later.
+				if src.Stable || isStatus(err) && !apierrors.IsForbidden(err) {
 					cancel()
 					return nil, err
 				}
@@ -219,7 +221,7 @@ func (m *merged) run(ctx context.Context, src Source, w watch.Interface, rv stri
 		if ctx.Err() != nil {
 			return
 		}
-		if isStatus(err) {
+		if isStatus(err) && !apierrors.IsForbidden(err) {
 			m.send(ctx, sourceEvent{fatal: errorEvent(err)})
 			return
 		}

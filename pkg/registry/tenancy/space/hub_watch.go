@@ -99,9 +99,6 @@ func (h *HubREST) memberSource(cluster string, u user.Info, m memberSelectors) h
 				o.ResourceVersionMatch = metav1.ResourceVersionMatchNotOlderThan
 			}
 			w, err := spaces.Watch(ctx, o)
-			if apierrors.IsForbidden(err) {
-				return watch.NewFake(), nil
-			}
 			if err != nil {
 				return nil, err
 			}
