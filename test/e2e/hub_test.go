@@ -412,13 +412,13 @@ func TestHubInformerAcrossClusters(t *testing.T) {
 			ns = prefix + "-mem-b"
 		}
 		rbs := c.admin.Kube.RbacV1().RoleBindings(ns)
+		granted := time.Now()
 		_, err := rbs.Create(ctx, viewBinding("view-"+user, user), metav1.CreateOptions{})
 		require.NoError(t, err)
-		granted := time.Now()
 		added := expectEvent(t, events, "ADDED "+c.cluster+"/"+ns, 5*time.Second).Sub(granted)
 		assert.Less(t, added, time.Second, "ADDED from cluster %q", c.cluster)
-		require.NoError(t, rbs.Delete(ctx, "view-"+user, metav1.DeleteOptions{}))
 		revoked := time.Now()
+		require.NoError(t, rbs.Delete(ctx, "view-"+user, metav1.DeleteOptions{}))
 		gone := expectEvent(t, events, "DELETED "+c.cluster+"/"+ns, 5*time.Second).Sub(revoked)
 		assert.Less(t, gone, time.Second, "DELETED from cluster %q", c.cluster)
 		t.Logf("cluster %q: ADDED %v after the grant, DELETED %v after the revocation", c.cluster, added, gone)
