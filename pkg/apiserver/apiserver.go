@@ -10,6 +10,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -33,12 +34,15 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller"
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
 	accountquotacontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/accountquota"
+	clustercontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/cluster"
 	sleepcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/sleep"
 	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
 	configinformers "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/informers/externalversions"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/hub"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/accountquota"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/cluster"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/template"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/config/templateinstance"
 	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
@@ -117,7 +121,7 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	chain := c.GenericConfig.BuildHandlerChainFunc
 	c.GenericConfig.BuildHandlerChainFunc = func(h http.Handler, cfg *genericapiserver.Config) http.Handler {
-		return endpoint.Wrap(chain(h, cfg))
+		return endpoint.Wrap(hub.WithClusterParameter(chain(h, cfg), NegotiatedSerializer))
 	}
 	generic, err := c.GenericConfig.New("tenancy-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -155,7 +159,8 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	self := &selfUser{}
 	recorder := c.activityRecorder(feed, self)
-	if err := c.installTenancy(generic, shared, feed, configClient, recorder); err != nil {
+	members := hub.NewMembers(configInformers.Config().V1alpha1().Clusters().Lister(), c.secrets)
+	if err := c.installTenancy(generic, shared, feed, configClient, recorder, members, configInformers.Config().V1alpha1().Clusters().Informer().HasSynced); err != nil {
 		return nil, err
 	}
 	var etcdClient *clientv3.Client
@@ -190,7 +195,7 @@ func (c completedConfig) New() (*Server, error) {
 
 // installTenancy serves the per-user views of tenancy.kiosk.sh.
 func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServer, shared *Shared, feed *accessFeed,
-	configClient versioned.Interface, recorder *activity.Recorder) error {
+	configClient versioned.Interface, recorder *activity.Recorder, members *hub.Members, membersSynced func() bool) error {
 	accountStorage, ledger := shared.Accounts, shared.Reservations
 	visibility := tenancyregistry.Visibility{
 		Authorizer: c.GenericConfig.Authorization.Authorizer,
@@ -210,7 +215,7 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 			name, activity.SourceSpaceGet)
 	}
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   spaces,
+		"spaces":   space.NewHubREST(spaces, members),
 		"accounts": tenancyaccount.NewREST(feed.index, accountStorage, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
@@ -221,6 +226,9 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	return generic.AddReadyzChecks(healthz.NamedCheck("tenancy-access-index", func(*http.Request) error {
 		if !feed.index.Ready() {
 			return errors.New("access index not synced")
+		}
+		if !membersSynced() {
+			return errors.New("member clusters not synced")
 		}
 		return nil
 	}))
@@ -262,6 +270,10 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 		return err
 	}
 	sleeper.Release = shared.Reservations.Release
+	clusters, err := clustercontroller.New(configClient, configInformers.Config().V1alpha1().Clusters(), c.secrets, clusterProbeInterval)
+	if err != nil {
+		return err
+	}
 	workers := c.ExtraConfig.ControllerWorkers
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())
@@ -273,6 +285,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 				func(ctx context.Context) { instances.Run(ctx, workers) },
 				func(ctx context.Context) { quotas.Run(ctx, workers) },
 				func(ctx context.Context) { sleeper.Run(ctx, workers) },
+				func(ctx context.Context) { clusters.Run(ctx, workers) },
 			)
 			if err != nil {
 				klog.ErrorS(err, "Controllers stopped")
@@ -297,7 +310,13 @@ func (c completedConfig) configStorage(shared *Shared) (map[string]rest.Storage,
 	if err != nil {
 		return nil, err
 	}
+	clusters, clusterStatus, err := cluster.NewREST(scheme.Scheme, opts)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]rest.Storage{
+		"clusters":                 clusters,
+		"clusters/status":          clusterStatus,
 		"accounts":                 accounts,
 		"accounts/status":          accountStatus,
 		"accountquotas":            quotas,
@@ -306,4 +325,12 @@ func (c completedConfig) configStorage(shared *Shared) (map[string]rest.Storage,
 		"templateinstances":        instances,
 		"templateinstances/status": instanceStatus,
 	}, nil
+}
+
+// clusterProbeInterval is how often the Cluster controller probes each member.
+const clusterProbeInterval = 10 * time.Second
+
+// secrets reads the credentials Secrets of Clusters with the server's own client.
+func (c completedConfig) secrets(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	return c.ExtraConfig.KubeClient.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 }

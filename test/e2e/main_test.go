@@ -37,6 +37,10 @@ func run(m *testing.M) int {
 	if code != 0 {
 		dumpLogs()
 	}
+	if err := teardownMember(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: member cluster: %v\n", err)
+		code = 1
+	}
 	if err := cluster.Teardown(os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		code = 1

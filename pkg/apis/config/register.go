@@ -34,6 +34,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&AccountQuota{}, &AccountQuotaList{},
 		&Template{}, &TemplateList{},
 		&TemplateInstance{}, &TemplateInstanceList{},
+		&Cluster{}, &ClusterList{},
 	)
 	return nil
 }

@@ -7,5 +7,6 @@ func SpaceFields(s *Space) fields.Set {
 	return fields.Set{
 		"spec.account": s.Spec.Account,
 		"status.phase": string(s.Status.Phase),
+		"spec.cluster": s.Spec.Cluster,
 	}
 }

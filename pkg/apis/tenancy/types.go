@@ -35,6 +35,12 @@ type SpaceSpec struct {
 	// +optional
 	// +listType=atomic
 	Finalizers []corev1.FinalizerName `json:"finalizers,omitempty"`
+
+	// Cluster is the member cluster of a hub the Space lives in: the name of a
+	// config.kiosk.sh Cluster. Empty means the cluster of the server asked. It cannot be
+	// changed.
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // SpaceStatus is the status of a Space's namespace.

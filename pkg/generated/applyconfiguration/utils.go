@@ -68,6 +68,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &configv1alpha1.AccountTemplateInstanceTemplateApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AppliedObject"):
 		return &configv1alpha1.AppliedObjectApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("Cluster"):
+		return &configv1alpha1.ClusterApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterSecretReference"):
+		return &configv1alpha1.ClusterSecretReferenceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterSpec"):
+		return &configv1alpha1.ClusterSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterStatus"):
+		return &configv1alpha1.ClusterStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("HelmChart"):
 		return &configv1alpha1.HelmChartApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("HelmChartRepository"):

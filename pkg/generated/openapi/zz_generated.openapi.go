@@ -55,6 +55,11 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.AccountStatus{}.OpenAPIModelName():                   schema_pkg_apis_config_v1alpha1_AccountStatus(ref),
 		v1alpha1.AccountTemplateInstanceTemplate{}.OpenAPIModelName(): schema_pkg_apis_config_v1alpha1_AccountTemplateInstanceTemplate(ref),
 		v1alpha1.AppliedObject{}.OpenAPIModelName():                   schema_pkg_apis_config_v1alpha1_AppliedObject(ref),
+		v1alpha1.Cluster{}.OpenAPIModelName():                         schema_pkg_apis_config_v1alpha1_Cluster(ref),
+		v1alpha1.ClusterList{}.OpenAPIModelName():                     schema_pkg_apis_config_v1alpha1_ClusterList(ref),
+		v1alpha1.ClusterSecretReference{}.OpenAPIModelName():          schema_pkg_apis_config_v1alpha1_ClusterSecretReference(ref),
+		v1alpha1.ClusterSpec{}.OpenAPIModelName():                     schema_pkg_apis_config_v1alpha1_ClusterSpec(ref),
+		v1alpha1.ClusterStatus{}.OpenAPIModelName():                   schema_pkg_apis_config_v1alpha1_ClusterStatus(ref),
 		v1alpha1.HelmChart{}.OpenAPIModelName():                       schema_pkg_apis_config_v1alpha1_HelmChart(ref),
 		v1alpha1.HelmChartRepository{}.OpenAPIModelName():             schema_pkg_apis_config_v1alpha1_HelmChartRepository(ref),
 		v1alpha1.HelmConfiguration{}.OpenAPIModelName():               schema_pkg_apis_config_v1alpha1_HelmConfiguration(ref),
@@ -1175,6 +1180,232 @@ func schema_pkg_apis_config_v1alpha1_AppliedObject(ref common.ReferenceCallback)
 	}
 }
 
+func schema_pkg_apis_config_v1alpha1_Cluster(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Cluster is a member cluster of a hub: a kube-apiserver, reached with the hub's own credentials, whose tenancy-apiserver the hub asks for the Spaces of its callers.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard object metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Spec says where the member is and how the hub authenticates to it.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ClusterSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is what the hub last observed of the member.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ClusterStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ClusterSpec{}.OpenAPIModelName(), v1alpha1.ClusterStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_ClusterList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterList is a list of Clusters.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard list metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Items are the Clusters.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Cluster{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Cluster{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_ClusterSecretReference(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterSecretReference names a Secret.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespace of the Secret.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the Secret.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"namespace", "name"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_ClusterSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterSpec says where a member cluster is and how the hub authenticates to it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"server": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Server is the https URL of the member's kube-apiserver.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"caBundle": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CABundle is the PEM bundle that the member's serving certificate must chain to. Empty means the Secret's \"ca.crt\", or else the system's roots.",
+							Type:        []string{"string"},
+							Format:      "byte",
+						},
+					},
+					"credentialsSecret": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CredentialsSecret names the Secret, in the hub's cluster, that holds the hub's credentials for the member: a bearer token under \"token\", or a client certificate under \"tls.crt\" and \"tls.key\"; optionally the CA under \"ca.crt\".",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ClusterSecretReference{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"server", "credentialsSecret"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ClusterSecretReference{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_ClusterStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterStatus is what the hub last observed of a member cluster.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"reachable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Reachable is true when the member's kube-apiserver answered the hub's credentials.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"serverVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ServerVersion is the member kube-apiserver's version (gitVersion).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"tenancyAPIServer": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TenancyAPIServer is true when the member serves tenancy.kiosk.sh/v1alpha1, that is when a tenancy-apiserver runs there and answers.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says why the member is not reachable or serves no tenancy.kiosk.sh.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"lastProbeTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastProbeTime is when the hub last probed the member.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the generation of the spec the last probe used.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_config_v1alpha1_HelmChart(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2064,6 +2295,13 @@ func schema_pkg_apis_tenancy_v1alpha1_SpaceSpec(ref common.ReferenceCallback) co
 									},
 								},
 							},
+						},
+					},
+					"cluster": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Cluster is the member cluster of a hub the Space lives in: the name of a config.kiosk.sh Cluster. Empty means the cluster of the server asked. It cannot be changed.",
+							Type:        []string{"string"},
+							Format:      "",
 						},
 					},
 				},

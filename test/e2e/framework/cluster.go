@@ -30,6 +30,10 @@ type Cluster struct {
 	// Env holds the settings local-up.sh saved in Dir/env.
 	Env map[string]string
 
+	// env are the settings of the scripts that differ from the test's own environment:
+	// Options.Env.
+	env []string
+
 	// startedHere is true when Setup started the control plane, so Teardown stops it.
 	startedHere bool
 	// replicas is the number of replicas hack/local-up.sh started.
@@ -46,6 +50,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// Keep leaves a control plane that Setup started running after Teardown.
 	Keep bool
+	// Env are settings of hack/local-up.sh (LOCAL_DIR and the *_PORT variables) that
+	// differ from the test's environment: a second control plane next to the one the
+	// environment names, such as the member cluster of a hub.
+	Env map[string]string
 }
 
 // Setup reuses the running local control plane when its admin kubeconfig works and every
@@ -73,7 +81,15 @@ func Setup(ctx context.Context, o Options) (*Cluster, error) {
 	if p := os.Getenv("KUBECTL"); p != "" {
 		c.KubectlPath = p
 	}
-	if dir := os.Getenv("LOCAL_DIR"); dir != "" {
+	for k, v := range o.Env {
+		c.env = append(c.env, k+"="+v)
+	}
+	if dir, ok := o.Env["LOCAL_DIR"]; ok {
+		if c.Dir, err = filepath.Abs(dir); err != nil {
+			return nil, fmt.Errorf("LOCAL_DIR: %w", err)
+		}
+		c.env = append(c.env, "LOCAL_DIR="+c.Dir)
+	} else if dir := os.Getenv("LOCAL_DIR"); dir != "" {
 		// The scripts read LOCAL_DIR as well: a second control plane, with other *_PORT
 		// settings, for a suite that must not share the default one.
 		if c.Dir, err = filepath.Abs(dir); err != nil {
@@ -210,9 +226,12 @@ func (c *Cluster) recordedPIDs() map[string]int {
 func (c *Cluster) script(ctx context.Context, out io.Writer, path string, args ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.Root, path), args...)
 	cmd.Dir = c.Root
+	cmd.Env = os.Environ()
 	if _, set := os.LookupEnv("NODE"); !set {
-		cmd.Env = append(os.Environ(), "NODE=0")
+		cmd.Env = append(cmd.Env, "NODE=0")
 	}
+	// Later settings win: the cluster's own over the test's environment.
+	cmd.Env = append(cmd.Env, c.env...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.WaitDelay = 10 * time.Second

@@ -35,6 +35,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&AccountQuota{}, &AccountQuotaList{},
 		&Template{}, &TemplateList{},
 		&TemplateInstance{}, &TemplateInstanceList{},
+		&Cluster{}, &ClusterList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

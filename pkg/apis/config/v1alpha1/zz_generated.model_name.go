@@ -117,6 +117,31 @@ func (in AppliedObject) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Cluster) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.Cluster"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterList) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.ClusterList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterSecretReference) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.ClusterSecretReference"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterSpec) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.ClusterSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterStatus) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.ClusterStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in HelmChart) OpenAPIModelName() string {
 	return "sh.kiosk.config.v1alpha1.HelmChart"
 }

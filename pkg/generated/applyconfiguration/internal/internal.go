@@ -59,6 +59,16 @@ var schemaYAML = typed.YAMLObject(`types:
     elementType:
       namedType: __untyped_deduced_
     elementRelationship: separable
+- name: com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.config.v1alpha1.Cluster
+  scalar: untyped
+  list:
+    elementType:
+      namedType: __untyped_atomic_
+    elementRelationship: atomic
+  map:
+    elementType:
+      namedType: __untyped_deduced_
+    elementRelationship: separable
 - name: com.github.tenancy-apiserver.tenancy-apiserver.pkg.apis.config.v1alpha1.Template
   scalar: untyped
   list:

@@ -58,6 +58,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Config().V1alpha1().Accounts().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("accountquotas"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Config().V1alpha1().AccountQuotas().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("clusters"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Config().V1alpha1().Clusters().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("templates"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Config().V1alpha1().Templates().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("templateinstances"):

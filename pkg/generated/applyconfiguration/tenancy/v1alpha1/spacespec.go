@@ -31,6 +31,10 @@ type SpaceSpecApplyConfiguration struct {
 	Account *string `json:"account,omitempty"`
 	// Finalizers are the namespace's spec finalizers.
 	Finalizers []v1.FinalizerName `json:"finalizers,omitempty"`
+	// Cluster is the member cluster of a hub the Space lives in: the name of a
+	// config.kiosk.sh Cluster. Empty means the cluster of the server asked. It cannot be
+	// changed.
+	Cluster *string `json:"cluster,omitempty"`
 }
 
 // SpaceSpecApplyConfiguration constructs a declarative configuration of the SpaceSpec type for use with
@@ -54,5 +58,13 @@ func (b *SpaceSpecApplyConfiguration) WithFinalizers(values ...v1.FinalizerName)
 	for i := range values {
 		b.Finalizers = append(b.Finalizers, values[i])
 	}
+	return b
+}
+
+// WithCluster sets the Cluster field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Cluster field is set to the value of the last call.
+func (b *SpaceSpecApplyConfiguration) WithCluster(value string) *SpaceSpecApplyConfiguration {
+	b.Cluster = &value
 	return b
 }

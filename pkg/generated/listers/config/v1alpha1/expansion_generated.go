@@ -26,6 +26,10 @@ type AccountListerExpansion interface{}
 // AccountQuotaLister.
 type AccountQuotaListerExpansion interface{}
 
+// ClusterListerExpansion allows custom methods to be added to
+// ClusterLister.
+type ClusterListerExpansion interface{}
+
 // TemplateListerExpansion allows custom methods to be added to
 // TemplateLister.
 type TemplateListerExpansion interface{}

@@ -28,6 +28,8 @@ type Interface interface {
 	Accounts() TypedAccountInformer
 	// AccountQuotas returns a AccountQuotaInformer.
 	AccountQuotas() TypedAccountQuotaInformer
+	// Clusters returns a ClusterInformer.
+	Clusters() TypedClusterInformer
 	// Templates returns a TemplateInformer.
 	Templates() TypedTemplateInformer
 	// TemplateInstances returns a TemplateInstanceInformer.
@@ -53,6 +55,11 @@ func (v *version) Accounts() TypedAccountInformer {
 // AccountQuotas returns a TypedAccountQuotaInformer.
 func (v *version) AccountQuotas() TypedAccountQuotaInformer {
 	return &accountQuotaInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
+}
+
+// Clusters returns a TypedClusterInformer.
+func (v *version) Clusters() TypedClusterInformer {
+	return &clusterInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }
 
 // Templates returns a TypedTemplateInformer.

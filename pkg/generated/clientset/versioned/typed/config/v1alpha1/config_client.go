@@ -30,6 +30,7 @@ type ConfigV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	AccountsGetter
 	AccountQuotasGetter
+	ClustersGetter
 	TemplatesGetter
 	TemplateInstancesGetter
 }
@@ -45,6 +46,10 @@ func (c *ConfigV1alpha1Client) Accounts() AccountInterface {
 
 func (c *ConfigV1alpha1Client) AccountQuotas() AccountQuotaInterface {
 	return newAccountQuotas(c)
+}
+
+func (c *ConfigV1alpha1Client) Clusters() ClusterInterface {
+	return newClusters(c)
 }
 
 func (c *ConfigV1alpha1Client) Templates() TemplateInterface {

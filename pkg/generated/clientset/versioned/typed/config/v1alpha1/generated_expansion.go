@@ -22,6 +22,8 @@ type AccountExpansion interface{}
 
 type AccountQuotaExpansion interface{}
 
+type ClusterExpansion interface{}
+
 type TemplateExpansion interface{}
 
 type TemplateInstanceExpansion interface{}

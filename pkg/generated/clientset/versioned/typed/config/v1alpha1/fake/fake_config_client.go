@@ -36,6 +36,10 @@ func (c *FakeConfigV1alpha1) AccountQuotas() v1alpha1.AccountQuotaInterface {
 	return newFakeAccountQuotas(c)
 }
 
+func (c *FakeConfigV1alpha1) Clusters() v1alpha1.ClusterInterface {
+	return newFakeClusters(c)
+}
+
 func (c *FakeConfigV1alpha1) Templates() v1alpha1.TemplateInterface {
 	return newFakeTemplates(c)
 }

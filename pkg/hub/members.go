@@ -1,0 +1,161 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/rest"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
+)
+
+// Secret keys of a Cluster's credentialsSecret.
+const (
+	TokenKey = "token"
+	CertKey  = corev1.TLSCertKey
+	KeyKey   = corev1.TLSPrivateKeyKey
+	CAKey    = "ca.crt"
+)
+
+// credentialsTTL is how long the credentials read from a Cluster's Secret are used before
+// the Secret is read again.
+const credentialsTTL = 30 * time.Second
+
+// ErrNoCluster is the error of a cluster name that names no Cluster.
+var ErrNoCluster = errors.New("no such cluster")
+
+// SecretGetter reads a Secret of the hub's cluster.
+type SecretGetter func(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+
+// Members are the member clusters of the hub, from the Cluster objects, and the hub's client
+// configurations for them.
+type Members struct {
+	clusters configlisters.ClusterLister
+	secrets  SecretGetter
+	now      func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedConfig
+}
+
+type cachedConfig struct {
+	generation int64
+	uid        string
+	read       time.Time
+	config     *rest.Config
+}
+
+// NewMembers returns the members named by the Cluster objects of lister, whose credentials
+// secrets reads.
+func NewMembers(lister configlisters.ClusterLister, secrets SecretGetter) *Members {
+	return &Members{clusters: lister, secrets: secrets, now: time.Now, cache: map[string]cachedConfig{}}
+}
+
+// Names are the names of the member clusters, sorted.
+func (m *Members) Names() []string {
+	if m == nil {
+		return nil
+	}
+	clusters, err := m.clusters.List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(clusters))
+	for _, c := range clusters {
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Has reports whether name is a member cluster.
+func (m *Members) Has(name string) bool {
+	if m == nil || name == "" {
+		return false
+	}
+	_, err := m.clusters.Get(name)
+	return err == nil
+}
+
+// Config is the hub's own client configuration for member name, with its credentials.
+func (m *Members) Config(ctx context.Context, name string) (*rest.Config, error) {
+	if m == nil {
+		return nil, ErrNoCluster
+	}
+	c, err := m.clusters.Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil, ErrNoCluster
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	cached, ok := m.cache[name]
+	m.mu.Unlock()
+	if ok && cached.uid == string(c.UID) && cached.generation == c.Generation && m.now().Sub(cached.read) < credentialsTTL {
+		return rest.CopyConfig(cached.config), nil
+	}
+	cfg, err := ConfigFor(ctx, c, m.secrets)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.cache[name] = cachedConfig{generation: c.Generation, uid: string(c.UID), read: m.now(), config: cfg}
+	m.mu.Unlock()
+	return rest.CopyConfig(cfg), nil
+}
+
+// ConfigFor builds the hub's client configuration for Cluster c from its Secret.
+func ConfigFor(ctx context.Context, c *configv1alpha1.Cluster, secrets SecretGetter) (*rest.Config, error) {
+	ref := c.Spec.CredentialsSecret
+	secret, err := secrets(ctx, ref.Namespace, ref.Name)
+	if err != nil {
+		return nil, fmt.Errorf("reading the credentials Secret %s/%s of cluster %q: %w", ref.Namespace, ref.Name, c.Name, err)
+	}
+	cfg := &rest.Config{
+		Host:      c.Spec.Server,
+		UserAgent: "tenancy-apiserver-hub",
+		// The hub speaks for many callers at once: the member's own priority and fairness
+		// limits them, not a client-side rate limit shared by all.
+		QPS:     -1,
+		Timeout: 30 * time.Second,
+	}
+	cfg.CAData = c.Spec.CABundle
+	if len(cfg.CAData) == 0 {
+		cfg.CAData = secret.Data[CAKey]
+	}
+	token, cert, key := secret.Data[TokenKey], secret.Data[CertKey], secret.Data[KeyKey]
+	switch {
+	case len(token) > 0:
+		cfg.BearerToken = string(token)
+	case len(cert) > 0 && len(key) > 0:
+		cfg.CertData, cfg.KeyData = cert, key
+	default:
+		return nil, fmt.Errorf("the credentials Secret %s/%s of cluster %q has neither %q nor %q and %q",
+			ref.Namespace, ref.Name, c.Name, TokenKey, CertKey, KeyKey)
+	}
+	return cfg, nil
+}
+
+// As returns cfg impersonating u: its name, groups and extras, and nothing else. Whatever
+// impersonation headers the caller sent the hub were consumed by the hub's kube-apiserver,
+// which authenticated u; the member sees the same identity and its RBAC decides.
+func As(cfg *rest.Config, u user.Info) *rest.Config {
+	out := rest.CopyConfig(cfg)
+	out.Impersonate = rest.ImpersonationConfig{
+		UserName: u.GetName(),
+		UID:      u.GetUID(),
+		Groups:   u.GetGroups(),
+		Extra:    u.GetExtra(),
+	}
+	return out
+}
