@@ -46,6 +46,7 @@ func run(ctx context.Context, name string, args []string) error {
 	dir := fs.String("local-dir", envOr("LOCAL_DIR", filepath.Join(root, "_output", "local")), "the local control plane's directory")
 	out := fs.String("out", filepath.Join(root, "_output", "scenarios"), "where reports and profiles are written")
 	p := scenarios.Population{Prefix: "scn", RoleBindings: 5000, ClusterRoleBindings: 500, Users: 1000, Accounts: 1000}
+	fs.StringVar(&p.Prefix, "prefix", p.Prefix, "prefix of the names of the population's objects")
 	fs.IntVar(&p.Namespaces, "namespaces", 10000, "namespaces (Spaces) of the population")
 	fs.IntVar(&p.RoleBindings, "rolebindings", p.RoleBindings, "RoleBindings of the population")
 	fs.IntVar(&p.ClusterRoleBindings, "clusterrolebindings", p.ClusterRoleBindings, "ClusterRoleBindings of the population")

@@ -63,6 +63,8 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The watches live as long as ctx, not as long as the job that opens them.
+	watchCtx := ctx
 	kube := e.Kube()
 	visible := p.Visible()
 	plain := func(i int) string { return fmt.Sprintf("%s-plain-%04d", p.Prefix, i) }
@@ -145,7 +147,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 				wrong = append(wrong, fmt.Sprintf("%s lists %v, want %v", user, got, want))
 				mu.Unlock()
 			}
-			w, err := spaces.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true, TimeoutSeconds: &timeout})
+			w, err := spaces.Watch(watchCtx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true, TimeoutSeconds: &timeout})
 			if err != nil {
 				return err
 			}
@@ -158,7 +160,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			if err != nil {
 				return err
 			}
-			w, err := kube.CoreV1().Namespaces().Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion, TimeoutSeconds: &timeout})
+			w, err := kube.CoreV1().Namespaces().Watch(watchCtx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion, TimeoutSeconds: &timeout})
 			if err != nil {
 				return err
 			}

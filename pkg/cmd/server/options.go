@@ -329,6 +329,9 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		if extra.KubeDynamic, err = dynamic.NewForConfig(cfg.ClientConfig); err != nil {
 			return nil, stop, err
 		}
+		if err := apiserver.TrimInformers(cfg.SharedInformerFactory); err != nil {
+			return nil, stop, err
+		}
 		extra.KubeInformers = cfg.SharedInformerFactory
 	}
 	return &apiserver.Config{GenericConfig: cfg, ExtraConfig: extra}, stop, nil
