@@ -54,11 +54,7 @@ func BenchmarkListVisibleScale(b *testing.B) {
 		l = append(l, listVisible(b, large))
 	}
 	b.StopTimer()
-	slices.Sort(s)
-	slices.Sort(l)
-	b.ReportMetric(float64(s[len(s)/2].Nanoseconds())/1e3, "1k-p50-µs")
-	b.ReportMetric(float64(l[len(l)/2].Nanoseconds())/1e3, "100k-p50-µs")
-	b.ReportMetric(float64(l[len(l)/2])/float64(s[len(s)/2]), "ratio-p50")
+	accesstest.ReportScale(b, s, l)
 }
 
 // listVisible lists the Spaces of accesstest.Subject with their objects and returns how long

@@ -5,8 +5,11 @@ package accesstest
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
+	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -116,4 +119,14 @@ func BuildWith(n, roleBindings int) *access.Index {
 	}
 	x.MarkReady()
 	return x
+}
+
+// ReportScale reports the medians of the same operation timed in turns at 1,000 and at
+// 100,000 namespaces, and their ratio.
+func ReportScale(b *testing.B, small, large []time.Duration) {
+	slices.Sort(small)
+	slices.Sort(large)
+	b.ReportMetric(float64(small[len(small)/2].Nanoseconds())/1e3, "1k-p50-µs")
+	b.ReportMetric(float64(large[len(large)/2].Nanoseconds())/1e3, "100k-p50-µs")
+	b.ReportMetric(float64(large[len(large)/2])/float64(small[len(small)/2]), "ratio-p50")
 }

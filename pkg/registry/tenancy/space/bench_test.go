@@ -80,11 +80,7 @@ func BenchmarkListScale(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	slices.Sort(s)
-	slices.Sort(l)
-	b.ReportMetric(float64(s[len(s)/2].Nanoseconds())/1e3, "1k-p50-µs")
-	b.ReportMetric(float64(l[len(l)/2].Nanoseconds())/1e3, "100k-p50-µs")
-	b.ReportMetric(float64(l[len(l)/2])/float64(s[len(s)/2]), "ratio-p50")
+	accesstest.ReportScale(b, s, l)
 }
 
 func benchUser() context.Context {
