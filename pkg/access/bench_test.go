@@ -28,30 +28,51 @@ func percentiles(b *testing.B, samples []time.Duration) {
 
 // BenchmarkListVisible lists the Spaces of a user who sees 10, objects included.
 func BenchmarkListVisible(b *testing.B) {
-	for _, n := range []int{100, 1000, 10000} {
+	for _, n := range []int{100, 1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("namespaces=%d", n), func(b *testing.B) {
-			x := accesstest.Build(n)
+			x := accesstest.Shared(n, accesstest.RoleBindings)
 			samples := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				start := time.Now()
-				snap := x.Spaces().Snapshot()
-				names := snap.Names(accesstest.Subject, false)
-				items := make([]*corev1.Namespace, 0, len(names))
-				for _, name := range names {
-					ns, _ := snap.Get(name)
-					items = append(items, ns)
-				}
-				samples = append(samples, time.Since(start))
-				if len(items) != accesstest.Visible {
-					b.Fatalf("bench sees %d Spaces, want %d", len(items), accesstest.Visible)
-				}
+				samples = append(samples, listVisible(b, x))
 			}
 			b.StopTimer()
 			percentiles(b, samples)
 		})
 	}
+}
+
+// BenchmarkListVisibleScale is BenchmarkListVisible at 1,000 and 100,000 namespaces in
+// turns, so that both see the same machine: it reports the ratio of their medians.
+func BenchmarkListVisibleScale(b *testing.B) {
+	small, large := accesstest.Shared(1000, accesstest.RoleBindings), accesstest.Shared(100000, accesstest.RoleBindings)
+	var s, l []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		s = append(s, listVisible(b, small))
+		l = append(l, listVisible(b, large))
+	}
+	b.StopTimer()
+	accesstest.ReportScale(b, s, l)
+}
+
+// listVisible lists the Spaces of accesstest.Subject with their objects and returns how long
+// it took.
+func listVisible(b *testing.B, x *access.Index) time.Duration {
+	start := time.Now()
+	snap := x.Spaces().Snapshot()
+	names := snap.Names(accesstest.Subject, false)
+	items := make([]*corev1.Namespace, 0, len(names))
+	for _, name := range names {
+		ns, _ := snap.Get(name)
+		items = append(items, ns)
+	}
+	d := time.Since(start)
+	if len(items) != accesstest.Visible {
+		b.Fatalf("bench sees %d Spaces, want %d", len(items), accesstest.Visible)
+	}
+	return d
 }
 
 func convert(ns *corev1.Namespace, rev uint64) runtime.Object {
@@ -142,33 +163,44 @@ func BenchmarkClusterRevocationToWatch(b *testing.B) {
 	}
 }
 
-// BenchmarkClusterRoleChange changes the rules of a ClusterRole that 5,000 RoleBindings
-// refer to, at 10,000 namespaces: the rules are resolved once, then each binding is
-// re-evaluated against the result.
+// BenchmarkClusterRoleChange changes the rules of a ClusterRole that every RoleBinding
+// refers to (5,000 at 10,000 namespaces, 50,000 at 100,000): the rules are resolved once,
+// then each binding is re-evaluated against the result.
 func BenchmarkClusterRoleChange(b *testing.B) {
-	x := accesstest.Build(10000)
-	v := accesstest.Revisions{N: 1 << 40}
-	b.ResetTimer()
-	for i := range b.N {
-		rules := []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
-		if i%2 == 0 {
-			rules[0].Resources = []string{"pods"}
-		}
-		x.UpsertClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "admin", ResourceVersion: v.Next()}, Rules: rules})
+	for _, c := range []struct{ namespaces, bindings int }{{10000, 5000}, {100000, 50000}} {
+		var x *access.Index
+		v := accesstest.Revisions{N: 1 << 40}
+		b.Run(fmt.Sprintf("namespaces=%d/bindings=%d", c.namespaces, c.bindings), func(b *testing.B) {
+			if x == nil {
+				x = accesstest.BuildWith(c.namespaces, c.bindings)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				rules := []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
+				if i%2 == 0 {
+					rules[0].Resources = []string{"pods"}
+				}
+				x.UpsertClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "admin", ResourceVersion: v.Next()}, Rules: rules})
+			}
+		})
 	}
 }
 
-// BenchmarkIndexMemory reports the heap the index holds at 10,000 namespaces. Run it with
-// -benchtime=1x.
+// BenchmarkIndexMemory reports the heap the index holds at 10,000 and 100,000 namespaces.
+// Run it with -benchtime=1x.
 func BenchmarkIndexMemory(b *testing.B) {
-	for range b.N {
-		var before, after goruntime.MemStats
-		goruntime.GC()
-		goruntime.ReadMemStats(&before)
-		x := accesstest.Build(10000)
-		goruntime.GC()
-		goruntime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB")
-		goruntime.KeepAlive(x)
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("namespaces=%d", n), func(b *testing.B) {
+			for range b.N {
+				var before, after goruntime.MemStats
+				goruntime.GC()
+				goruntime.ReadMemStats(&before)
+				x := accesstest.Build(n)
+				goruntime.GC()
+				goruntime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB")
+				goruntime.KeepAlive(x)
+			}
+		})
 	}
 }

@@ -347,6 +347,24 @@ func TestWebhookCallerAuth(t *testing.T) {
 	refused(t, "webhook.callerAuth.secretName: required with webhook.callerAuth.enabled", "--set", "webhook.callerAuth.enabled=true")
 }
 
+// GOMEMLIMIT comes from the server container's own memory limit through the downward API,
+// next to the user's extraEnv, and goMemLimit=false leaves it out.
+func TestGoMemLimit(t *testing.T) {
+	env := func(args ...string) []corev1.EnvVar {
+		return serverPod(t, Objects(t, Template(t, release, namespace, args...))).Containers[0].Env
+	}
+	got := env("--set", "extraEnv[0].name=GODEBUG", "--set", "extraEnv[0].value=madvdontneed=1")
+	require.Len(t, got, 2)
+	assert.Equal(t, "GOMEMLIMIT", got[0].Name)
+	require.NotNil(t, got[0].ValueFrom)
+	require.NotNil(t, got[0].ValueFrom.ResourceFieldRef)
+	assert.Equal(t, "tenancy-apiserver", got[0].ValueFrom.ResourceFieldRef.ContainerName)
+	assert.Equal(t, "limits.memory", got[0].ValueFrom.ResourceFieldRef.Resource)
+	assert.Equal(t, corev1.EnvVar{Name: "GODEBUG", Value: "madvdontneed=1"}, got[1])
+
+	assert.Empty(t, env("--set", "goMemLimit=false"))
+}
+
 // kiosk-view is bound to system:authenticated only while rbac.viewForAuthenticated is on.
 func TestViewForAuthenticated(t *testing.T) {
 	objs := Objects(t, Template(t, release, namespace))

@@ -90,9 +90,20 @@ spec:
     {{- range .Values.extraArgs }}
     - {{ . | quote }}
     {{- end }}
-    {{- with .Values.extraEnv }}
+    {{- if or .Values.goMemLimit .Values.extraEnv }}
     env:
-      {{- toYaml . | nindent 6 }}
+    {{- if .Values.goMemLimit }}
+    # The Go runtime collects garbage harder as its memory nears the container's limit,
+    # instead of being killed past it; below the limit the collector keeps its defaults.
+    - name: GOMEMLIMIT
+      valueFrom:
+        resourceFieldRef:
+          containerName: tenancy-apiserver
+          resource: limits.memory
+    {{- end }}
+    {{- with .Values.extraEnv }}
+      {{- toYaml . | nindent 4 }}
+    {{- end }}
     {{- end }}
     ports:
     - name: https

@@ -5,7 +5,11 @@ package accesstest
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"sync"
+	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -14,7 +18,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 )
 
-// The benchmark cluster: 5,000 RoleBindings, 500 ClusterRoleBindings and 1,000 users in 50
+// The benchmark cluster: 5,000 RoleBindings (BuildWith: any number), 500 ClusterRoleBindings and 1,000 users in 50
 // groups over any number of namespaces. The user "bench" sees exactly Visible Spaces.
 const (
 	RoleBindings        = 5000
@@ -54,7 +58,28 @@ func Group(name string) rbacv1.Subject { return subject("Group", name) }
 func User(name string) rbacv1.Subject { return subject("User", name) }
 
 // Build returns an index over n namespaces, all Spaces, with the RBAC described above.
-func Build(n int) *access.Index {
+func Build(n int) *access.Index { return BuildWith(n, RoleBindings) }
+
+var (
+	builtMu sync.Mutex
+	built   = map[[2]int]*access.Index{}
+)
+
+// Shared is BuildWith(n, roleBindings), built once per process: for benchmarks that only
+// read the index, whose function the testing package calls again for each b.N.
+func Shared(n, roleBindings int) *access.Index {
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	key := [2]int{n, roleBindings}
+	if built[key] == nil {
+		built[key] = BuildWith(n, roleBindings)
+	}
+	return built[key]
+}
+
+// BuildWith is Build with roleBindings RoleBindings of the ClusterRole admin instead of
+// RoleBindings.
+func BuildWith(n, roleBindings int) *access.Index {
 	r := rand.New(rand.NewPCG(1, 2))
 	var v Revisions
 	x := access.New(access.Options{})
@@ -74,7 +99,7 @@ func Build(n int) *access.Index {
 		x.UpsertSpace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ns-%d", i), ResourceVersion: v.Next(),
 			Labels: map[string]string{"kiosk.sh/account": fmt.Sprintf("account-%d", i%100)}}})
 	}
-	for i := range RoleBindings {
+	for i := range roleBindings {
 		ns := fmt.Sprintf("ns-%d", r.IntN(n))
 		s := User(fmt.Sprintf("user-%d", 1+r.IntN(Users-1)))
 		if i%10 == 0 {
@@ -94,4 +119,14 @@ func Build(n int) *access.Index {
 	}
 	x.MarkReady()
 	return x
+}
+
+// ReportScale reports the medians of the same operation timed in turns at 1,000 and at
+// 100,000 namespaces, and their ratio.
+func ReportScale(b *testing.B, small, large []time.Duration) {
+	slices.Sort(small)
+	slices.Sort(large)
+	b.ReportMetric(float64(small[len(small)/2].Nanoseconds())/1e3, "1k-p50-µs")
+	b.ReportMetric(float64(large[len(large)/2].Nanoseconds())/1e3, "100k-p50-µs")
+	b.ReportMetric(float64(large[len(large)/2])/float64(small[len(small)/2]), "ratio-p50")
 }

@@ -140,6 +140,10 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
 		spaceadmission.AccountPluginName, spaceadmission.LimitPluginName, spaceadmission.SubjectsPluginName, templateuse.PluginName, mandatory.PluginName)
 	o.Recommended.SecureServing.BindPort = 8443
+	// Every watch proxied to this server by kube-apiserver's aggregator is a stream of one
+	// HTTP/2 connection: with the generic server's default of 100 streams, hundreds of open
+	// Space watches (k9s, Lens, ArgoCD, one per user) would not fit. kube-apiserver allows 1,000.
+	o.Recommended.SecureServing.HTTP2MaxStreamsPerConnection = 1000
 	return o
 }
 
@@ -338,6 +342,9 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		}
 		extra.KubeClient = kube
 		if extra.KubeDynamic, err = dynamic.NewForConfig(cfg.ClientConfig); err != nil {
+			return nil, stop, err
+		}
+		if err := apiserver.TrimInformers(cfg.SharedInformerFactory); err != nil {
 			return nil, stop, err
 		}
 		extra.KubeInformers = cfg.SharedInformerFactory

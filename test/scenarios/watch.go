@@ -1,0 +1,300 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+)
+
+// WatchResult is what the watch fan-out scenario saw.
+type WatchResult struct {
+	// Space is the time from a RoleBinding's create or delete to the ADDED or DELETED at
+	// the watcher of the user it grants to.
+	Space Sample
+	// Namespace is the baseline: the time from a label change of a namespace to the
+	// MODIFIED at kube-apiserver's own watch of that namespace (fieldSelector=metadata.name).
+	Namespace Sample
+	// Barrier is the time from one RoleBinding naming every watcher's user to the ADDED at
+	// each watcher.
+	Barrier Sample
+	// RBACChanges is how many RoleBindings were created or deleted while measured.
+	RBACChanges int
+	// ServerCPU and KubeAPIServerCPU are the CPU time the two processes used meanwhile.
+	ServerCPU, KubeAPIServerCPU time.Duration
+	// Missing are expected events that did not come in time; Unexpected the events no
+	// change explains. Both must be empty.
+	Missing, Unexpected []string
+}
+
+// event is one event at one watcher.
+type event struct {
+	watcher int
+	typ     watch.EventType
+	name    string
+	at      time.Time
+}
+
+func (ev event) String() string { return fmt.Sprintf("watcher %d: %s %s", ev.watcher, ev.typ, ev.name) }
+
+// Watch opens watchers Space watches through kube-apiserver, one per user of p (each first
+// lists its Spaces and must find exactly what p grants it), and as many watches of
+// kube-apiserver's own on plain namespaces, one per namespace. Then, rounds times, it grants
+// a random watcher's user a Space, changes a label of a watched namespace, revokes the
+// grant and changes the label again, each time waiting for the one event that change must
+// cause. Every other event is unexpected. A last RoleBinding naming every watcher's user
+// ends the run: each watch delivers in order, so what is unexpected has arrived by the time
+// that binding's ADDED has.
+func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed uint64) (*WatchResult, error) {
+	if watchers > p.Users {
+		return nil, fmt.Errorf("%d watchers need as many users, the population has %d", watchers, p.Users)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The watches live as long as ctx, not as long as the job that opens them.
+	watchCtx := ctx
+	kube := e.Kube()
+	visible := p.Visible()
+	plain := func(i int) string { return fmt.Sprintf("%s-plain-%04d", p.Prefix, i) }
+	barrier := p.Prefix + "-barrier"
+	labels := p.labels()
+	var jobs []func(context.Context) error
+	for i := range watchers {
+		jobs = append(jobs, func(ctx context.Context) error {
+			_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+				ObjectMeta: metav1.ObjectMeta{Name: plain(i), Labels: labels}}, metav1.CreateOptions{})
+			return err
+		})
+	}
+	spaceLabels := p.labels()
+	spaceLabels[configv1alpha1.AccountLabel] = p.Prefix
+	jobs = append(jobs, func(ctx context.Context) error {
+		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+			ObjectMeta: metav1.ObjectMeta{Name: barrier, Labels: spaceLabels}}, metav1.CreateOptions{})
+		return err
+	})
+	if err := run(ctx, 16, jobs); err != nil {
+		return nil, fmt.Errorf("creating the watched namespaces: %w", err)
+	}
+
+	events := make(chan event, 16*watchers+1024)
+	var readers sync.WaitGroup
+	defer readers.Wait()
+	defer cancel()
+	read := func(i int, w watch.Interface) {
+		defer readers.Done()
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					if ctx.Err() == nil {
+						events <- event{watcher: i, typ: "CLOSED", at: time.Now()}
+					}
+					return
+				}
+				if ev.Type == watch.Bookmark {
+					continue
+				}
+				name := ""
+				if o, ok := ev.Object.(metav1.Object); ok {
+					name = o.GetName()
+				} else if st, ok := ev.Object.(*metav1.Status); ok {
+					name = st.Message
+				}
+				events <- event{watcher: i, typ: ev.Type, name: name, at: time.Now()}
+			}
+		}
+	}
+	timeout := int64(3 * 3600)
+	e.Logf("opening %d Space watches and %d namespace watches", watchers, watchers)
+	jobs = nil
+	var mu sync.Mutex
+	var wrong []string
+	for i := range watchers {
+		user := p.User(i)
+		jobs = append(jobs, func(ctx context.Context) error {
+			spaces := versioned.NewForConfigOrDie(e.As(user)).TenancyV1alpha1().Spaces()
+			list, err := spaces.List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			var got, want []string
+			for _, s := range list.Items {
+				got = append(got, s.Name)
+			}
+			for ns := range visible[user] {
+				want = append(want, p.Namespace(ns))
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				mu.Lock()
+				wrong = append(wrong, fmt.Sprintf("%s lists %v, want %v", user, got, want))
+				mu.Unlock()
+			}
+			w, err := spaces.Watch(watchCtx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true, TimeoutSeconds: &timeout})
+			if err != nil {
+				return err
+			}
+			readers.Add(1)
+			go read(i, w)
+			return nil
+		}, func(ctx context.Context) error {
+			sel := "metadata.name=" + plain(i)
+			list, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{FieldSelector: sel})
+			if err != nil {
+				return err
+			}
+			w, err := kube.CoreV1().Namespaces().Watch(watchCtx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion, TimeoutSeconds: &timeout})
+			if err != nil {
+				return err
+			}
+			readers.Add(1)
+			go read(watchers+i, w)
+			return nil
+		})
+	}
+	if err := run(ctx, 16, jobs); err != nil {
+		return nil, fmt.Errorf("opening the watches: %w", err)
+	}
+	if len(wrong) > 0 {
+		sort.Strings(wrong)
+		return nil, fmt.Errorf("%d users list the wrong Spaces: %v", len(wrong), wrong[:min(len(wrong), 5)])
+	}
+
+	res := &WatchResult{
+		Space:     Sample{Name: "RoleBinding write → ADDED/DELETED at the user's Space watch"},
+		Namespace: Sample{Name: "namespace label write → MODIFIED at its watch (baseline)"},
+		Barrier:   Sample{Name: fmt.Sprintf("one RoleBinding for all %d users → ADDED at each", watchers)},
+	}
+	// expect waits for the event want, recording every other event as unexpected.
+	expect := func(start time.Time, want event) (time.Duration, bool) {
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if ev.watcher == want.watcher && ev.typ == want.typ && ev.name == want.name {
+					return ev.at.Sub(start), true
+				}
+				res.Unexpected = append(res.Unexpected, ev.String())
+			case <-deadline:
+				res.Missing = append(res.Missing, want.String())
+				return 0, false
+			case <-ctx.Done():
+				return 0, false
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	serverPID, kubePID := e.PID("tenancy-apiserver-0"), e.PID("kube-apiserver")
+	cpu0, _ := CPUTime(serverPID)
+	kcpu0, _ := CPUTime(kubePID)
+	e.Logf("%d rounds of grant, label change, revoke, label change", rounds)
+	for r := range rounds {
+		u := rng.IntN(watchers)
+		ns := rng.IntN(p.Namespaces)
+		for visible[p.User(u)][ns] {
+			ns = rng.IntN(p.Namespaces)
+		}
+		name := fmt.Sprintf("%s-grant-%05d", p.Prefix, r)
+		space := p.Namespace(ns)
+		start := time.Now()
+		if err := createRoleBinding(ctx, kube, space, name, p.User(u), labels); err != nil {
+			return nil, err
+		}
+		res.RBACChanges++
+		if d, ok := expect(start, event{watcher: u, typ: watch.Added, name: space}); ok {
+			res.Space.Add(d)
+		}
+		if err := relabel(ctx, e, plain(u), "a", res, expect, watchers+u); err != nil {
+			return nil, err
+		}
+		start = time.Now()
+		if err := kube.RbacV1().RoleBindings(space).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			return nil, err
+		}
+		res.RBACChanges++
+		if d, ok := expect(start, event{watcher: u, typ: watch.Deleted, name: space}); ok {
+			res.Space.Add(d)
+		}
+		if err := relabel(ctx, e, plain(u), "b", res, expect, watchers+u); err != nil {
+			return nil, err
+		}
+	}
+	cpu1, _ := CPUTime(serverPID)
+	kcpu1, _ := CPUTime(kubePID)
+	res.ServerCPU, res.KubeAPIServerCPU = cpu1-cpu0, kcpu1-kcpu0
+
+	// The barrier: one binding for every watcher's user.
+	subjects := make([]rbacv1.Subject, watchers)
+	for i := range subjects {
+		subjects[i] = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: p.User(i)}
+	}
+	start := time.Now()
+	_, err := kube.RbacV1().RoleBindings(barrier).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "barrier", Labels: labels}, Subjects: subjects,
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	pending := map[int]bool{}
+	for i := range watchers {
+		pending[i] = true
+	}
+	deadline := time.After(30 * time.Second)
+	for len(pending) > 0 {
+		select {
+		case ev := <-events:
+			if ev.watcher < watchers && pending[ev.watcher] && ev.typ == watch.Added && ev.name == barrier {
+				delete(pending, ev.watcher)
+				res.Barrier.Add(ev.at.Sub(start))
+				continue
+			}
+			res.Unexpected = append(res.Unexpected, ev.String())
+		case <-deadline:
+			for i := range pending {
+				res.Missing = append(res.Missing, event{watcher: i, typ: watch.Added, name: barrier}.String())
+			}
+			pending = nil
+		}
+	}
+	// Whatever else is queued already is unexpected too.
+	for {
+		select {
+		case ev := <-events:
+			res.Unexpected = append(res.Unexpected, ev.String())
+		default:
+			return res, nil
+		}
+	}
+}
+
+// relabel changes a label of the plain namespace name and waits for its watcher's MODIFIED.
+func relabel(ctx context.Context, e *Env, name, value string, res *WatchResult,
+	expect func(time.Time, event) (time.Duration, bool), watcher int) error {
+	patch := fmt.Sprintf(`{"metadata":{"labels":{"scenarios.kiosk.sh/round":%q}}}`, value)
+	start := time.Now()
+	if _, err := e.Kube().CoreV1().Namespaces().Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		return err
+	}
+	if d, ok := expect(start, event{watcher: watcher, typ: watch.Modified, name: name}); ok {
+		res.Namespace.Add(d)
+	}
+	return nil
+}
