@@ -47,7 +47,9 @@ func TestHubListMatchesEachClusterAfterRandomRBACChanges(t *testing.T) {
 				Name: ns, Labels: map[string]string{"kiosk.sh/account": "diff"}}}, metav1.CreateOptions{})
 			require.NoError(t, err)
 			admin := s.admin
-			t.Cleanup(func() { deleted(t, "Namespace "+ns, admin.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})) })
+			t.Cleanup(func() {
+				deleted(t, "Namespace "+ns, admin.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}))
+			})
 		}
 	}
 	// list is what c lists, "<cluster>/<name>"; tag replaces the cluster, and selector narrows.
