@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +27,7 @@ import (
 // The member cluster of the hub tests: a second local control plane, started on first use
 // and stopped with the suite. MEMBER_LOCAL_DIR and MEMBER_<port variable> choose its
 // directory and ports; by default it lives next to the hub's directory, on the hub's ports
-// plus 1000.
+// plus 1000, and its OIDC issuer on the hub's issuer's port plus 1.
 var (
 	memberOnce    sync.Once
 	memberCluster *framework.Cluster
@@ -40,6 +41,13 @@ func memberSettings() map[string]string {
 		"KUBE_APISERVER_PORT", "KUBE_CONTROLLER_MANAGER_PORT", "TENANCY_PORT"} {
 		if n, err := strconv.Atoi(cluster.Env[k]); err == nil {
 			env[k] = strconv.Itoa(n + 1000)
+		}
+	}
+	// The member's OIDC issuer listens next to the hub's (ports + 1000 would be the
+	// registry's default port).
+	if u, err := url.Parse(cluster.Env["OIDC_ISSUER_URL"]); err == nil {
+		if n, err := strconv.Atoi(u.Port()); err == nil {
+			env["OIDC_PORT"] = strconv.Itoa(n + 1)
 		}
 	}
 	for k := range env {
