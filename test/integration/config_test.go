@@ -41,6 +41,7 @@ func TestDiscovery(t *testing.T) {
 	assert.Equal(t, map[string]bool{
 		"accounts": false, "accounts/status": false,
 		"accountquotas": false, "accountquotas/status": false,
+		"clusters": false, "clusters/status": false,
 		"templates":         false,
 		"templateinstances": true, "templateinstances/status": true,
 	}, got)
