@@ -32,7 +32,7 @@ func TestAPIResourcesOfConfigGroup(t *testing.T) {
 		{
 			name: "all",
 			args: []string{"api-resources", "--api-group=config.kiosk.sh", "-o", "name"},
-			want: []string{"accountquotas.config.kiosk.sh", "accounts.config.kiosk.sh",
+			want: []string{"accountquotas.config.kiosk.sh", "accounts.config.kiosk.sh", "clusters.config.kiosk.sh",
 				"templateinstances.config.kiosk.sh", "templates.config.kiosk.sh"},
 		},
 		{
