@@ -180,6 +180,7 @@ func TestChartBundledEtcdOverTLS(t *testing.T) {
 	ip := strings.Fields(lines(members)[0])[1]
 	etcdAccepts(t, ip)
 
+	waitForLeader(t)
 	// A subtest, so that its cleanup (the walkthrough's Spaces) runs before the uninstall.
 	t.Run("walkthrough", walkthroughContainers)
 
@@ -270,4 +271,28 @@ func selfSignedClient(t *testing.T) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// waitForLeader waits until the leader-election Lease is held by one of this release's server
+// Pods (its holder identity is the Pod's host name and a UID): an earlier release's Lease, which
+// uninstall keeps, holds the controllers (mandatory Templates among them) back until it expires.
+func waitForLeader(t *testing.T) {
+	t.Helper()
+	poll(t, 2*time.Minute, "a server Pod of this release holds the leader-election Lease", func() bool {
+		holder, err := kubectl(t, "get", "lease", "-n", releaseNamespace, release, "-o", "jsonpath={.spec.holderIdentity}")
+		if err != nil || strings.TrimSpace(holder) == "" {
+			return false
+		}
+		pods, err := kubectl(t, "get", "pods", "-n", releaseNamespace, "-l", "app.kubernetes.io/component=server",
+			"-o", `jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}`)
+		if err != nil {
+			return false
+		}
+		for _, p := range lines(pods) {
+			if strings.HasPrefix(strings.TrimSpace(holder), strings.TrimSpace(p)+"_") {
+				return true
+			}
+		}
+		return false
+	})
 }
