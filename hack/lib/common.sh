@@ -40,18 +40,32 @@ lcp::save_env() {
     for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT \
       KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS TENANCY ETCD_MEMBERS \
       SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
-      printf '%s=%q\n' "$name" "${!name}"
+      lcp::env_line "$name" "${!name}"
     done
     for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR KUBE_ROUTER_HEALTH_PORT; do
-      [[ -v $name ]] && printf '%s=%q\n' "$name" "${!name}"
+      if [[ -v $name ]]; then lcp::env_line "$name" "${!name}"; fi
     done
-    printf '%s=%q\n' TENANCY_ETCD_MODE "$tenancy_etcd_mode"
-    printf '%s=%q\n' KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
-    printf '%s=%q\n' PKI_DIR "$LOCAL_PKI"
-    printf '%s=%q\n' LOGS_DIR "$LOCAL_LOGS"
-    printf '%s=%q\n' PIDS_DIR "$LOCAL_PIDS"
+    lcp::env_line TENANCY_ETCD_MODE "$tenancy_etcd_mode"
+    lcp::env_line KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
+    lcp::env_line PKI_DIR "$LOCAL_PKI"
+    lcp::env_line LOGS_DIR "$LOCAL_LOGS"
+    lcp::env_line PIDS_DIR "$LOCAL_PIDS"
   } >"$LOCAL_ENV.tmp"
   mv "$LOCAL_ENV.tmp" "$LOCAL_ENV"
+}
+
+# lcp::env_line NAME VALUE prints the line of $LOCAL_ENV that sets NAME to VALUE: VALUE as it
+# is when no character of it means anything to a shell, otherwise in single quotes (a ' in it
+# as '\''). bash (lcp::load_env) and test/localenv read it back unchanged; a VALUE with a
+# newline, which would break the one-setting-a-line format, fails.
+lcp::env_line() {
+  [[ $2 != *$'\n'* ]] || lcp::fail "the setting $1 holds a newline"
+  if [[ $2 =~ ^[A-Za-z0-9_./:@%+,=-]*$ ]]; then
+    printf '%s=%s\n' "$1" "$2"
+  else
+    local quote="'\\''"
+    printf "%s='%s'\n" "$1" "${2//\'/$quote}"
+  fi
 }
 
 # lcp::load_env reads the settings of the running control plane.

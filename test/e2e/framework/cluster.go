@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/localenv"
 )
 
 // Cluster is a running local control plane.
@@ -115,7 +117,7 @@ func Setup(ctx context.Context, o Options) (*Cluster, error) {
 	} else {
 		fmt.Fprintln(o.Output, "e2e: reusing the running local control plane")
 	}
-	if c.Env, err = readEnv(filepath.Join(c.Dir, "env")); err != nil {
+	if c.Env, err = localenv.ReadDir(c.Dir); err != nil {
 		return nil, err
 	}
 	replicas, err := strconv.Atoi(c.Env["REPLICAS"])
@@ -139,7 +141,7 @@ func (c *Cluster) reusable(ctx context.Context) string {
 	if _, err := os.Stat(c.Kubeconfig); err != nil {
 		return "no " + c.Kubeconfig
 	}
-	env, err := readEnv(filepath.Join(c.Dir, "env"))
+	env, err := localenv.ReadDir(c.Dir)
 	if err != nil {
 		return "no settings file"
 	}
@@ -285,31 +287,4 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// readEnv parses the KEY=VALUE lines hack/local-up.sh writes (values quoted by printf %q
-// only when they hold special characters, which these do not).
-func readEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the control plane settings: %w", err)
-	}
-	env := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s: malformed line %q", path, line)
-		}
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		} else if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
-			v = v[1 : len(v)-1]
-		}
-		env[k] = v
-	}
-	return env, nil
 }
