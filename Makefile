@@ -28,6 +28,12 @@ LDFLAGS    := -s -w \
 	-X k8s.io/component-base/version.buildDate=$(BUILD_DATE)
 GOTEST     ?= $(GO) test
 TEST_FLAGS ?=
+# How many of the e2e tests that call t.Parallel run at once (go test's default is the number
+# of CPUs): those tests mostly wait, for controllers, schedules and kube-apiserver.
+E2E_PARALLEL ?= 8
+# $(call timed,NAME,COMMAND) runs a suite's COMMAND, then prints how long NAME took, and
+# exits as COMMAND did.
+timed = start=$$SECONDS rc=0; $(2) || rc=$$?; echo "$(1) took $$((SECONDS - start)) s"; exit $$rc
 
 .PHONY: build
 build: plugins ## A static tenancy-apiserver binary in _output/bin, and the kubectl plugins.
@@ -118,7 +124,7 @@ test: test-unit test-tools test-image test-chart test-integration test-e2e test-
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no servers).
-	$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node)
+	$(call timed,test-unit,$(GOTEST) $(TEST_FLAGS) -race $$($(GO) list ./... | grep -v -e /test/integration -e /test/controlplane -e /test/e2e -e /test/chart -e /test/node))
 
 .PHONY: test-tools
 test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/tools/image), etcdbackup (hack/tools/etcdbackup), the registry (hack/registry) and the OIDC issuer (hack/oidc).
@@ -129,19 +135,19 @@ test-tools: ## Unit tests of the tools in their own modules: imagepack (hack/too
 
 .PHONY: test-chart
 test-chart: helm ## helm lint and helm template of the chart for its default and ci/ values, with checks of the output.
-	$(GOTEST) $(TEST_FLAGS) ./test/chart/...
+	$(call timed,test-chart,$(GOTEST) $(TEST_FLAGS) ./test/chart/...)
 
 .PHONY: test-integration
 test-integration: controlplane ## The whole server in-process on an embedded etcd, with etcd, kube-apiserver and kube-controller-manager as its core API.
-	$(GOTEST) $(TEST_FLAGS) ./test/controlplane/... ./test/integration/...
+	$(call timed,test-integration,$(GOTEST) $(TEST_FLAGS) ./test/controlplane/... ./test/integration/...)
 
 .PHONY: test-e2e
 test-e2e: build controlplane helm ## Against a real kube-apiserver with the real kubectl.
-	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -timeout 60m ./test/e2e/...
+	$(call timed,test-e2e,SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -parallel $(E2E_PARALLEL) -timeout 60m ./test/e2e/...)
 
 .PHONY: test-node
 test-node: build controlplane node registry image standins etcd-image helm ## The local node (needs root): Pods run, network and node isolation hold, local-down leaves the host as it found it.
-	SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -count=1 -timeout 30m ./test/node/...
+	$(call timed,test-node,SKIP_BUILD=1 $(GOTEST) $(TEST_FLAGS) -count=1 -timeout 30m ./test/node/...)
 
 .PHONY: bench
 bench: ## Go benchmarks (at up to 100,000 namespaces: building those indexes takes minutes).

@@ -29,7 +29,12 @@
 #                      always runs, and kube-apiserver trusts its tokens (hack/lib/oidc.sh)
 #   ports: ETCD_PORT, ETCD_PEER_PORT, TENANCY_ETCD_PORT, TENANCY_ETCD_PEER_PORT,
 #          KUBE_APISERVER_PORT, KUBE_CONTROLLER_MANAGER_PORT, TENANCY_PORT (defaults in
-#          hack/lib/common.sh; the values in use are saved in _output/local/env)
+#          hack/lib/common.sh; the values in use are saved in _output/local/env). Each must be
+#          free on 127.0.0.1: local-up fails first, naming every taken port and its process.
+#   SECOND_PLANE_OF=DIR  a second control plane beside the one running in DIR (its LOCAL_DIR),
+#                      in a LOCAL_DIR of its own and with NODE=0: every port is DIR's plus
+#                      PLANE_OFFSET (default 1000), the OIDC issuer's DIR's plus 1, and
+#                      local-up fails, naming both, when one of these is a port of DIR's plane
 #
 # Replicas are started, stopped and restarted with hack/lib/tenancy-apiserver.sh.
 #
@@ -42,6 +47,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/registry.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/oidc.sh"
 lcp::defaults
+if [[ -n ${SECOND_PLANE_OF:-} ]]; then
+  lcp::second_plane "$SECOND_PLANE_OF"
+fi
 node::defaults
 registry::defaults
 oidc::defaults
@@ -74,34 +82,6 @@ build() {
     fi
   elif [[ -d $LOCAL_ROOT/cmd/tenancy-apiserver ]]; then
     (cd "$LOCAL_ROOT" && go build -o "$LOCAL_BIN/tenancy-apiserver" ./cmd/tenancy-apiserver)
-  fi
-}
-
-check_ports() {
-  local ports=("$ETCD_PORT" "$ETCD_PEER_PORT" "$KUBE_APISERVER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT" "$OIDC_PORT")
-  local taken=() port i
-  if [[ $TENANCY == 1 ]]; then
-    ports+=("$TENANCY_ETCD_PORT" "$TENANCY_ETCD_PEER_PORT")
-    for ((i = 0; i < REPLICAS; i++)); do
-      ports+=($((TENANCY_PORT + i)))
-    done
-    # The tenancy etcd cluster's further members (hack/lib/tenancy-etcd.sh).
-    for ((i = 1; i < ETCD_MEMBERS; i++)); do
-      ports+=($((TENANCY_ETCD_PORT + 10 * i)) $((TENANCY_ETCD_PEER_PORT + 10 * i)))
-    done
-  fi
-  if [[ $NODE == 1 ]]; then
-    ports+=("$KUBELET_HEALTHZ_PORT" "$KUBE_SCHEDULER_PORT" "$KUBE_PROXY_HEALTHZ_PORT" "$KUBE_PROXY_METRICS_PORT"
-      "$KUBE_ROUTER_HEALTH_PORT")
-  fi
-  if [[ $REGISTRY == 1 ]]; then
-    ports+=("$REGISTRY_PORT")
-  fi
-  for port in "${ports[@]}"; do
-    lcp::port_free "$port" || taken+=("$port")
-  done
-  if ((${#taken[@]} > 0)); then
-    lcp::fail "ports in use on 127.0.0.1: ${taken[*]} (another local control plane? set the *_PORT variables)"
   fi
 }
 
@@ -300,7 +280,7 @@ main() {
     rm -rf "$LOCAL_DIR"
   fi
   mkdir -p "$LOCAL_DIR" "$LOCAL_PIDS" "$LOCAL_LOGS"
-  check_ports
+  lcp::check_ports
   if [[ $NODE == 1 ]]; then
     node::install_packages
     node::check_host

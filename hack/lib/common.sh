@@ -40,18 +40,35 @@ lcp::save_env() {
     for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT \
       KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS TENANCY ETCD_MEMBERS \
       SERVICE_CLUSTER_IP_RANGE KUBERNETES_SERVICE_IP TENANCY_NAMESPACE TENANCY_SERVICE; do
-      printf '%s=%q\n' "$name" "${!name}"
+      lcp::env_line "$name" "${!name}"
     done
-    for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR KUBE_ROUTER_HEALTH_PORT; do
-      [[ -v $name ]] && printf '%s=%q\n' "$name" "${!name}"
+    # Set by the other libraries' defaults, or only with a node or a second plane.
+    for name in NODE NODE_NAME NODE_BRIDGE NODE_IP NODE_PREFIX POD_CIDR KUBE_ROUTER_HEALTH_PORT \
+      KUBELET_HEALTHZ_PORT KUBE_SCHEDULER_PORT KUBE_PROXY_HEALTHZ_PORT KUBE_PROXY_METRICS_PORT \
+      OIDC_PORT REGISTRY REGISTRY_PORT SECOND_PLANE_OF; do
+      if [[ -v $name ]]; then lcp::env_line "$name" "${!name}"; fi
     done
-    printf '%s=%q\n' TENANCY_ETCD_MODE "$tenancy_etcd_mode"
-    printf '%s=%q\n' KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
-    printf '%s=%q\n' PKI_DIR "$LOCAL_PKI"
-    printf '%s=%q\n' LOGS_DIR "$LOCAL_LOGS"
-    printf '%s=%q\n' PIDS_DIR "$LOCAL_PIDS"
+    lcp::env_line TENANCY_ETCD_MODE "$tenancy_etcd_mode"
+    lcp::env_line KUBECONFIG_ADMIN "$LOCAL_DIR/kubeconfig"
+    lcp::env_line PKI_DIR "$LOCAL_PKI"
+    lcp::env_line LOGS_DIR "$LOCAL_LOGS"
+    lcp::env_line PIDS_DIR "$LOCAL_PIDS"
   } >"$LOCAL_ENV.tmp"
   mv "$LOCAL_ENV.tmp" "$LOCAL_ENV"
+}
+
+# lcp::env_line NAME VALUE prints the line of $LOCAL_ENV that sets NAME to VALUE: VALUE as it
+# is when no character of it means anything to a shell, otherwise in single quotes (a ' in it
+# as '\''). bash (lcp::load_env) and test/localenv read it back unchanged; a VALUE with a
+# newline, which would break the one-setting-a-line format, fails.
+lcp::env_line() {
+  [[ $2 != *$'\n'* ]] || lcp::fail "the setting $1 holds a newline"
+  if [[ $2 =~ ^[A-Za-z0-9_./:@%+,=-]*$ ]]; then
+    printf '%s=%s\n' "$1" "$2"
+  else
+    local quote="'\\''"
+    printf "%s='%s'\n" "$1" "${2//\'/$quote}"
+  fi
 }
 
 # lcp::load_env reads the settings of the running control plane.
@@ -191,6 +208,148 @@ lcp::now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 # lcp::port_free PORT succeeds when nothing listens on 127.0.0.1:PORT.
 lcp::port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# lcp::port_holder PORT names the process that listens on PORT: "PID 123 (kube-apiserver)".
+lcp::port_holder() {
+  local inode link pid
+  inode=$(awk -v port="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == port { print $10; exit }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  if [[ -n $inode ]]; then
+    link=$(find /proc/[0-9]*/fd -lname "socket:\[$inode\]" -print -quit 2>/dev/null)
+    if [[ $link =~ ^/proc/([0-9]+)/ ]]; then
+      pid=${BASH_REMATCH[1]}
+      printf 'PID %s (%s)\n' "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)"
+      return
+    fi
+  fi
+  echo "a process this user cannot see"
+}
+
+# lcp::port_list prints "NAME PORT" for every port on 127.0.0.1 that a control plane of the
+# current settings listens on (lcp::defaults and the other libraries' defaults, or a recorded
+# env file, set them). NAME is the setting, or how the port follows from one: TENANCY_PORT+1
+# is replica 1's, TENANCY_ETCD_PORT+10*1 the tenancy etcd cluster's member 1's.
+lcp::port_list() {
+  local name i
+  for name in ETCD_PORT ETCD_PEER_PORT KUBE_APISERVER_PORT KUBE_CONTROLLER_MANAGER_PORT OIDC_PORT; do
+    if [[ -n ${!name:-} ]]; then echo "$name ${!name}"; fi
+  done
+  if [[ ${TENANCY:-1} == 1 ]]; then
+    echo "TENANCY_ETCD_PORT $TENANCY_ETCD_PORT"
+    echo "TENANCY_ETCD_PEER_PORT $TENANCY_ETCD_PEER_PORT"
+    echo "TENANCY_PORT $TENANCY_PORT"
+    for ((i = 1; i < ${REPLICAS:-1}; i++)); do
+      echo "TENANCY_PORT+$i $((TENANCY_PORT + i))"
+    done
+    for ((i = 1; i < ${ETCD_MEMBERS:-1}; i++)); do
+      echo "TENANCY_ETCD_PORT+10*$i $((TENANCY_ETCD_PORT + 10 * i))"
+      echo "TENANCY_ETCD_PEER_PORT+10*$i $((TENANCY_ETCD_PEER_PORT + 10 * i))"
+    done
+  fi
+  if [[ ${NODE:-0} == 1 ]]; then
+    for name in KUBELET_HEALTHZ_PORT KUBE_SCHEDULER_PORT KUBE_PROXY_HEALTHZ_PORT KUBE_PROXY_METRICS_PORT \
+      KUBE_ROUTER_HEALTH_PORT; do
+      if [[ -n ${!name:-} ]]; then echo "$name ${!name}"; fi
+    done
+  fi
+  if [[ ${REGISTRY:-0} == 1 ]]; then
+    echo "REGISTRY_PORT $REGISTRY_PORT"
+  fi
+}
+
+# lcp::recorded DIR COMMAND... runs COMMAND in a subshell with the settings of the control
+# plane recorded in DIR/env instead of the current ones (OIDC_PORT and REGISTRY_PORT from
+# their addresses where an older local-up did not record them).
+lcp::recorded() (
+  local dir=$1 name
+  shift
+  for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT KUBE_APISERVER_PORT \
+    KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REPLICAS TENANCY ETCD_MEMBERS NODE OIDC_PORT REGISTRY \
+    REGISTRY_PORT KUBELET_HEALTHZ_PORT KUBE_SCHEDULER_PORT KUBE_PROXY_HEALTHZ_PORT \
+    KUBE_PROXY_METRICS_PORT KUBE_ROUTER_HEALTH_PORT OIDC_ISSUER_URL REGISTRY_ADDRESS; do
+    unset "$name"
+  done
+  # shellcheck disable=SC1091
+  source "$dir/env"
+  if [[ -z ${OIDC_PORT:-} && ${OIDC_ISSUER_URL:-} =~ :([0-9]+)(/|$) ]]; then
+    OIDC_PORT=${BASH_REMATCH[1]}
+  fi
+  if [[ -z ${REGISTRY:-} ]]; then
+    REGISTRY=0
+    if [[ -n ${REGISTRY_ADDRESS:-} ]]; then
+      REGISTRY=1 REGISTRY_PORT=${REGISTRY_ADDRESS##*:}
+    fi
+  fi
+  "$@"
+)
+
+# lcp::second_plane FIRST sets the ports of a second local control plane beside the one
+# recorded in FIRST (that plane's LOCAL_DIR): each of its ports plus PLANE_OFFSET (default
+# 1000), the registry's included, and its OIDC issuer's port plus 1. A second plane needs a
+# LOCAL_DIR of its own and runs no node (one node a host). lcp::check_ports then refuses a
+# derived port that the first plane uses as well.
+lcp::second_plane() {
+  local first offset=${PLANE_OFFSET:-1000} name base
+  [[ -f $1/env ]] || lcp::fail "SECOND_PLANE_OF=$1: no control plane is recorded there (no $1/env): start that one first"
+  first=$(realpath -m "$1")
+  [[ $(realpath -m "$LOCAL_DIR") != "$first" ]] ||
+    lcp::fail "SECOND_PLANE_OF is LOCAL_DIR ($first): a second control plane needs a LOCAL_DIR of its own"
+  [[ $offset =~ ^[1-9][0-9]*$ ]] || lcp::fail "PLANE_OFFSET must be a positive number, not '$offset'"
+  : "${NODE:=0}"
+  [[ $NODE == 0 ]] || lcp::fail "a second control plane runs no node (one node a host): NODE=0"
+  SECOND_PLANE_OF=$first
+  for name in ETCD_PORT ETCD_PEER_PORT TENANCY_ETCD_PORT TENANCY_ETCD_PEER_PORT KUBE_APISERVER_PORT \
+    KUBE_CONTROLLER_MANAGER_PORT TENANCY_PORT REGISTRY_PORT OIDC_PORT; do
+    base=$(lcp::recorded "$first" lcp::print_var "$name")
+    if [[ -z $base && $name == REGISTRY_PORT ]]; then
+      base=25443
+    fi
+    [[ $base =~ ^[0-9]+$ ]] || lcp::fail "$first/env: $name is '$base', not a port"
+    if [[ $name == OIDC_PORT ]]; then
+      printf -v "$name" '%d' $((base + 1))
+    else
+      printf -v "$name" '%d' $((base + offset))
+    fi
+  done
+}
+
+lcp::print_var() { echo "${!1:-}"; }
+
+# lcp::check_ports fails, naming each port and what holds it, when a port of lcp::port_list
+# is no port number, is given to two settings, is one the first plane of SECOND_PLANE_OF uses,
+# or is taken on 127.0.0.1.
+lcp::check_ports() {
+  local line name port problems=() names=() ports=()
+  local -A mine=() theirs=()
+  while read -r name port; do
+    if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+      problems+=("$name $port is no port number")
+    elif [[ -n ${mine[$port]:-} ]]; then
+      problems+=("$name $port is ${mine[$port]} as well")
+    else
+      mine[$port]=$name
+      names+=("$name") ports+=("$port")
+    fi
+  done < <(lcp::port_list)
+  if [[ -n ${SECOND_PLANE_OF:-} ]]; then
+    while read -r name port; do
+      theirs[$port]=$name
+    done < <(lcp::recorded "$SECOND_PLANE_OF" lcp::port_list)
+  fi
+  local i
+  for i in "${!ports[@]}"; do
+    port=${ports[$i]}
+    if [[ -n ${theirs[$port]:-} ]]; then
+      problems+=("${names[$i]} $port is the ${theirs[$port]} of the control plane in $SECOND_PLANE_OF")
+    elif ! lcp::port_free "$port"; then
+      problems+=("${names[$i]} $port is taken by $(lcp::port_holder "$port")")
+    fi
+  done
+  if ((${#problems[@]} > 0)); then
+    local IFS=';'
+    lcp::fail "ports of the local control plane on 127.0.0.1:${problems[*]/#/ } (another local control plane? set the *_PORT variables, or SECOND_PLANE_OF)"
+  fi
 }
 
 # lcp::get_raw URL_PATH CLIENT_ARGS... asks a server for a path with kubectl (no curl needed).

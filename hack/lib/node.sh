@@ -389,7 +389,7 @@ node::import_images() {
     [[ -n $name ]] || lcp::fail "$file names no image (no io.containerd.image.name in its index.json)"
     lcp::log "importing $name"
     node::ctr images import --no-unpack "$file" >/dev/null
-    printf '%s=%q\n' "${image%%=*}" "$name" >>"$LOCAL_ENV"
+    lcp::env_line "${image%%=*}" "$name" >>"$LOCAL_ENV"
   done
 }
 

@@ -34,8 +34,10 @@ oidc::up() {
     --tls-private-key-file="$LOCAL_PKI/oidc-issuer.key" --signing-key-file="$LOCAL_PKI/oidc-signing.key"
   lcp::wait_until oidc-issuer 30 "it does not listen on 127.0.0.1:$OIDC_PORT" oidc::listening
   {
-    printf '%s=%q\n' OIDC_ISSUER_URL "$OIDC_ISSUER_URL" OIDC_AUDIENCE "$OIDC_AUDIENCE"
-    printf '%s=%q\n' OIDC_CA "$LOCAL_PKI/oidc-ca.crt" OIDC_SIGNING_KEY "$LOCAL_PKI/oidc-signing.key"
+    lcp::env_line OIDC_ISSUER_URL "$OIDC_ISSUER_URL"
+    lcp::env_line OIDC_AUDIENCE "$OIDC_AUDIENCE"
+    lcp::env_line OIDC_CA "$LOCAL_PKI/oidc-ca.crt"
+    lcp::env_line OIDC_SIGNING_KEY "$LOCAL_PKI/oidc-signing.key"
   } >>"$LOCAL_ENV"
 }
 

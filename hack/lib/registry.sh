@@ -42,8 +42,10 @@ registry::up() {
   lcp::wait_until registry 30 "it does not listen on $address" registry::listening
   ln -sfn ../certs/ca.crt "$LOCAL_REGISTRY/trust/ca.crt"
   {
-    printf '%s=%q\n' REGISTRY_ADDRESS "$address" REGISTRY_CA "$LOCAL_REGISTRY/certs/ca.crt"
-    printf '%s=%q\n' REGISTRY_USERNAME "$REGISTRY_USERNAME" REGISTRY_PASSWORD_FILE "$LOCAL_REGISTRY/password"
+    lcp::env_line REGISTRY_ADDRESS "$address"
+    lcp::env_line REGISTRY_CA "$LOCAL_REGISTRY/certs/ca.crt"
+    lcp::env_line REGISTRY_USERNAME "$REGISTRY_USERNAME"
+    lcp::env_line REGISTRY_PASSWORD_FILE "$LOCAL_REGISTRY/password"
   } >>"$LOCAL_ENV"
   local tarballs=()
   mapfile -t tarballs < <(compgen -G "$LOCAL_ROOT/_output/images/*.tar" || true)

@@ -19,6 +19,7 @@ import (
 // their RoleBinding and see the Space, and the Account lists it. Deleting the Account takes
 // their access away; the namespace stays.
 func TestAccountAdoptsAndReleasesNamespaces(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	account, ns, user := framework.UniqueName("adopt"), framework.UniqueName("gitops"), framework.UniqueName("user")
 	admin := cluster.Admin()

@@ -9,6 +9,7 @@ import (
 )
 
 func TestDiscoveryServesBothGroups(t *testing.T) {
+	t.Parallel()
 	versions := lines(cluster.Admin().Run(t, "api-versions").Success(t).Stdout)
 	assert.Contains(t, versions, "config.kiosk.sh/v1alpha1")
 	assert.Contains(t, versions, "tenancy.kiosk.sh/v1alpha1")
@@ -24,6 +25,7 @@ func TestDiscoveryServesBothGroups(t *testing.T) {
 }
 
 func TestAPIResourcesOfConfigGroup(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -50,6 +52,7 @@ func TestAPIResourcesOfConfigGroup(t *testing.T) {
 }
 
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		resource string

@@ -56,6 +56,7 @@ func (r localRegistry) pushChart(t *testing.T, repository, name, version string,
 // needs the registry's tag list; without credentials, or with a wrong password, it fails with
 // Unauthorized and never shows the password.
 func TestHelmChartFromTheLocalRegistry(t *testing.T) {
+	t.Parallel()
 	reg := openLocalRegistry(t)
 	admin := cluster.Admin()
 	repository := "charts/" + framework.UniqueName("platform")

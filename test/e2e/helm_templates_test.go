@@ -119,6 +119,7 @@ func mandatoryChart(t *testing.T, version string) mandatoryChartSetup {
 // creates with kubectl gets the chart's objects with the manifests, and with sync, changing
 // the Template's values updates them.
 func TestHelmChartAsMandatoryTemplate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)
@@ -159,6 +160,7 @@ func TestHelmChartAsMandatoryTemplate(t *testing.T) {
 // A version the repository does not have fails with ChartNotFound, naming the versions it
 // has; the instance is retried, and deploys once the version is published.
 func TestHelmChartWrongVersionFailsAndRetries(t *testing.T) {
+	t.Parallel()
 	admin := cluster.Admin()
 	repository := helmtest.NewRepository(t)
 	repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
@@ -187,6 +189,7 @@ func TestHelmChartWrongVersionFailsAndRetries(t *testing.T) {
 // Unauthorized; with a Secret the admin keeps outside every Space it deploys; a Secret in a
 // Space is refused, since its tenants write it.
 func TestHelmRepositoryCredentials(t *testing.T) {
+	t.Parallel()
 	admin := cluster.Admin()
 	repository := helmtest.NewRepository(t)
 	repository.Add(t, "guard-rails", "1.0.0", guardRailsChart)
@@ -226,6 +229,7 @@ func TestHelmRepositoryCredentials(t *testing.T) {
 // A tenant whose Account mandates a chart the repository does not have is told why the Space
 // cannot be created, and is left with no half-made Space.
 func TestSpaceCreateReportsChartFailure(t *testing.T) {
+	t.Parallel()
 	clients := cluster.AdminClients(t)
 	m := mandatoryChart(t, "9.9.9")
 	r := cluster.As(m.tenant).Apply(t, space(m.space, m.account)).Failure(t)

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -25,45 +23,25 @@ import (
 )
 
 // The member cluster of the hub tests: a second local control plane, started on first use
-// and stopped with the suite. MEMBER_LOCAL_DIR and MEMBER_<port variable> choose its
-// directory and ports; by default it lives next to the hub's directory, on the hub's ports
-// plus 1000, and its OIDC issuer on the hub's issuer's port plus 1.
+// and stopped with the suite, in MEMBER_LOCAL_DIR (default: next to the hub's directory). Its
+// ports follow from the hub's (framework.Cluster.SecondPlane: plus PLANE_OFFSET, default
+// 1000, and its OIDC issuer on the hub's issuer's port plus 1).
 var (
 	memberOnce    sync.Once
 	memberCluster *framework.Cluster
 	memberErr     error
 )
 
-// memberSettings are the settings of the member's hack/local-up.sh.
-func memberSettings() map[string]string {
-	env := map[string]string{"REGISTRY": "0", "LOCAL_DIR": cluster.Dir + "-member"}
-	for _, k := range []string{"ETCD_PORT", "ETCD_PEER_PORT", "TENANCY_ETCD_PORT", "TENANCY_ETCD_PEER_PORT",
-		"KUBE_APISERVER_PORT", "KUBE_CONTROLLER_MANAGER_PORT", "TENANCY_PORT"} {
-		if n, err := strconv.Atoi(cluster.Env[k]); err == nil {
-			env[k] = strconv.Itoa(n + 1000)
-		}
-	}
-	// The member's OIDC issuer listens next to the hub's (ports + 1000 would be the
-	// registry's default port).
-	if u, err := url.Parse(cluster.Env["OIDC_ISSUER_URL"]); err == nil {
-		if n, err := strconv.Atoi(u.Port()); err == nil {
-			env["OIDC_PORT"] = strconv.Itoa(n + 1)
-		}
-	}
-	for k := range env {
-		if v := os.Getenv("MEMBER_" + k); v != "" {
-			env[k] = v
-		}
-	}
-	return env
-}
-
 // member returns the member cluster, starting it on first use.
 func member(t testing.TB) *framework.Cluster {
 	t.Helper()
 	memberOnce.Do(func() {
-		memberCluster, memberErr = framework.Setup(context.Background(), framework.Options{
-			Keep: os.Getenv("E2E_KEEP") == "1", Env: memberSettings()})
+		dir := os.Getenv("MEMBER_LOCAL_DIR")
+		if dir == "" {
+			dir = cluster.Dir + "-member"
+		}
+		memberCluster, memberErr = cluster.SecondPlane(context.Background(), dir,
+			framework.Options{Keep: os.Getenv("E2E_KEEP") == "1"})
 	})
 	if memberErr != nil {
 		t.Fatalf("the member control plane is not available: %v", memberErr)

@@ -60,6 +60,7 @@ func assertDNSEgress(t *testing.T, rule networkingv1.NetworkPolicyEgressRule) {
 // Account's, nor any other namespace) and DNS egress; in mode Space the same within the Space
 // alone; mode None has none, and switching to None removes them.
 func TestIsolationNetworkPolicies(t *testing.T) {
+	t.Parallel()
 	byAccount, bySpace, open := framework.UniqueName("iso-net-a"), framework.UniqueName("iso-net-s"), framework.UniqueName("iso-net-n")
 	userA, userS, userN := byAccount+"-me", bySpace+"-me", open+"-me"
 	isolatedAccount(t, byAccount, userA, "    network:\n      mode: Account\n")

@@ -71,6 +71,7 @@ func refusal(verb, resource string) string {
 // of the mandatory TemplateInstance) through kube-apiserver, by any verb, and each object
 // stays as it was (same UID, same content).
 func TestIsolationProtectedObjectsRefuseTenants(t *testing.T) {
+	t.Parallel()
 	p := newProtectedSpace(t, "iso-prot")
 	tenant := cluster.As(p.tenant)
 	for _, o := range p.placed {
@@ -136,6 +137,7 @@ func kindOf(yaml string) string {
 // create an object marked protected, nor mark one of theirs; their own objects are theirs to
 // write.
 func TestIsolationProtectedObjectsDeleteCollection(t *testing.T) {
+	t.Parallel()
 	p := newProtectedSpace(t, "iso-prot-dc")
 	tenant := cluster.As(p.tenant)
 	ctx := context.Background()
@@ -176,6 +178,7 @@ func TestIsolationProtectedObjectsDeleteCollection(t *testing.T) {
 // admission: the tenant's delete, edit and deletecollection are refused naming it; its
 // objects stay.
 func TestIsolationProtectedMandatoryInstance(t *testing.T) {
+	t.Parallel()
 	p := newProtectedSpace(t, "iso-prot-ti")
 	tenant := cluster.As(p.tenant)
 	r := tenant.Run(t, "delete", "templateinstance", p.instance, "-n", p.space, "--timeout=30s").Failure(t)
@@ -199,6 +202,7 @@ func TestIsolationProtectedMandatoryInstance(t *testing.T) {
 // Admins are not held back: they edit and delete what the server placed, and the server
 // sets its objects back at once.
 func TestIsolationProtectedObjectsAdmins(t *testing.T) {
+	t.Parallel()
 	p := newProtectedSpace(t, "iso-prot-admin")
 	admin := cluster.Admin()
 	for _, o := range p.placed {

@@ -85,6 +85,7 @@ spec:
 // break out of the Space (privileged, hostPath, hostNetwork) are refused by kube-apiserver's
 // Pod Security Admission, naming the field; a restricted Pod is admitted.
 func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
+	t.Parallel()
 	_, me, ns := isolatedSpace(t, "iso-psa", "    podSecurity:\n      enforce: restricted\n")
 	tenant := cluster.As(me)
 	assert.Equal(t, restrictedLabels, podSecurityLabels(context.Background(), t, ns), "the Space is created with the Account's levels")
@@ -115,6 +116,7 @@ func TestIsolationPodSecurityRefusesEscapes(t *testing.T) {
 // server set, by any path: Space update, patch, server-side apply and replace, or the
 // namespace itself (label, patch). Each refusal names the key.
 func TestIsolationPodSecurityLabelsHeld(t *testing.T) {
+	t.Parallel()
 	acct, me, ns := isolatedSpace(t, "iso-psa-held", "    podSecurity:\n      enforce: restricted\n")
 	tenant := cluster.As(me)
 	// With a role that may update and patch the namespace, so that only the guard refuses.
@@ -171,6 +173,7 @@ func TestIsolationPodSecurityLabelsHeld(t *testing.T) {
 // namespace gets them, an Account edit changes them on every Space, and removing
 // spec.isolation.podSecurity removes the labels the server set (and only those).
 func TestIsolationPodSecurityKept(t *testing.T) {
+	t.Parallel()
 	acct, me := framework.UniqueName("iso-psa-kept"), framework.UniqueName("iso-psa-kept-me")
 	isolatedAccount(t, acct, me, "    podSecurity:\n      enforce: restricted\n")
 	admin := cluster.Admin()
@@ -209,6 +212,7 @@ func TestIsolationPodSecurityKept(t *testing.T) {
 // spec.isolation.nodes is written as the PodNodeSelector and PodTolerationRestriction
 // annotations, for clusters that enable those plugins, and kept like the labels.
 func TestIsolationNodeAnnotations(t *testing.T) {
+	t.Parallel()
 	acct, me := framework.UniqueName("iso-nodes"), framework.UniqueName("iso-nodes-me")
 	isolatedAccount(t, acct, me, `    nodes:
       nodeSelector:

@@ -37,6 +37,10 @@ func run(m *testing.M) int {
 	if code != 0 {
 		dumpLogs()
 	}
+	if err := removePlugins(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: removing the plugins built: %v\n", err)
+		code = 1
+	}
 	if err := teardownMember(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: member cluster: %v\n", err)
 		code = 1

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +28,51 @@ import (
 // pluginTimeout bounds one kubectl run of a plugin.
 const pluginTimeout = 2 * time.Minute
 
-// buildPlugins builds kubectl-space and kubectl-account from the work tree into a directory of
-// the test, with the kubectl_complete- links kubectl runs to complete a plugin's arguments, as
-// make plugins lays them out in _output/bin. It builds as make does (-trimpath), so after make
-// build only the link is left to do.
+// plugins is the directory the suite's plugins are built in once, removed when the suite ends.
+var plugins struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// buildPlugins builds kubectl-space and kubectl-account from the work tree, once for the
+// suite, into a directory with the kubectl_complete- links kubectl runs to complete a
+// plugin's arguments, as make plugins lays them out in _output/bin. It builds as make does
+// (-trimpath), so after make build only the link is left to do.
 func buildPlugins(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	plugins.once.Do(func() { plugins.dir, plugins.err = buildPluginsIn() })
+	require.NoError(t, plugins.err)
+	return plugins.dir
+}
+
+func buildPluginsIn() (string, error) {
+	dir, err := os.MkdirTemp("", "e2e-plugins-")
+	if err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", dir+"/", "./cmd/kubectl-space", "./cmd/kubectl-account")
 	cmd.Dir = cluster.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building the plugins: %s", out)
-	for _, p := range []string{"space", "account"} {
-		require.NoError(t, os.Symlink("kubectl-"+p, filepath.Join(dir, "kubectl_complete-"+p)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return dir, fmt.Errorf("building the plugins: %w: %s", err, out)
 	}
-	return dir
+	for _, p := range []string{"space", "account"} {
+		if err := os.Symlink("kubectl-"+p, filepath.Join(dir, "kubectl_complete-"+p)); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
+}
+
+// removePlugins removes what buildPlugins built.
+func removePlugins() error {
+	if plugins.dir == "" {
+		return nil
+	}
+	return os.RemoveAll(plugins.dir)
 }
 
 // pluginUser runs the real kubectl, which finds the plugins on PATH, as user: with a

@@ -15,6 +15,7 @@ import (
 
 // The product's ClusterRoles grant what they promise, as kube-apiserver's RBAC evaluates them.
 func TestProductClusterRoles(t *testing.T) {
+	t.Parallel()
 	ns := framework.UniqueName("e2e-roles")
 	admin := cluster.Admin()
 	admin.Run(t, "create", "namespace", ns).Success(t)

@@ -55,6 +55,7 @@ func tenantSpace(t *testing.T, prefix, spaceSettings string) (account, tenant, n
 // quota cannot take the quota over: their instance fails with reason Conflict, naming the
 // mandatory instance, the quota keeps its limit, and deleting their instance leaves it.
 func TestHoleInstanceTakeover(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)
@@ -137,6 +138,7 @@ resources:
 // namespace. They cannot forge the recorded requester either. A role they hold is bound, and
 // so is one the Template's author allow-lists.
 func TestHoleTemplateBindsServerRole(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)
@@ -201,6 +203,7 @@ func TestHoleTemplateBindsServerRole(t *testing.T) {
 // the server's identity, an update that moves a namespace to another Account is refused by
 // kube-apiserver's ValidatingAdmissionPolicy, and other label changes go through.
 func TestServerCannotMoveNamespaces(t *testing.T) {
+	t.Parallel()
 	_, _, ns := tenantSpace(t, "server-move", "")
 	server := cluster.As(serverUser)
 	nsYAML := server.Run(t, "get", "namespace", ns, "-o", "yaml").Success(t).Stdout
@@ -218,6 +221,7 @@ func TestServerCannotMoveNamespaces(t *testing.T) {
 // applied: a write of /status changes the status only, and an instance deletes only objects
 // that carry its own field manager.
 func TestHoleInstanceStatusForgery(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)

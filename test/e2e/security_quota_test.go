@@ -84,6 +84,7 @@ spec:
 // stands for any caller where the port does not authenticate its callers, and for a replay
 // of a real review.
 func TestHoleReplayedUpdateLowersQuota(t *testing.T) {
+	t.Parallel()
 	q := newQuotaTenant(t, "hole-replay", "    hard:\n      pods: \"3\"\n      requests.cpu: 300m\n")
 	for i := range 3 {
 		q.tenant.Apply(t, podYAML(fmt.Sprintf("p%d", i), q.space)).Success(t)
@@ -119,6 +120,7 @@ func TestHoleReplayedUpdateLowersQuota(t *testing.T) {
 // usage. kube-apiserver accepts a resize of a Pod that is not scheduled yet, so the Pods of
 // the local control plane, which has no node, do.
 func TestHolePodResize(t *testing.T) {
+	t.Parallel()
 	q := newQuotaTenant(t, "hole-resize", "    hard:\n      limits.cpu: \"1\"\n")
 	// The admin and edit roles do not grant pods/resize; an administrator may.
 	grantInNamespace(t, q.account+"-resize", q.space, q.user, "", "[pods/resize]", "[get, update, patch]")
@@ -143,6 +145,7 @@ func TestHolePodResize(t *testing.T) {
 // the quota is charged all of the Pod's usage, as Kubernetes' ResourceQuota charges it: the
 // update is refused when the Pod does not fit.
 func TestHoleQuotaScopeChange(t *testing.T) {
+	t.Parallel()
 	q := newQuotaTenant(t, "hole-scope", "    scopes: [Terminating]\n    hard:\n      pods: \"1\"\n      limits.cpu: \"1\"\n")
 	for _, name := range []string{"a", "b"} {
 		q.tenant.Apply(t, cpuPodYAML(name, q.space, "600m", "")).Success(t)

@@ -19,6 +19,7 @@ func spaceWithMeta(name, account, meta string) string {
 // scheduling or kiosk.sh/ keys of a Space, at create or at update: the attack that made a
 // Space privileged, or faked the labels that other tenants' NetworkPolicies select on.
 func TestHoleSpaceLabelsOverrideTheAccount(t *testing.T) {
+	t.Parallel()
 	acct, me := framework.UniqueName("hole-labels"), framework.UniqueName("hole-labels-me")
 	admin, tenant := cluster.Admin(), cluster.As(me)
 	admin.Apply(t, fmt.Sprintf(`apiVersion: config.kiosk.sh/v1alpha1
@@ -104,6 +105,7 @@ spec:
 // A tenant cannot take over another Account by creating the namespace of a service account
 // that Account names as its subject, then that service account, and using its token.
 func TestHoleServiceAccountNamespaceTakeover(t *testing.T) {
+	t.Parallel()
 	victim, attacker := framework.UniqueName("hole-sa-victim"), framework.UniqueName("hole-sa-attacker")
 	victimUser, attackerUser := framework.UniqueName("hole-sa-v"), framework.UniqueName("hole-sa-a")
 	saNS, groupNS, userNS := victim+"-ci", victim+"-bots", victim+"-deploy"
@@ -148,6 +150,7 @@ spec:
 // of another Account. The Account write is refused; service accounts of the Account's own
 // Spaces, and of namespaces that are no Space, may be its subjects.
 func TestHoleServiceAccountNamespaceTakenFirst(t *testing.T) {
+	t.Parallel()
 	victim, attacker := framework.UniqueName("hole-sa-first-a"), framework.UniqueName("hole-sa-first-b")
 	victimUser, attackerUser := framework.UniqueName("hole-sa-first-va"), framework.UniqueName("hole-sa-first-vb")
 	taken, own, noSpace := attacker+"-ci", victim+"-own", victim+"-nospace"
@@ -212,6 +215,7 @@ func TestHoleServiceAccountNamespaceTakenFirst(t *testing.T) {
 // another: the ValidatingAdmissionPolicy tenancy-apiserver-namespaces refuses it, naming the
 // key. Other keys go through, and an admin still sets these.
 func TestHoleNamespaceLabelsBypassSpaceAdmission(t *testing.T) {
+	t.Parallel()
 	mine, victim, me, _ := spaceAdmissionFixture(t)
 	tenant, admin := cluster.As(me), cluster.Admin()
 	ns := mine + "-a"

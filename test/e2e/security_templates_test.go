@@ -103,6 +103,7 @@ func (g mandatoryGuardRails) get(ctx context.Context, t *testing.T) *configv1alp
 // ResourceQuota and LimitRange with it. One an admin deletes is created again at once, and
 // its guard rails come back. The tenant still deletes the whole Space.
 func TestHoleMandatoryInstanceDelete(t *testing.T) {
+	t.Parallel()
 	g := newMandatoryGuardRails(t, "hole-ti-delete", "kiosk-space-admin")
 	admin, tenant := cluster.Admin(), cluster.As(g.tenant)
 
@@ -141,6 +142,7 @@ func TestHoleMandatoryInstanceDelete(t *testing.T) {
 // A tenant cannot rewrite a mandatory TemplateInstance's parameters (to raise the quota it
 // carries) or its sync; an admin's change is set back to the Account's parameters.
 func TestHoleMandatoryInstanceParameters(t *testing.T) {
+	t.Parallel()
 	g := newMandatoryGuardRails(t, "hole-ti-params", "admin")
 	admin, tenant := cluster.Admin(), cluster.As(g.tenant)
 	forbidden := func(field string) string {

@@ -77,6 +77,7 @@ func instanceYAML(name, namespace, template string, sync bool, params ...string)
 // Template updates the objects and dropping one deletes it; deleting the instance removes
 // what it made.
 func TestTemplateInstanceLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin := cluster.Admin()
 	clients := cluster.AdminClients(t)
@@ -152,6 +153,7 @@ func TestTemplateInstanceLifecycle(t *testing.T) {
 
 // An Account that gains a mandatory template gets it in the Spaces it already has.
 func TestMandatoryTemplateReachesExistingSpaces(t *testing.T) {
+	t.Parallel()
 	admin := cluster.Admin()
 	account, ns, tmpl := framework.UniqueName("gains"), framework.UniqueName("existing"), framework.UniqueName("limits")
 	t.Cleanup(func() {
@@ -172,6 +174,7 @@ func TestMandatoryTemplateReachesExistingSpaces(t *testing.T) {
 // A tenant who may manage TemplateInstances in their namespace instantiates only the
 // Templates RBAC lets them use: refused without the verb use, applied with it.
 func TestTemplateUseNeedsPermission(t *testing.T) {
+	t.Parallel()
 	admin := cluster.Admin()
 	tenant, ns, tmpl := framework.UniqueName("tenant"), framework.UniqueName("use"), framework.UniqueName("rails")
 	t.Cleanup(func() {

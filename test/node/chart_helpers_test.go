@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/localenv"
 )
 
 // The chart's release on the node, as docs/eks.md installs it: release tenancy-apiserver in
@@ -55,15 +57,13 @@ func kubectlCtx(ctx context.Context, stdin string, args ...string) (string, erro
 	return strings.TrimSpace(string(out)), nil
 }
 
-// readEnv reads a setting local-up saved in LOCAL_DIR/env, or "".
-func readEnv(name string) string {
-	data, _ := os.ReadFile(filepath.Join(localDir, "env"))
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, name+"="); ok {
-			return strings.Trim(v, `'"`)
-		}
+// readEnv reads a setting local-up saved in LOCAL_DIR/env: "" when it is not there.
+func readEnv(name string) (string, error) {
+	env, err := localenv.ReadDir(localDir)
+	if err != nil {
+		return "", err
 	}
-	return ""
+	return env[name], nil
 }
 
 // imageValues are the --set flags that point value prefix (image, storage.bundled.image) at
@@ -107,7 +107,10 @@ func persistentVolumes(ctx context.Context, prefix string, n int) error {
 // helm (the workload's rollout), and then for the APIServices and kube-apiserver's discovery
 // of both groups.
 func installChart(ctx context.Context, valuesFiles []string, extra ...string) error {
-	image := readEnv("SERVER_IMAGE")
+	image, err := readEnv("SERVER_IMAGE")
+	if err != nil {
+		return err
+	}
 	if image == "" {
 		return fmt.Errorf("local-up imported no product image (SERVER_IMAGE is not in %s/env): run make image", localDir)
 	}

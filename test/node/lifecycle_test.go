@@ -146,7 +146,10 @@ func contains(l []string, s string) bool {
 // against these two replicas, and the uninstall keeps only the members' claims (and the
 // embedded release's one from before).
 func TestChartBundledEtcdOverTLS(t *testing.T) {
-	etcdImage := readEnv("ETCD_IMAGE")
+	etcdImage, err := readEnv("ETCD_IMAGE")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if etcdImage == "" {
 		t.Fatalf("local-up imported no etcd image (ETCD_IMAGE is not in %s/env): run make etcd-image", localDir)
 	}

@@ -148,7 +148,10 @@ func kubectl(t *testing.T, args ...string) (string, error) {
 // there.
 func localEnv(t *testing.T, name string) string {
 	t.Helper()
-	v := readEnv(name)
+	v, err := readEnv(name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v == "" {
 		t.Fatalf("%s is not in %s/env", name, localDir)
 	}

@@ -8,7 +8,6 @@
 package scenarios
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -26,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/localenv"
 )
 
 // Env is a running local control plane, as hack/local-up.sh recorded it in its directory.
@@ -44,7 +44,7 @@ type Env struct {
 
 // NewEnv reads the control plane recorded in dir.
 func NewEnv(root, dir string, log io.Writer) (*Env, error) {
-	settings, err := readEnv(filepath.Join(dir, "env"))
+	settings, err := localenv.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("no local control plane in %s (run make local-up): %w", dir, err)
 	}
@@ -145,29 +145,4 @@ func (e *Env) ServerGet(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return body, nil
-}
-
-func readEnv(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	env := map[string]string{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := strings.TrimSpace(s.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		if u, err := strconv.Unquote(v); err == nil {
-			v = u
-		}
-		env[k] = strings.Trim(v, "'")
-	}
-	return env, s.Err()
 }

@@ -5,6 +5,7 @@ package framework
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenancy-apiserver/tenancy-apiserver/test/localenv"
 )
 
 // Cluster is a running local control plane.
@@ -115,7 +118,7 @@ func Setup(ctx context.Context, o Options) (*Cluster, error) {
 	} else {
 		fmt.Fprintln(o.Output, "e2e: reusing the running local control plane")
 	}
-	if c.Env, err = readEnv(filepath.Join(c.Dir, "env")); err != nil {
+	if c.Env, err = localenv.ReadDir(c.Dir); err != nil {
 		return nil, err
 	}
 	replicas, err := strconv.Atoi(c.Env["REPLICAS"])
@@ -139,7 +142,7 @@ func (c *Cluster) reusable(ctx context.Context) string {
 	if _, err := os.Stat(c.Kubeconfig); err != nil {
 		return "no " + c.Kubeconfig
 	}
-	env, err := readEnv(filepath.Join(c.Dir, "env"))
+	env, err := localenv.ReadDir(c.Dir)
 	if err != nil {
 		return "no settings file"
 	}
@@ -232,10 +235,52 @@ func (c *Cluster) script(ctx context.Context, out io.Writer, path string, args .
 	}
 	// Later settings win: the cluster's own over the test's environment.
 	cmd.Env = append(cmd.Env, c.env...)
-	cmd.Stdout = out
-	cmd.Stderr = out
+	// The scripts' "error: …" lines say why they failed: the error carries them.
+	errs := &errorLines{}
+	cmd.Stdout = io.MultiWriter(out, errs)
+	cmd.Stderr = cmd.Stdout
 	cmd.WaitDelay = 10 * time.Second
-	return cmd.Run()
+	if err := cmd.Run(); err != nil {
+		if len(errs.lines) > 0 {
+			return fmt.Errorf("%w: %s", err, strings.Join(errs.lines, "; "))
+		}
+		return err
+	}
+	return nil
+}
+
+// errorLines keeps the lines written to it that start with "error: ", as lcp::fail writes them.
+type errorLines struct {
+	partial []byte
+	lines   []string
+}
+
+func (e *errorLines) Write(p []byte) (int, error) {
+	e.partial = append(e.partial, p...)
+	for {
+		i := bytes.IndexByte(e.partial, '\n')
+		if i < 0 {
+			break
+		}
+		if line, ok := strings.CutPrefix(string(e.partial[:i]), "error: "); ok {
+			e.lines = append(e.lines, line)
+		}
+		e.partial = e.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+// SecondPlane sets up a second local control plane beside c in dir, as make local-up
+// SECOND_PLANE_OF=c.Dir does: hack/local-up.sh gives it c's ports plus PLANE_OFFSET (default
+// 1000; the OIDC issuer's plus 1) and fails, naming the port, when one of them is taken or is
+// a port of c's. It runs no node and no registry; o.Env adds settings.
+func (c *Cluster) SecondPlane(ctx context.Context, dir string, o Options) (*Cluster, error) {
+	env := map[string]string{"SECOND_PLANE_OF": c.Dir, "LOCAL_DIR": dir, "NODE": "0", "REGISTRY": "0"}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	o.Env = env
+	return Setup(ctx, o)
 }
 
 // LogTail returns the last n lines of the log of a process of the control plane, such as
@@ -285,31 +330,4 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// readEnv parses the KEY=VALUE lines hack/local-up.sh writes (values quoted by printf %q
-// only when they hold special characters, which these do not).
-func readEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the control plane settings: %w", err)
-	}
-	env := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s: malformed line %q", path, line)
-		}
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		} else if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
-			v = v[1 : len(v)-1]
-		}
-		env[k] = v
-	}
-	return env, nil
 }
