@@ -178,6 +178,7 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	quotaHook.Set(&accountquotaadmission.Webhook{
 		Spaces:  feed.index.Spaces(),
+		Ready:   feed.index.Ready,
 		Quotas:  quotaInformer.GetIndexer(),
 		Charger: charger,
 	})
