@@ -4,10 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/scenarios"
 )
+
+// noopCommand makes this program serve the admission scenario's no-op webhooks in a process
+// of their own: scenarios noop-webhook CA-FILE.
+const noopCommand = "noop-webhook"
 
 // admissionPrefix starts the names of what the admission scenario creates.
 const admissionPrefix = "scn-adm"
@@ -27,7 +32,11 @@ func newAdmission(fs *flag.FlagSet) *admission {
 }
 
 func (a *admission) run(ctx context.Context, env *scenarios.Env, _ scenarios.Population, _ int, _ string) (*scenarios.Report, error) {
-	res, err := scenarios.Admission(ctx, env, admissionPrefix, a.callers, a.rounds, a.perRound)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	res, err := scenarios.Admission(ctx, env, admissionPrefix, a.callers, a.rounds, a.perRound, []string{self, noopCommand})
 	if !a.keep {
 		if cerr := scenarios.CleanupAdmission(context.WithoutCancel(ctx), env, admissionPrefix); cerr != nil && err == nil {
 			err = cerr

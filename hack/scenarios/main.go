@@ -29,6 +29,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: scenarios list|watch|admission|restart|clean [flags]")
 		os.Exit(2)
 	}
+	if os.Args[1] == noopCommand && len(os.Args) == 3 {
+		// The admission scenario's no-op webhooks, in a process of their own.
+		if err := scenarios.ServeNoop(os.Args[2], os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "no-op webhook: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1], os.Args[2:]); err != nil {

@@ -40,6 +40,7 @@ func (w *watchScenario) run(ctx context.Context, env *scenarios.Env, p scenarios
 		res.ServerCPU, res.RBACChanges, float64(res.ServerCPU.Microseconds())/1000/float64(max(res.RBACChanges, 1)))
 	r.Linef("  kube-apiserver CPU meanwhile: %s (%d RoleBinding and %d label writes)", res.KubeAPIServerCPU, res.RBACChanges, len(res.Namespace.D))
 	r.Linef("  missing events: %d; unexpected events: %d", len(res.Missing), len(res.Unexpected))
+	r.Linef("  tenants' API priority and fairness seats executing in the server with every watch open: %d", res.TenantSeats)
 	for _, m := range res.Missing[:min(len(res.Missing), 10)] {
 		r.Linef("    missing %s", m)
 	}
@@ -49,5 +50,6 @@ func (w *watchScenario) run(ctx context.Context, env *scenarios.Env, p scenarios
 	r.Goal("RBAC write → event p99, ms", float64(res.Space.P99().Microseconds())/1000, 100)
 	r.Goal("events at unaffected watchers", float64(len(res.Unexpected)), 0)
 	r.Goal("expected events missing", float64(len(res.Missing)), 0)
+	r.Goal("tenant seats executing with every watch open (other requests only)", float64(res.TenantSeats), 5)
 	return r, nil
 }

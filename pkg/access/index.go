@@ -33,6 +33,11 @@ type Options struct {
 	// watches that see everything by other means are asked once more, besides at once: the
 	// authorizer that answers them may see a change a moment after the index does.
 	RecheckAfter []time.Duration
+	// Load makes the index load what exists before it publishes anything: until MarkReady,
+	// changes are made in place, without copies or history, and readers see an empty
+	// index. MarkReady then publishes everything loaded as the first snapshot. Without
+	// Load, every change is published as it is made.
+	Load bool
 }
 
 // Index is the access index. Its methods are safe for concurrent use; writers are
@@ -81,8 +86,8 @@ func New(opts Options) *Index {
 		opts.HistorySize = 4096
 	}
 	return &Index{
-		spaces:       newView[*corev1.Namespace](opts.HistorySize),
-		accounts:     newView[runtime.Object](opts.HistorySize),
+		spaces:       newView[*corev1.Namespace](opts.HistorySize, opts.Load),
+		accounts:     newView[runtime.Object](opts.HistorySize, opts.Load),
 		clusterRoles: map[string]roleGrants{},
 		roles:        map[string]roleGrants{},
 		bindings:     map[string]*binding{},
@@ -102,12 +107,15 @@ func (x *Index) Accounts() *View[runtime.Object] { return x.accounts }
 // answers about cluster-wide permissions cached before a change are stale after it.
 func (x *Index) ClusterRBACGeneration() uint64 { return x.clusterGeneration.Load() }
 
-// MarkReady records that the index has been fed everything that existed at start. The
-// history starts here: the states published while the index was filling are not states
-// the cluster was ever in, so no watch may resume from them.
+// MarkReady records that the index has been fed everything that existed at start, and
+// publishes it if the index was made with Load. The history starts here: the states
+// published while the index was filling are not states the cluster was ever in, so no
+// watch may resume from them.
 func (x *Index) MarkReady() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.spaces.publishLoaded()
+	x.accounts.publishLoaded()
 	x.spaces.forgetHistory()
 	x.accounts.forgetHistory()
 	x.ready.Store(true)

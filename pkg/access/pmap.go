@@ -81,6 +81,55 @@ func (m pmap[V]) del(key string) pmap[V] {
 	return pmap[V]{shards: &shards, n: m.n - 1}
 }
 
+// put makes key map to v in the map itself, without a copy. It is only for a map that no
+// published snapshot shares: the index's maps while it loads.
+func (m pmap[V]) put(key string, v V) pmap[V] {
+	if m.shards == nil {
+		m.shards = new([shardCount]map[string]V)
+	}
+	i := shardOf(key)
+	shard := m.shards[i]
+	if shard == nil {
+		shard = map[string]V{}
+		m.shards[i] = shard
+	}
+	if _, existed := shard[key]; !existed {
+		m.n++
+	}
+	shard[key] = v
+	return m
+}
+
+// remove deletes key from the map itself, without a copy; only for maps as put.
+func (m pmap[V]) remove(key string) pmap[V] {
+	if !m.has(key) {
+		return m
+	}
+	i := shardOf(key)
+	delete(m.shards[i], key)
+	if len(m.shards[i]) == 0 {
+		m.shards[i] = nil
+	}
+	m.n--
+	return m
+}
+
+// setIn is set, or put when inPlace.
+func setIn[V any](m pmap[V], inPlace bool, key string, v V) pmap[V] {
+	if inPlace {
+		return m.put(key, v)
+	}
+	return m.set(key, v)
+}
+
+// delIn is del, or remove when inPlace.
+func delIn[V any](m pmap[V], inPlace bool, key string) pmap[V] {
+	if inPlace {
+		return m.remove(key)
+	}
+	return m.del(key)
+}
+
 // all yields every entry, in no particular order.
 func (m pmap[V]) all() iter.Seq2[string, V] {
 	return func(yield func(string, V) bool) {
@@ -99,5 +148,3 @@ func (m pmap[V]) all() iter.Seq2[string, V] {
 
 // pset is a persistent set of strings.
 type pset = pmap[struct{}]
-
-func add(s pset, key string) pset { return s.set(key, struct{}{}) }

@@ -46,6 +46,12 @@ type View[T comparable] struct {
 	everyRefs map[string]int            // key -> number of see-everything grants
 	keysOf    map[string]map[string]struct{}
 	pending   *step[T]
+	// While loading, changes are made in place in work, nothing is published and no step
+	// is recorded; loadRev is the revision the first snapshot will be published at.
+	loading     bool
+	loadChanged bool
+	loadPending bool
+	loadRev     uint64
 
 	current atomic.Pointer[Snapshot[T]]
 
@@ -58,9 +64,10 @@ type View[T comparable] struct {
 	nClosedLag atomic.Int64
 }
 
-func newView[T comparable](historySize int) *View[T] {
+func newView[T comparable](historySize int, loading bool) *View[T] {
 	v := &View[T]{
 		historySize: historySize,
+		loading:     loading,
 		refs:        map[string]map[string]int{},
 		everyRefs:   map[string]int{},
 		keysOf:      map[string]map[string]struct{}{},
@@ -141,7 +148,12 @@ func (v *View[T]) Watchers() int64 { return v.nWatchers.Load() }
 // SlowWatchersClosed is the number of watches closed because their client did not keep up.
 func (v *View[T]) SlowWatchersClosed() int64 { return v.nClosedLag.Load() }
 
+// step is the step being made, or nil while the view loads.
 func (v *View[T]) step() *step[T] {
+	if v.loading {
+		v.loadPending = true
+		return nil
+	}
 	if v.pending == nil {
 		v.pending = &step[T]{grants: map[string][]string{}}
 	}
@@ -149,18 +161,20 @@ func (v *View[T]) step() *step[T] {
 }
 
 func (v *View[T]) setObject(name string, obj T) {
-	v.work.objects = v.work.objects.set(name, obj)
-	st := v.step()
-	st.objects = append(st.objects, name)
+	v.work.objects = setIn(v.work.objects, v.loading, name, obj)
+	if st := v.step(); st != nil {
+		st.objects = append(st.objects, name)
+	}
 }
 
 func (v *View[T]) deleteObject(name string) {
 	if !v.work.objects.has(name) {
 		return
 	}
-	v.work.objects = v.work.objects.del(name)
-	st := v.step()
-	st.objects = append(st.objects, name)
+	v.work.objects = delIn(v.work.objects, v.loading, name)
+	if st := v.step(); st != nil {
+		st.objects = append(st.objects, name)
+	}
 }
 
 func (v *View[T]) addGrant(key, name string) {
@@ -174,15 +188,16 @@ func (v *View[T]) addGrant(key, name string) {
 		return
 	}
 	granted, _ := v.work.grants.get(key)
-	v.work.grants = v.work.grants.set(key, add(granted, name))
+	v.work.grants = setIn(v.work.grants, v.loading, key, setIn(granted, v.loading, name, struct{}{}))
 	keys := v.keysOf[name]
 	if keys == nil {
 		keys = map[string]struct{}{}
 		v.keysOf[name] = keys
 	}
 	keys[key] = struct{}{}
-	st := v.step()
-	st.grants[key] = append(st.grants[key], name)
+	if st := v.step(); st != nil {
+		st.grants[key] = append(st.grants[key], name)
+	}
 }
 
 func (v *View[T]) removeGrant(key, name string) {
@@ -199,17 +214,18 @@ func (v *View[T]) removeGrant(key, name string) {
 		delete(v.refs, key)
 	}
 	granted, _ := v.work.grants.get(key)
-	if granted = granted.del(name); granted.len() == 0 {
-		v.work.grants = v.work.grants.del(key)
+	if granted = delIn(granted, v.loading, name); granted.len() == 0 {
+		v.work.grants = delIn(v.work.grants, v.loading, key)
 	} else {
-		v.work.grants = v.work.grants.set(key, granted)
+		v.work.grants = setIn(v.work.grants, v.loading, key, granted)
 	}
 	delete(v.keysOf[name], key)
 	if len(v.keysOf[name]) == 0 {
 		delete(v.keysOf, name)
 	}
-	st := v.step()
-	st.grants[key] = append(st.grants[key], name)
+	if st := v.step(); st != nil {
+		st.grants[key] = append(st.grants[key], name)
+	}
 }
 
 func (v *View[T]) addEverything(key string) {
@@ -217,9 +233,10 @@ func (v *View[T]) addEverything(key string) {
 	if v.everyRefs[key] > 1 {
 		return
 	}
-	v.work.everything = add(v.work.everything, key)
-	st := v.step()
-	st.everything = append(st.everything, key)
+	v.work.everything = setIn(v.work.everything, v.loading, key, struct{}{})
+	if st := v.step(); st != nil {
+		st.everything = append(st.everything, key)
+	}
 }
 
 func (v *View[T]) removeEverything(key string) {
@@ -231,15 +248,23 @@ func (v *View[T]) removeEverything(key string) {
 		return
 	}
 	delete(v.everyRefs, key)
-	v.work.everything = v.work.everything.del(key)
-	st := v.step()
-	st.everything = append(st.everything, key)
+	v.work.everything = delIn(v.work.everything, v.loading, key)
+	if st := v.step(); st != nil {
+		st.everything = append(st.everything, key)
+	}
 }
 
 // commit publishes what changed since the last commit as one step. The revision is hint
 // when that keeps revisions strictly increasing, else the last revision plus one. Callers
-// hold the Index's mutex.
+// hold the Index's mutex. While the view loads, it only notes the revision.
 func (v *View[T]) commit(hint uint64) {
+	if v.loading {
+		if v.loadPending {
+			v.loadPending, v.loadChanged = false, true
+			v.loadRev = max(v.loadRev, hint)
+		}
+		return
+	}
 	st := v.pending
 	if st == nil {
 		return
@@ -300,6 +325,47 @@ func (v *View[T]) concerned(st *step[T]) map[*watcher[T]]struct{} {
 		}
 	}
 	return out
+}
+
+// publishLoaded ends loading: what was loaded is published as one snapshot, and every
+// later change copies what it touches. A watch opened while the view loaded is handed one
+// step from the empty view to the loaded one. Callers hold the Index's mutex.
+func (v *View[T]) publishLoaded() {
+	if !v.loading {
+		return
+	}
+	v.loading = false
+	if !v.loadChanged {
+		return
+	}
+	prev := v.current.Load()
+	next := v.work
+	next.rev = max(prev.rev+1, v.loadRev)
+	v.work.rev = next.rev
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.nWatchers.Load() > 0 {
+		st := &step[T]{prev: prev, next: &next}
+		for name := range next.objects.all() {
+			st.objects = append(st.objects, name)
+		}
+		for w := range v.allSeeing {
+			w.deliver(st)
+		}
+		handed := map[*watcher[T]]struct{}{}
+		for _, ws := range v.byKey {
+			for w := range ws {
+				if _, done := handed[w]; !done {
+					handed[w] = struct{}{}
+					w.deliver(st)
+				}
+			}
+		}
+	}
+	v.current.Store(&next)
+	close(v.changed)
+	v.changed = make(chan struct{})
 }
 
 func (v *View[T]) forgetHistory() {

@@ -102,6 +102,17 @@ type CompletedConfig struct {
 // Server is a running tenancy-apiserver.
 type Server struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
+	kubeInformers    informers.SharedInformerFactory
+}
+
+// StartKubeInformers starts the informers of kube-apiserver's objects, which need nothing
+// of this server. Started before the server prepares to serve (its OpenAPI spec, its
+// listeners), they fill the access index meanwhile; the post-start hooks start them
+// anyway.
+func (s *Server) StartKubeInformers(ctx context.Context) {
+	if s.kubeInformers != nil {
+		s.kubeInformers.Start(ctx.Done())
+	}
 }
 
 // Complete fills in defaults. It mutates the receiver.
@@ -127,7 +138,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{GenericAPIServer: generic}
+	s := &Server{GenericAPIServer: generic, kubeInformers: c.ExtraConfig.KubeInformers}
 
 	shared := c.ExtraConfig.Shared
 	if shared == nil {
@@ -178,6 +189,7 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	quotaHook.Set(&accountquotaadmission.Webhook{
 		Spaces:  feed.index.Spaces(),
+		Ready:   feed.index.Ready,
 		Quotas:  quotaInformer.GetIndexer(),
 		Charger: charger,
 	})

@@ -46,7 +46,8 @@ func NewShared(optsGetter generic.RESTOptionsGetter, authz authorizer.Authorizer
 	if err != nil {
 		return nil, err
 	}
-	index := access.New(access.Options{RecheckAfter: clusterRecheckAfter})
+	// The index loads what exists in place and publishes it once the informers have synced.
+	index := access.New(access.Options{RecheckAfter: clusterRecheckAfter, Load: true})
 	allowed := tenancyregistry.Visibility{Authorizer: authz}.Allowed
 	return &Shared{
 		Accounts:      accountStorage,

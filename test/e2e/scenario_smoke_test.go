@@ -42,6 +42,35 @@ func TestScenarioSmoke(t *testing.T) {
 	require.Len(t, w.Barrier.D, watchers, "the last RoleBinding reached every watcher")
 }
 
+// TestWatchFanOut holds 200 Space watches open through kube-apiserver at once, more than
+// the tenants' share of the server's API priority and fairness seats, and more than the 100
+// streams of one HTTP/2 connection that the aggregation layer would otherwise be allowed: every
+// watch opens, an open watch holds no seat, and every grant and revocation reaches its
+// watcher and no other.
+func TestWatchFanOut(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	env, err := scenarios.NewEnv(cluster.Root, cluster.Dir, testWriter{t})
+	require.NoError(t, err)
+	const watchers, rounds = 200, 5
+	p := scenarios.Population{Prefix: framework.UniqueName("fanout"), Namespaces: 300, RoleBindings: 400,
+		ClusterRoleBindings: 20, Users: watchers, Accounts: 10}
+	t.Cleanup(func() {
+		require.NoError(t, scenarios.Depopulate(context.Background(), env, p, 8))
+	})
+	require.NoError(t, scenarios.Populate(ctx, env, p, 8))
+
+	w, err := scenarios.Watch(ctx, env, p, watchers, rounds, uint64(time.Now().UnixNano()))
+	require.NoError(t, err)
+	// An open watch that held its seat would hold one of the level's few dozen each; the few
+	// left are other requests of the level in flight, such as the aggregator's OpenAPI fetches.
+	require.Less(t, w.TenantSeats, 20, "open Space watches hold seats of the tenants' priority level")
+	require.Empty(t, w.Missing, "expected events that never came")
+	require.Empty(t, w.Unexpected, "events no change explains")
+	require.Len(t, w.Space.D, 2*rounds, "one event per grant and per revocation")
+	require.Len(t, w.Barrier.D, watchers, "the last RoleBinding reached every watcher")
+}
+
 // testWriter sends progress lines to the test's log.
 type testWriter struct{ t *testing.T }
 

@@ -2,21 +2,14 @@ package scenarios
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -46,16 +39,18 @@ type AdmissionResult struct {
 }
 
 // Admission creates Pods with callers concurrent callers through kube-apiserver, rounds
-// times perRound Pods in each of the three namespaces in turn, and times each create.
-func Admission(ctx context.Context, e *Env, prefix string, callers, rounds, perRound int) (*AdmissionResult, error) {
+// times perRound Pods in each of the three namespaces in turn, and times each create. The
+// no-op webhooks are served by a process of their own, started with noopArgv followed by
+// the CA file of kube-apiserver's webhook client certificate (see ServeNoop).
+func Admission(ctx context.Context, e *Env, prefix string, callers, rounds, perRound int, noopArgv []string) (*AdmissionResult, error) {
 	kube, kiosk := e.Kube(), e.Kiosk()
 	labels := map[string]string{PopulationLabel: prefix}
 	account, space, noopNS, rqNS := prefix+"-aq", prefix+"-aq-space", prefix+"-noop", prefix+"-rq"
-	noop, calls, err := noopServer(e)
+	noop, err := StartNoop(ctx, append(slices.Clone(noopArgv), filepath.Join(e.Dir, "pki", "ca.crt")))
 	if err != nil {
 		return nil, err
 	}
-	defer noop.Close()
+	defer func() { _ = noop.Close() }()
 	res := &AdmissionResult{
 		AccountQuota:  Sample{Name: "Pod create in a Space under AccountQuota"},
 		Noop:          Sample{Name: "Pod create past no-op copies of the webhooks (baseline)"},
@@ -107,11 +102,14 @@ func Admission(ctx context.Context, e *Env, prefix string, callers, rounds, perR
 		if err != nil || rq.Status.Hard == nil {
 			return fmt.Errorf("ResourceQuota in %s has no status yet (%v)", rqNS, err)
 		}
-		before := calls.Load()
+		before, err := noop.Calls(ctx)
+		if err != nil {
+			return err
+		}
 		if _, err := kube.CoreV1().Pods(noopNS).Create(ctx, pod("probe-"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 			return err
 		}
-		if calls.Load() == before {
+		if after, err := noop.Calls(ctx); err != nil || after == before {
 			return fmt.Errorf("the no-op webhooks are not called yet")
 		}
 		return nil
@@ -124,7 +122,10 @@ func Admission(ctx context.Context, e *Env, prefix string, callers, rounds, perR
 			return nil, err
 		}
 	}
-	calls.Store(0)
+	callsBefore, err := noop.Calls(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for r := range rounds {
 		p := fmt.Sprintf("r%03d", r)
 		for _, s := range []struct {
@@ -138,7 +139,11 @@ func Admission(ctx context.Context, e *Env, prefix string, callers, rounds, perR
 			s.sample.D = append(s.sample.D, d...)
 		}
 	}
-	res.NoopCalls = calls.Load()
+	callsAfter, err := noop.Calls(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.NoopCalls = callsAfter - callsBefore
 	return res, nil
 }
 
@@ -212,40 +217,11 @@ func createPods(ctx context.Context, kube kubernetes.Interface, ns, prefix strin
 	return out, first
 }
 
-// noopServer serves reviews that admit everything unchanged, over TLS, asking for and
-// verifying kube-apiserver's webhook client certificate as the product's webhooks do.
-func noopServer(e *Env) (*httptest.Server, *atomic.Int64, error) {
-	var calls atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		review := &admissionv1.AdmissionReview{}
-		if err := json.NewDecoder(r.Body).Decode(review); err != nil || review.Request == nil {
-			http.Error(w, "not an AdmissionReview", http.StatusBadRequest)
-			return
-		}
-		calls.Add(1)
-		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-		review.Request = nil
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(review)
-	}))
-	ca, err := os.ReadFile(filepath.Join(e.Dir, "pki", "ca.crt"))
-	if err != nil {
-		return nil, nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, MinVersion: tls.VersionTLS12}
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	return srv, &calls, nil
-}
-
 // copyWebhooks registers, for the namespaces labelled noopLabel=prefix, a copy of every
 // webhook of the product (those that select kiosk.sh/account namespaces) with the same
 // rules, policies and timeouts, answered by noop. It returns the names copied.
-func copyWebhooks(ctx context.Context, kube kubernetes.Interface, prefix string, noop *httptest.Server, labels map[string]string) ([]string, error) {
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: noop.Certificate().Raw})
-	client := admissionregistrationv1.WebhookClientConfig{URL: ptr.To(noop.URL + "/noop"), CABundle: ca}
+func copyWebhooks(ctx context.Context, kube kubernetes.Interface, prefix string, noop *NoopWebhook, labels map[string]string) ([]string, error) {
+	client := admissionregistrationv1.WebhookClientConfig{URL: ptr.To(noop.URL + "/noop"), CABundle: noop.CA}
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{noopLabel: prefix}}
 	product := func(s *metav1.LabelSelector) bool {
 		for _, r := range s.MatchExpressions {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +39,10 @@ type WatchResult struct {
 	// Missing are expected events that did not come in time; Unexpected the events no
 	// change explains. Both must be empty.
 	Missing, Unexpected []string
+	// TenantSeats are the seats of the tenants' priority level (global-default) that
+	// replica 0's API priority and fairness counted as executing once every watch was open
+	// and nothing else was asked of it: an open watch must hold none.
+	TenantSeats int
 }
 
 // event is one event at one watcher.
@@ -182,6 +188,11 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 		Namespace: Sample{Name: "namespace label write → MODIFIED at its watch (baseline)"},
 		Barrier:   Sample{Name: fmt.Sprintf("one RoleBinding for all %d users → ADDED at each", watchers)},
 	}
+	seats, err := executingSeats(ctx, e, "global-default")
+	if err != nil {
+		return nil, err
+	}
+	res.TenantSeats = seats
 	// expect waits for the event want, recording every other event as unexpected.
 	expect := func(start time.Time, want event) (time.Duration, bool) {
 		deadline := time.After(10 * time.Second)
@@ -246,7 +257,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 		subjects[i] = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: p.User(i)}
 	}
 	start := time.Now()
-	_, err := kube.RbacV1().RoleBindings(barrier).Create(ctx, &rbacv1.RoleBinding{
+	_, err = kube.RbacV1().RoleBindings(barrier).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "barrier", Labels: labels}, Subjects: subjects,
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 	}, metav1.CreateOptions{})
@@ -283,6 +294,29 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			return res, nil
 		}
 	}
+}
+
+// executingSeats is the number of seats of a priority level that replica 0's API priority
+// and fairness counts as executing now.
+func executingSeats(ctx context.Context, e *Env, level string) (int, error) {
+	body, err := e.ServerGet(ctx, "/metrics")
+	if err != nil {
+		return 0, fmt.Errorf("reading the server's metrics: %w", err)
+	}
+	seats := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "apiserver_flowcontrol_current_executing_seats{") ||
+			!strings.Contains(line, `priority_level="`+level+`"`) {
+			continue
+		}
+		fields := strings.Fields(line)
+		n, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric line %q: %w", line, err)
+		}
+		seats += int(n)
+	}
+	return seats, nil
 }
 
 // relabel changes a label of the plain namespace name and waits for its watcher's MODIFIED.

@@ -57,8 +57,13 @@ func Group(name string) rbacv1.Subject { return subject("Group", name) }
 // User is a User subject.
 func User(name string) rbacv1.Subject { return subject("User", name) }
 
-// Build returns an index over n namespaces, all Spaces, with the RBAC described above.
+// Build returns an index over n namespaces, all Spaces, with the RBAC described above,
+// loaded in place before its first snapshot is published, as the server loads it.
 func Build(n int) *access.Index { return BuildWith(n, RoleBindings) }
+
+// BuildIncremental is Build with every object published as it is added, as changes after
+// the start are: the baseline of the loaded index.
+func BuildIncremental(n int) *access.Index { return build(n, RoleBindings, false) }
 
 var (
 	builtMu sync.Mutex
@@ -79,10 +84,12 @@ func Shared(n, roleBindings int) *access.Index {
 
 // BuildWith is Build with roleBindings RoleBindings of the ClusterRole admin instead of
 // RoleBindings.
-func BuildWith(n, roleBindings int) *access.Index {
+func BuildWith(n, roleBindings int) *access.Index { return build(n, roleBindings, true) }
+
+func build(n, roleBindings int, load bool) *access.Index {
 	r := rand.New(rand.NewPCG(1, 2))
 	var v Revisions
-	x := access.New(access.Options{})
+	x := access.New(access.Options{Load: load})
 	x.UpsertClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "admin", ResourceVersion: v.Next()},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}})
 	x.UpsertClusterRole(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "view", ResourceVersion: v.Next()},

@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/quota"
@@ -43,6 +44,11 @@ type Webhook struct {
 
 	// Spaces tells which Account a namespace belongs to.
 	Spaces *access.View[*corev1.Namespace]
+	// Ready, when set, reports whether Spaces holds every namespace that existed at start
+	// (the access index is ready). Until then the webhook cannot tell a Space from another
+	// namespace: it waits a little, then refuses with 503, which kube-apiserver turns into
+	// a refusal (failurePolicy Fail) rather than an uncharged admission.
+	Ready func() bool
 	// Quotas finds the quotas of an Account: the AccountQuota informer's indexer, with the
 	// quota.ByAccount index. Their usage is read from storage.
 	Quotas cache.Indexer
@@ -139,6 +145,10 @@ func (h *Webhook) admit(ctx context.Context, req *admissionRequest) *admissionv1
 	if (req.SubResource != "" && !resize) || req.Namespace == "" ||
 		(req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
 		return allow()
+	}
+	if !webhook.WaitReady(ctx, h.Ready) {
+		return deny(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+			"the AccountQuota webhook has not read the cluster's Spaces yet")
 	}
 	ns, ok := h.Spaces.Snapshot().Get(req.Namespace)
 	if !ok {

@@ -370,3 +370,28 @@ func histogramCounts(t *testing.T) map[string]uint64 {
 	}
 	return counts
 }
+
+// Until the access index has loaded the namespaces that existed at start, the webhook cannot
+// tell a Space from another namespace: it refuses with 503 rather than admit uncharged, and
+// charges once the index is ready.
+func TestRefusesUntilTheSpacesAreLoaded(t *testing.T) {
+	f := newFixture(t, registrytest.RESTOptions(t, "accountquotas"), 1, accountQuota("pods", "pods", "1"))
+	index := access.New(access.Options{Load: true})
+	index.UpsertSpace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", ResourceVersion: "1",
+		Labels: map[string]string{configv1alpha1.AccountLabel: "team"}}})
+	h := &accountquota.Webhook{Spaces: index.Spaces(), Ready: index.Ready, Quotas: f.replicas[0].Quotas, Charger: f.replicas[0].Charger}
+
+	resp, _ := send(t, h, review(t, "team-a", pod("early", ""), false))
+	require.NotNil(t, resp)
+	require.False(t, resp.Allowed, "admitted before the Spaces were loaded")
+	require.EqualValues(t, http.StatusServiceUnavailable, resp.Result.Code)
+	assert.True(t, f.quota(t, "pods").Status.Total.Used.Pods().IsZero(), "a refused request was charged")
+
+	index.MarkReady()
+	resp, _ = send(t, h, review(t, "team-a", pod("first", ""), false))
+	require.True(t, resp.Allowed)
+	resp, _ = send(t, h, review(t, "team-a", pod("second", ""), false))
+	require.False(t, resp.Allowed, "the quota of 1 Pod was not charged for the first")
+	resp, _ = send(t, h, review(t, "outside", pod("elsewhere", ""), false))
+	require.True(t, resp.Allowed, "a namespace outside every Account is not charged")
+}

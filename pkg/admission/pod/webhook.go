@@ -18,10 +18,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/isolation"
 )
@@ -101,7 +101,7 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		(req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
 		return allow(), ""
 	}
-	if !h.waitSynced(ctx) {
+	if !webhook.WaitReady(ctx, h.Synced) {
 		return deny(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
 			"the Pod isolation webhook has not read the cluster's Accounts, nodes and PriorityClasses yet"), "not_ready"
 	}
@@ -154,23 +154,6 @@ func (h *Webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	}
 	pt := admissionv1.PatchTypeJSONPatch
 	return &admissionv1.AdmissionResponse{Allowed: true, Patch: raw, PatchType: &pt}, ""
-}
-
-// syncWait bounds how long a request waits for the caches after a start, within
-// kube-apiserver's timeout.
-const syncWait = 3 * time.Second
-
-// waitSynced reports whether the caches are synced, waiting for them a little after a
-// start, so that a Pod sent at that moment is decided rather than refused.
-func (h *Webhook) waitSynced(ctx context.Context) bool {
-	if h.Synced == nil || h.Synced() {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(ctx, syncWait)
-	defer cancel()
-	return wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(context.Context) (bool, error) {
-		return h.Synced(), nil
-	}) == nil
 }
 
 // policyOf is the isolation of the Account of namespace, nil when it belongs to none.

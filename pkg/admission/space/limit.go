@@ -58,5 +58,5 @@ func (p *Limit) Validate(ctx context.Context, a admission.Attributes, _ admissio
 		return err
 	}
 	return reservation.ForSpace(ctx, d.Reservations, d.Allowed, a.GetUserInfo(), account, s.Name,
-		func() []string { return accounts.SpacesOf(d.Index, account.Name) }, true)
+		func() ([]string, error) { return accounts.SpacesOf(d.Index, account.Name) }, true)
 }

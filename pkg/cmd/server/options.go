@@ -384,6 +384,7 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	defer stop()
 	klog.InfoS("Starting tenancy-apiserver", "version", version.Get().GitVersion, "embeddedEtcd", o.embedded())
+	server.StartKubeInformers(ctx)
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/storage"
+	utilflowcontrol "k8s.io/apiserver/pkg/util/flowcontrol"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access"
 )
@@ -177,6 +178,13 @@ func DecideEverything[T comparable](ctx context.Context, opts *access.WatchOptio
 	opts.Everything, opts.Recheck = everything, decide
 	return nil
 }
+
+// WatchStarted tells API priority and fairness that a watch is set up, as kube-apiserver's
+// own storage does once a watch is initialized: from then on the watch holds no seat of its
+// priority level. Without it every open watch holds a seat until it ends, so a few dozen
+// open watches take the whole level (global-default for tenants), and every later request
+// of that level, lists and watches of other users included, waits and is refused with 429.
+func WatchStarted(ctx context.Context) { utilflowcontrol.WatchInitialized(ctx) }
 
 // WatchError turns an access index error into the API error a client expects.
 func WatchError(err error, rv uint64, current uint64) error {

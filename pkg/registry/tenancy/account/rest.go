@@ -185,6 +185,7 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	if err != nil {
 		return nil, tenancyregistry.WatchError(err, opts.Revision, view.Snapshot().Revision())
 	}
+	tenancyregistry.WatchStarted(ctx)
 	return w, nil
 }
 

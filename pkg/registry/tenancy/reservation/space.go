@@ -20,10 +20,11 @@ type Reserver interface {
 // ForSpace takes, or with dryRun only checks, the place of Space name of account for the
 // caller u: nothing when the Account has no limit, or when u may create namespaces
 // cluster-wide (allowed says so), since such callers could create and label the namespace
-// themselves anyway; their Spaces still take places. existing are the Account's namespaces.
+// themselves anyway; their Spaces still take places. existing lists the Account's namespaces;
+// its error (the Spaces are not known yet) is returned as it is.
 // A full Account is 403 Forbidden on the Space.
 func ForSpace(ctx context.Context, r Reserver, allowed func(context.Context, authorizer.AttributesRecord) (bool, error),
-	u user.Info, account *configv1alpha1.Account, name string, existing func() []string, dryRun bool) error {
+	u user.Info, account *configv1alpha1.Account, name string, existing func() ([]string, error), dryRun bool) error {
 	if account == nil || account.Spec.Space.Limit == nil {
 		return nil
 	}
@@ -31,7 +32,11 @@ func ForSpace(ctx context.Context, r Reserver, allowed func(context.Context, aut
 	if err != nil || admin {
 		return err
 	}
-	err = r.Reserve(ctx, account.Name, name, *account.Spec.Space.Limit, existing(), dryRun)
+	spaces, err := existing()
+	if err != nil {
+		return err
+	}
+	err = r.Reserve(ctx, account.Name, name, *account.Spec.Space.Limit, spaces, dryRun)
 	var limit *LimitError
 	if errors.As(err, &limit) {
 		return apierrors.NewForbidden(tenancy.Resource("spaces"), name, err)

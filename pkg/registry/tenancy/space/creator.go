@@ -79,7 +79,7 @@ func (c creator) create(ctx context.Context, u user.Info, ns *corev1.Namespace, 
 // namespaces cluster-wide are not held to the limit (reservation.ForSpace).
 func (c creator) reserve(ctx context.Context, u user.Info, account *configv1alpha1.Account, name string, dryRun bool) error {
 	return reservation.ForSpace(ctx, c.writer.Reservations, c.visibility.Allowed, u, account, name,
-		func() []string { return accounts.SpacesOf(c.index, account.Name) }, dryRun)
+		func() ([]string, error) { return accounts.SpacesOf(c.index, account.Name) }, dryRun)
 }
 
 // rollback undoes a failed create: it removes ns, the namespace made, if any, and gives

@@ -14,6 +14,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	tenancyv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/hub"
+	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 )
 
 // memberRetry is how often a merged watch asks a member that went away again.
@@ -49,7 +50,12 @@ func (h *HubREST) Watch(ctx context.Context, options *metainternalversion.ListOp
 		}
 		sources = append(sources, h.memberSource(c, u, memberOpts))
 	}
-	return hub.Watch(ctx, sources, opts)
+	w, err := hub.Watch(ctx, sources, opts)
+	if err != nil {
+		return nil, err
+	}
+	tenancyregistry.WatchStarted(ctx)
+	return w, nil
 }
 
 func (h *HubREST) localSource(options *metainternalversion.ListOptions, m memberSelectors) hub.Source {
