@@ -27,8 +27,16 @@ import (
 
 // Options configure an Index.
 type Options struct {
-	// HistorySize is how many changes each view keeps for watches that resume.
+	// HistorySize is how many changes each view keeps for watches that resume (default
+	// 4096).
 	HistorySize int
+	// HistoryAge is how long each view keeps a change for watches that resume (default 5
+	// minutes): a watch that resumes from an older revision is told it is gone and lists
+	// again, as a watch of kube-apiserver is once its watch cache has moved on. Watches
+	// that asked for bookmarks get a fresh revision every 10 seconds.
+	HistoryAge time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 	// RecheckAfter are the delays after the last change of cluster-wide RBAC at which the
 	// watches that see everything by other means are asked once more, besides at once: the
 	// authorizer that answers them may see a change a moment after the index does.
@@ -85,9 +93,15 @@ func New(opts Options) *Index {
 	if opts.HistorySize <= 0 {
 		opts.HistorySize = 4096
 	}
+	if opts.HistoryAge <= 0 {
+		opts.HistoryAge = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Index{
-		spaces:       newView[*corev1.Namespace](opts.HistorySize, opts.Load),
-		accounts:     newView[runtime.Object](opts.HistorySize, opts.Load),
+		spaces:       newView[*corev1.Namespace](opts.HistorySize, opts.HistoryAge, opts.Now, opts.Load),
+		accounts:     newView[runtime.Object](opts.HistorySize, opts.HistoryAge, opts.Now, opts.Load),
 		clusterRoles: map[string]roleGrants{},
 		roles:        map[string]roleGrants{},
 		bindings:     map[string]*binding{},

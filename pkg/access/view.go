@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 var (
@@ -31,6 +32,8 @@ type step[T comparable] struct {
 	// revokesEverything marks a step made for one watcher that no longer sees every
 	// object by other means; prev and next are then the same snapshot.
 	revokesEverything bool
+	// at is when the step was published.
+	at time.Time
 }
 
 func (st *step[T]) rev() uint64 { return st.next.rev }
@@ -39,6 +42,8 @@ func (st *step[T]) rev() uint64 { return st.next.rev }
 // its watchers.
 type View[T comparable] struct {
 	historySize int
+	historyAge  time.Duration
+	now         func() time.Time
 
 	// Writer state, guarded by the Index's mutex.
 	work      Snapshot[T]
@@ -56,7 +61,7 @@ type View[T comparable] struct {
 	current atomic.Pointer[Snapshot[T]]
 
 	mu         sync.Mutex // guards what follows, and orders publication with watch starts
-	history    []*step[T] // oldest first, at most historySize
+	history    []*step[T] // oldest first, at most historySize, none older than historyAge
 	byKey      map[string]map[*watcher[T]]struct{}
 	allSeeing  map[*watcher[T]]struct{}
 	changed    chan struct{}
@@ -64,9 +69,11 @@ type View[T comparable] struct {
 	nClosedLag atomic.Int64
 }
 
-func newView[T comparable](historySize int, loading bool) *View[T] {
+func newView[T comparable](historySize int, historyAge time.Duration, now func() time.Time, loading bool) *View[T] {
 	v := &View[T]{
 		historySize: historySize,
+		historyAge:  historyAge,
+		now:         now,
 		loading:     loading,
 		refs:        map[string]map[string]int{},
 		everyRefs:   map[string]int{},
@@ -274,7 +281,7 @@ func (v *View[T]) commit(hint uint64) {
 	next := v.work
 	next.rev = max(prev.rev+1, hint)
 	v.work.rev = next.rev
-	st.prev, st.next = prev, &next
+	st.prev, st.next, st.at = prev, &next, v.now()
 
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -284,6 +291,13 @@ func (v *View[T]) commit(hint uint64) {
 	} else {
 		v.history = append(v.history, st)
 	}
+	// Steps past historyAge go: each holds the objects and map shards it replaced, so a
+	// history kept only by count grows for as long as it takes the churn to fill it.
+	old := 0
+	for old < len(v.history)-1 && st.at.Sub(v.history[old].at) > v.historyAge {
+		old++
+	}
+	v.history = slices.Delete(v.history, 0, old)
 	// Hand the step to the watchers it concerns before publishing the snapshot: a watcher
 	// that sees revision r published has then been handed every step up to r.
 	for w := range v.concerned(st) {

@@ -359,3 +359,37 @@ func TestWatchAsksAgainAfterClusterRBACChanges(t *testing.T) {
 	defer means.mu.Unlock()
 	assert.GreaterOrEqual(t, means.asked, 3, "at the start, at the change, and once more after it")
 }
+
+// A view keeps a change for HistoryAge at most, whatever its HistorySize: a watch resumes from
+// a revision within the age, and one from an older revision is told it is gone.
+func TestHistoryKeepsChangesForHistoryAge(t *testing.T) {
+	now := time.Unix(1000, 0)
+	x := New(Options{HistorySize: 100, HistoryAge: time.Minute, Now: func() time.Time { return now }})
+	x.UpsertClusterRole(clusterRole("viewer", "1", getRule("namespaces")))
+	alice := Subject{User: "alice"}
+	x.UpsertRoleBinding(roleBinding("a", "alice", "2", "ClusterRole", "viewer", user("alice")))
+	old := x.Spaces().Snapshot().Revision()
+	x.UpsertSpace(namespace("a", "3"))
+
+	now = now.Add(50 * time.Second)
+	x.UpsertSpace(namespace("a", "4"))
+	recent := x.Spaces().Snapshot().Revision()
+	x.UpsertSpace(namespace("a", "5"))
+	require.NotNil(t, x.Spaces().SnapshotAt(old), "a revision 50 s old is still kept")
+
+	now = now.Add(20 * time.Second)
+	x.UpsertSpace(namespace("a", "6"))
+	assert.Nil(t, x.Spaces().SnapshotAt(old), "70 s old: gone")
+	_, err := x.Spaces().Watch(context.Background(), WatchOptions[*corev1.Namespace]{Subject: alice, Revision: old}, DefaultWatchConfig)
+	assert.ErrorIs(t, err, ErrRevisionGone)
+
+	w := spacesWatch(t, x, WatchOptions[*corev1.Namespace]{Subject: alice, Revision: recent}, DefaultWatchConfig)
+	assert.Equal(t, got{watch.Modified, "a", 5}, next(t, w), "replayed from a revision 20 s old")
+	assert.Equal(t, got{watch.Modified, "a", 6}, next(t, w))
+
+	now = now.Add(time.Hour)
+	x.UpsertSpace(namespace("a", "7"))
+	last := x.Spaces().Snapshot().Revision()
+	assert.Nil(t, x.Spaces().SnapshotAt(recent), "an hour later only the newest change is kept")
+	assert.NotNil(t, x.Spaces().SnapshotAt(last-1), "the newest change replays")
+}

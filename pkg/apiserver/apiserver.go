@@ -287,12 +287,21 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 		return err
 	}
 	workers := c.ExtraConfig.ControllerWorkers
+	// The controllers stop, and the leader gives its Lease up, as soon as shutdown begins (a
+	// pre-shutdown hook), not once the HTTP server has drained: the next leader takes over at
+	// once, and the process does not exit before the Lease is released.
+	elected := newShutdownGate()
+	if err := generic.AddPreShutdownHook("tenancy-controllers-release-lease", elected.stop); err != nil {
+		return err
+	}
 	return generic.AddPostStartHook("tenancy-controllers", func(ctx genericapiserver.PostStartHookContext) error {
 		configInformers.Start(ctx.Done())
 		kubeInformers.Start(ctx.Done())
 		go feed.run(ctx)
+		electCtx, done := elected.start(ctx)
 		go func() {
-			err := controller.RunElected(ctx, kube, c.ExtraConfig.LeaderElection,
+			defer done()
+			err := controller.RunElected(electCtx, kube, c.ExtraConfig.LeaderElection,
 				func(ctx context.Context) { accounts.Run(ctx, workers) },
 				func(ctx context.Context) { instances.Run(ctx, workers) },
 				func(ctx context.Context) { quotas.Run(ctx, workers) },

@@ -18,8 +18,12 @@ import (
 type Runnable func(ctx context.Context)
 
 // RunElected runs the controllers while this process holds the Lease described by cfg, or
-// at once when leader election is off. It returns when ctx ends. Losing the lease stops the
-// controllers and campaigns again, so a replica that loses leadership keeps serving the API.
+// at once when leader election is off. Losing the lease stops the controllers and campaigns
+// again, so a replica that loses leadership keeps serving the API.
+//
+// When ctx ends, RunElected stops the controllers, waits until each has returned, then gives
+// the Lease up (its holder cleared, so that the next process leads at once instead of waiting
+// for it to expire), and returns.
 func RunElected(ctx context.Context, kube kubernetes.Interface, cfg componentbaseconfig.LeaderElectionConfiguration, controllers ...Runnable) error {
 	run := func(ctx context.Context) {
 		done := make(chan struct{}, len(controllers))
@@ -49,8 +53,13 @@ func RunElected(ctx context.Context, kube kubernetes.Interface, cfg componentbas
 		return fmt.Errorf("leader election: %w", err)
 	}
 	klog.InfoS("Campaigning for the controllers' Lease", "lease", cfg.ResourceNamespace+"/"+cfg.ResourceName, "identity", id)
+	// The election outlives ctx until the controllers have stopped: releasing the Lease while
+	// they still run would let the next leader's controllers overlap with them.
+	elect, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopElection()
 	for ctx.Err() == nil {
-		leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		var elector *leaderelection.LeaderElector
+		elector, err = leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 			Lock:            lock,
 			LeaseDuration:   cfg.LeaseDuration.Duration,
 			RenewDeadline:   cfg.RenewDeadline.Duration,
@@ -58,13 +67,38 @@ func RunElected(ctx context.Context, kube kubernetes.Interface, cfg componentbas
 			ReleaseOnCancel: true,
 			Name:            cfg.ResourceName,
 			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: run,
+				OnStartedLeading: func(lead context.Context) {
+					controllersCtx, cancel := context.WithCancel(lead)
+					defer cancel()
+					stop := context.AfterFunc(ctx, cancel)
+					defer stop()
+					run(controllersCtx)
+					if ctx.Err() != nil {
+						klog.InfoS("Controllers stopped for shutdown; releasing the Lease", "identity", id)
+						stopElection()
+					}
+				},
 				OnStoppedLeading: func() { klog.InfoS("Stopped leading; controllers stopped", "identity", id) },
 				OnNewLeader: func(leader string) {
 					klog.InfoS("Controllers leader", "leader", leader, "self", leader == id)
 				},
 			},
 		})
+		if err != nil {
+			return fmt.Errorf("leader election: %w", err)
+		}
+		// A process that does not lead stops campaigning as soon as ctx ends; the leader
+		// stops once its controllers have (above).
+		stop := context.AfterFunc(ctx, func() {
+			if !elector.IsLeader() {
+				stopElection()
+			}
+		})
+		elector.Run(elect)
+		stop()
+		if elect.Err() != nil {
+			break
+		}
 	}
 	return nil
 }

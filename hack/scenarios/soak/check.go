@@ -226,46 +226,75 @@ func quantity(l corev1.ResourceList, name corev1.ResourceName) int64 {
 	return q.Value()
 }
 
-// sample records the server's RSS and goroutines every SampleEvery until ctx ends.
+// sample records the server's memory and goroutines every SampleEvery until ctx ends, and
+// takes a heap profile when the warm-up ends.
 func (r *run) sample(ctx context.Context) {
-	server := rest.CopyConfig(r.cfg.Server)
-	kube, err := kubernetes.NewForConfig(server)
-	if err != nil {
-		r.report.addCheckError(err)
-		return
-	}
 	start := time.Now()
+	profiled := false
 	for {
 		s := Sample{At: time.Since(start).Round(time.Second).String(), Seconds: time.Since(start).Seconds()}
-		s.RSSMiB = rssMiB(r.cfg.ServerPID())
-		raw, err := kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		s.RSSMiB, s.RSSAnonMiB, s.RSSFileMiB = rssMiB(r.cfg.ServerPID())
+		raw, err := r.server.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 		if err == nil {
 			s.Goroutines = metric(raw, "go_goroutines")
+			s.HeapLiveMiB = metric(raw, "go_gc_heap_live_bytes") / mib
+			s.HeapInuseMiB = metric(raw, "go_memstats_heap_inuse_bytes") / mib
+			s.HeapIdleMiB = metric(raw, "go_memstats_heap_idle_bytes") / mib
+			s.HeapReleasedMiB = metric(raw, "go_memstats_heap_released_bytes") / mib
+			s.SysMiB = metric(raw, "go_memstats_sys_bytes") / mib
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		r.report.addSample(s)
+		if !profiled && time.Since(start) >= warmUp(r.cfg.Duration) {
+			profiled = true
+			r.report.WarmUpHeap = r.heapProfile(ctx)
+		}
 		if !sleep(ctx, r.cfg.SampleEvery) {
 			return
 		}
 	}
 }
 
-// rssMiB is the resident set size of process pid in MiB, or 0 when it cannot be read.
-func rssMiB(pid int) float64 {
+// heapProfile is the server's heap profile after a garbage collection (/debug/pprof/heap?gc=1),
+// or nil when the server does not serve it (--profiling=false).
+func (r *run) heapProfile(ctx context.Context) []byte {
+	data, err := r.server.Discovery().RESTClient().Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx)
+	if err != nil {
+		r.cfg.Log("soak %s: no heap profile: %v", r.cfg.Prefix, err)
+		return nil
+	}
+	return data
+}
+
+const mib = 1 << 20
+
+// rssMiB is the resident set size of process pid in MiB, all of it and its anonymous and
+// file-backed parts (the latter mostly the executable's pages), or zeros when it cannot be
+// read.
+func rssMiB(pid int) (all, anon, file float64) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0, 0
 	}
 	s := bufio.NewScanner(bytes.NewReader(data))
 	for s.Scan() {
-		if f := strings.Fields(s.Text()); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+		f := strings.Fields(s.Text())
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			all = kb / 1024
+		case "RssAnon:":
+			anon = kb / 1024
+		case "RssFile:":
+			file = kb / 1024
 		}
 	}
-	return 0
+	return all, anon, file
 }
 
 // metric is the value of an unlabelled metric in a Prometheus text exposition, or 0.

@@ -40,15 +40,28 @@ type Report struct {
 	Refused   int        `json:"refused"`
 	Errors    int        `json:"errors"`
 	ErrorRate float64    `json:"errorRate"`
-	// Samples are the server's RSS and goroutines over time.
+	// Samples are the server's memory and goroutines over time.
 	Samples []Sample `json:"samples"`
 	// WarmUp is the part of the run the growth figures leave out.
 	WarmUp string `json:"warmUp"`
-	// RSS and Goroutines compare the samples after the warm-up: their spread, (max-min)/min,
-	// and their growth, the mean of the last quarter against the mean of the first.
+	// RSS, RSSAnon, HeapLive and Goroutines compare the samples after the warm-up: their
+	// spread, (max-min)/min, and their growth, the mean of the last quarter against the mean
+	// of the first.
 	RSS        Trend `json:"rss"`
+	RSSAnon    Trend `json:"rssAnon"`
+	HeapLive   Trend `json:"heapLive"`
 	Goroutines Trend `json:"goroutines"`
+	// Flat says whether each of RSS, RSSAnon, HeapLive and Goroutines grew by at most
+	// FlatWithin after the warm-up.
+	Flat map[string]bool `json:"flat"`
+	// WarmUpHeap and EndHeap are the server's heap profiles when the warm-up ended and when
+	// the churn ended (WriteReport writes them as heap-warm.pb.gz and heap-end.pb.gz).
+	WarmUpHeap []byte `json:"-"`
+	EndHeap    []byte `json:"-"`
 }
+
+// FlatWithin is the goal for the growth of memory and goroutines after the warm-up.
+const FlatWithin = 0.10
 
 // Mismatch is one disagreement between the server and the truth at a check's deadline.
 type Mismatch struct {
@@ -69,12 +82,22 @@ type OpStats struct {
 	Examples []string `json:"examples,omitempty"`
 }
 
-// Sample is the server's state at one moment of the run.
+// Sample is the server's state at one moment of the run: its resident memory (anonymous, and
+// file-backed: the executable's pages), the Go runtime's view of it (the heap live after the
+// last garbage collection, in use, idle, released to the OS, and everything it took from the
+// OS) and its goroutines.
 type Sample struct {
-	At         string  `json:"at"`
-	Seconds    float64 `json:"seconds"`
-	RSSMiB     float64 `json:"rssMiB"`
-	Goroutines float64 `json:"goroutines"`
+	At              string  `json:"at"`
+	Seconds         float64 `json:"seconds"`
+	RSSMiB          float64 `json:"rssMiB"`
+	RSSAnonMiB      float64 `json:"rssAnonMiB"`
+	RSSFileMiB      float64 `json:"rssFileMiB"`
+	HeapLiveMiB     float64 `json:"heapLiveMiB"`
+	HeapInuseMiB    float64 `json:"heapInuseMiB"`
+	HeapIdleMiB     float64 `json:"heapIdleMiB"`
+	HeapReleasedMiB float64 `json:"heapReleasedMiB"`
+	SysMiB          float64 `json:"sysMiB"`
+	Goroutines      float64 `json:"goroutines"`
 }
 
 // Trend summarises samples after the warm-up.
@@ -138,16 +161,28 @@ func (r *Report) finish(s *stats, d time.Duration) {
 	if len(checks) > 0 {
 		r.CheckSecondsP50, r.CheckSecondsMax = checks[len(checks)/2], checks[len(checks)-1]
 	}
-	warm := max(d/5, 30*time.Second)
+	warm := warmUp(d)
 	r.WarmUp = warm.String()
-	var rss, gor []float64
+	var rss, anon, live, gor []float64
 	for _, s := range r.Samples {
 		if s.Seconds >= warm.Seconds() {
 			rss = append(rss, s.RSSMiB)
+			anon = append(anon, s.RSSAnonMiB)
+			live = append(live, s.HeapLiveMiB)
 			gor = append(gor, s.Goroutines)
 		}
 	}
-	r.RSS, r.Goroutines = trend(rss), trend(gor)
+	r.RSS, r.RSSAnon, r.HeapLive, r.Goroutines = trend(rss), trend(anon), trend(live), trend(gor)
+	r.Flat = map[string]bool{}
+	for name, t := range map[string]Trend{"rss": r.RSS, "rssAnon": r.RSSAnon, "heapLive": r.HeapLive, "goroutines": r.Goroutines} {
+		r.Flat[name] = t.Growth <= FlatWithin
+	}
+}
+
+// warmUp is the part of a run of duration d that the growth figures leave out: a fifth, at
+// least 30 s.
+func warmUp(d time.Duration) time.Duration {
+	return max(d/5, 30*time.Second)
 }
 
 func trend(v []float64) Trend {
@@ -189,7 +224,23 @@ func WriteReport(dir string, r *Report) error {
 	if err := os.WriteFile(filepath.Join(dir, "report.json"), data, 0o644); err != nil {
 		return err
 	}
+	for name, p := range map[string][]byte{"heap-warm.pb.gz": r.WarmUpHeap, "heap-end.pb.gz": r.EndHeap} {
+		if len(p) == 0 {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), p, 0o644); err != nil {
+			return err
+		}
+	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644)
+}
+
+// verdict is how the report states a growth against the goal.
+func verdict(flat bool) string {
+	if flat {
+		return fmt.Sprintf("**flat** (within %.0f %%)", 100*FlatWithin)
+	}
+	return fmt.Sprintf("**not flat** (more than %.0f %%)", 100*FlatWithin)
 }
 
 // Markdown is the report for people.
@@ -202,8 +253,19 @@ func (r *Report) Markdown() string {
 		r.Checks, r.SpacesChecked, r.CheckSecondsP50, r.CheckSecondsMax)
 	fmt.Fprintf(&b, "| mismatches | %d |\n", r.Mismatches)
 	fmt.Fprintf(&b, "| requests | %d (%d refused as they should be, %d errors: %.3f %%) |\n", r.Requests, r.Refused, r.Errors, 100*r.ErrorRate)
-	fmt.Fprintf(&b, "| server RSS after %s warm-up | %.0f–%.0f MiB (spread %.1f %%, growth %+.1f %%) |\n", r.WarmUp, r.RSS.Min, r.RSS.Max, 100*r.RSS.Spread, 100*r.RSS.Growth)
-	fmt.Fprintf(&b, "| server goroutines after warm-up | %.0f–%.0f (spread %.1f %%, growth %+.1f %%) |\n\n", r.Goroutines.Min, r.Goroutines.Max, 100*r.Goroutines.Spread, 100*r.Goroutines.Growth)
+	for _, f := range []struct {
+		name, key, unit string
+		t               Trend
+	}{
+		{"server RSS", "rss", " MiB", r.RSS},
+		{"server RSS, anonymous (without the executable's pages)", "rssAnon", " MiB", r.RSSAnon},
+		{"server Go heap live after GC", "heapLive", " MiB", r.HeapLive},
+		{"server goroutines", "goroutines", "", r.Goroutines},
+	} {
+		fmt.Fprintf(&b, "| %s after the %s warm-up | %.0f–%.0f%s (spread %.1f %%, growth %+.1f %%): %s |\n",
+			f.name, r.WarmUp, f.t.Min, f.t.Max, f.unit, 100*f.t.Spread, 100*f.t.Growth, verdict(r.Flat[f.key]))
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "## Requests\n\n| operation | requests | refused | errors |\n|---|---|---|---|\n")
 	for _, o := range r.Ops {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", o.Op, o.Requests, o.Refused, o.Errors)
@@ -222,9 +284,11 @@ func (r *Report) Markdown() string {
 	if len(r.CheckErrors) > 0 {
 		fmt.Fprintf(&b, "\n\n## Check errors\n\n- %s\n", strings.Join(r.CheckErrors, "\n- "))
 	}
-	fmt.Fprintf(&b, "\n\n## Samples\n\n| at | RSS MiB | goroutines |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "\n\n## Samples\n\nMiB; heap live is what the last garbage collection kept, in use the spans holding objects, idle the spans free of them (released: given back to the OS), sys all the runtime took from the OS.\n\n")
+	fmt.Fprintf(&b, "| at | RSS | anon | file | heap live | in use | idle | released | sys | goroutines |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Samples {
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f |\n", s.At, s.RSSMiB, s.Goroutines)
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", s.At, s.RSSMiB, s.RSSAnonMiB, s.RSSFileMiB,
+			s.HeapLiveMiB, s.HeapInuseMiB, s.HeapIdleMiB, s.HeapReleasedMiB, s.SysMiB, s.Goroutines)
 	}
 	return b.String()
 }

@@ -53,3 +53,20 @@ func TestMetric(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestReportStatesWhetherEachFigureStayedFlat(t *testing.T) {
+	r := &Report{}
+	// After the 30 s warm-up: RSS flat at 200 MiB, of which the live heap grows from 40 to 60.
+	for s := 0; s <= 100; s += 10 {
+		live := 40.0
+		if s >= 70 {
+			live = 60
+		}
+		r.addSample(Sample{Seconds: float64(s), RSSMiB: 200, RSSAnonMiB: 120, HeapLiveMiB: live, Goroutines: 500})
+	}
+	r.finish(newStats(), 100*time.Second)
+	assert.Equal(t, map[string]bool{"rss": true, "rssAnon": true, "heapLive": false, "goroutines": true}, r.Flat)
+	md := r.Markdown()
+	assert.Contains(t, md, "| server RSS after the 30s warm-up | 200–200 MiB (spread 0.0 %, growth +0.0 %): **flat** (within 10 %) |")
+	assert.Contains(t, md, "| server Go heap live after GC after the 30s warm-up | 40–60 MiB (spread 50.0 %, growth +50.0 %): **not flat** (more than 10 %) |")
+}

@@ -11,8 +11,10 @@
 //     to equal the objects counted in its Spaces, and for every Space to hold the current
 //     Template. What is still different at the deadline is a mismatch.
 //
-// Meanwhile it samples the server's resident memory and goroutines, and counts every request
-// and its errors. Run returns a Report; WriteReport writes it as JSON and Markdown.
+// Meanwhile it samples the server's resident memory, its Go heap (live, in use, released to the
+// OS) and goroutines, takes heap profiles when the warm-up ends and when the churn ends, and
+// counts every request and its errors. Run returns a Report; WriteReport writes it as JSON and
+// Markdown, with the profiles.
 package soak
 
 import (
@@ -33,7 +35,8 @@ import (
 type Config struct {
 	// Admin reaches kube-apiserver as a cluster admin; users are impersonated from it.
 	Admin *rest.Config
-	// Server reaches tenancy-apiserver itself, for its /metrics (go_goroutines).
+	// Server reaches tenancy-apiserver itself, for its /metrics (go_goroutines, the Go heap)
+	// and its heap profiles (/debug/pprof/heap).
 	Server *rest.Config
 	// ServerPID returns the process ID of the tenancy-apiserver to sample (its RSS).
 	ServerPID func() int
@@ -102,6 +105,8 @@ func (c *Config) defaults() error {
 type run struct {
 	cfg   Config
 	admin clients
+	// server reaches tenancy-apiserver directly.
+	server kubernetes.Interface
 	// pause is held shared by every churn operation and exclusively by the checker.
 	pause sync.RWMutex
 	stats *stats
@@ -150,7 +155,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, admin: ac, stats: newStats(), templateVersion: 1,
+	server, err := kubernetes.NewForConfig(rest.CopyConfig(cfg.Server))
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, admin: ac, server: server, stats: newStats(), templateVersion: 1,
 		report: &Report{Prefix: cfg.Prefix, Seed: cfg.Seed, Duration: cfg.Duration.String(), Started: time.Now().UTC()}}
 	cfg.Log("soak %s: seed %d, %d tenants, %d viewers, %s", cfg.Prefix, cfg.Seed, cfg.Tenants, cfg.Viewers, cfg.Duration)
 	defer r.cleanup()
@@ -184,8 +193,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	// A last check once the churn has stopped.
+	// A last check once the churn has stopped, and the heap as the churn left it.
 	r.check(ctx)
+	r.report.EndHeap = r.heapProfile(ctx)
 	r.report.finish(r.stats, cfg.Duration)
 	return r.report, nil
 }

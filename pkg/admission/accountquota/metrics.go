@@ -26,6 +26,14 @@ var (
 		Help:           "Batches of charges decided again because another writer changed one of the Account's AccountQuotas first.",
 		StabilityLevel: metrics.ALPHA,
 	})
+	// retryCount counts batches tried again after a storage error that may pass.
+	retryCount = metrics.NewCounter(&metrics.CounterOpts{
+		Namespace:      "tenancy",
+		Subsystem:      "accountquota",
+		Name:           "charge_retries_total",
+		Help:           "Batches of charges tried again after a storage error that may pass (etcd unavailable, electing a leader, a timeout).",
+		StabilityLevel: metrics.ALPHA,
+	})
 	// batchRequests is how many requests each batch decides.
 	batchRequests = metrics.NewHistogram(&metrics.HistogramOpts{
 		Namespace:      "tenancy",
@@ -51,6 +59,6 @@ var (
 // RegisterMetrics adds the webhook's metrics to the server's /metrics.
 func RegisterMetrics() {
 	registerOnce.Do(func() {
-		legacyregistry.MustRegister(admissionDuration, conflicts, batchRequests, transactionDuration)
+		legacyregistry.MustRegister(admissionDuration, conflicts, retryCount, batchRequests, transactionDuration)
 	})
 }

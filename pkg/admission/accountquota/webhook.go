@@ -217,6 +217,8 @@ type pending struct {
 	// the generation they were worked out for.
 	demands map[string]demand
 	done    chan error
+	// submitted is when the request joined the batches; retries end retryBudget after it.
+	submitted time.Time
 }
 
 type demand struct {
@@ -247,7 +249,7 @@ type batcher struct {
 }
 
 func (h *Webhook) submit(ctx context.Context, account string, p *pending) error {
-	p.ctx, p.done = ctx, make(chan error, 1)
+	p.ctx, p.done, p.submitted = ctx, make(chan error, 1), time.Now()
 	h.batches.mu.Lock()
 	if h.batches.waiting == nil {
 		h.batches.waiting, h.batches.running = map[string][]*pending{}, map[string]bool{}
@@ -267,9 +269,15 @@ func (h *Webhook) submit(ctx context.Context, account string, p *pending) error 
 }
 
 // drain charges the batches of an Account while requests wait. A batch that lost to
-// another writer is decided again, with the requests that came meanwhile.
+// another writer is decided again, with the requests that came meanwhile. So is a batch whose
+// storage read or write failed for a passing reason (retriable), after a pause, until the
+// request's retryBudget is spent: a write that may have been stored is first looked for, and
+// its decisions stand if it was; otherwise the batch is decided again on the versions read
+// then, so that a retry never charges on a usage it has not read.
 func (h *Webhook) drain(account string) {
 	var lost []*pending
+	var maybe *unsure
+	retries := 0
 	for {
 		h.batches.mu.Lock()
 		batch := append(lost, h.batches.waiting[account]...)
@@ -281,8 +289,23 @@ func (h *Webhook) drain(account string) {
 			return
 		}
 		h.batches.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		results, stored, err := h.chargeBatch(ctx, account, batch)
+		ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+		var results []error
+		var stored bool
+		var err error
+		if maybe != nil {
+			stored, err = h.stored(ctx, maybe)
+			if err == nil {
+				if stored {
+					batch = maybe.settle(batch)
+				}
+				maybe = nil
+			}
+		}
+		var tried []raw.Swap
+		if err == nil && len(batch) > 0 {
+			results, stored, tried, err = h.chargeBatch(ctx, account, batch)
+		}
 		cancel()
 		lost = nil
 		if err == nil && !stored {
@@ -290,6 +313,29 @@ func (h *Webhook) drain(account string) {
 			lost = batch
 			continue
 		}
+		if retriable(err) {
+			if tried != nil {
+				maybe = &unsure{batch: batch, results: results, swaps: tried}
+			}
+			// Requests out of time get the error; the others wait for the next try.
+			now := time.Now()
+			for _, p := range batch {
+				if now.Sub(p.submitted) < retryBudget {
+					lost = append(lost, p)
+				} else {
+					p.done <- err
+				}
+			}
+			if len(lost) > 0 {
+				retryCount.Inc()
+				time.Sleep(backoff(retries))
+				retries++
+			} else {
+				maybe, retries = nil, 0
+			}
+			continue
+		}
+		maybe, retries = nil, 0
 		for i, p := range batch {
 			if err != nil {
 				p.done <- err
@@ -304,10 +350,12 @@ func (h *Webhook) drain(account string) {
 // and writes it, and reports whether the write was stored. A request is taken by every quota
 // that covers it or by none: one quota's refusal is the request's. The write compares every
 // quota a decision rested on, so that none is decided on a version no longer stored.
-func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, bool, error) {
+//
+// When the write fails, its swaps are returned with the error: it may have been stored.
+func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pending) ([]error, bool, []raw.Swap, error) {
 	quotas, err := h.quotasOf(account)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	type view struct {
 		on *raw.Stored
@@ -323,7 +371,7 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 			v, err = h.Charger.Current(ctx, listed.Name, true)
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		if v == nil {
 			// Gone from the storage: it takes and refuses nothing.
@@ -351,7 +399,7 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 			q.Status.Total.Hard, q.Status.Total.Used = v.Hard, v.Used
 			next, err := h.Charger.Next(ctx, q.Name, q)
 			if err != nil {
-				return nil, false, fmt.Errorf("encoding AccountQuota %s: %w", q.Name, err)
+				return nil, false, nil, fmt.Errorf("encoding AccountQuota %s: %w", q.Name, err)
 			}
 			swaps = append(swaps, raw.Swap{Name: q.Name, Prev: v.on, Next: next})
 		case v.Asked:
@@ -360,7 +408,7 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 	}
 	batchRequests.Observe(float64(len(batch)))
 	if len(swaps) == 0 {
-		return results, true, nil
+		return results, true, nil, nil
 	}
 	start := time.Now()
 	stored, err := h.Charger.Commit(ctx, swaps...)
@@ -372,5 +420,8 @@ func (h *Webhook) chargeBatch(ctx context.Context, account string, batch []*pend
 		result = "lost"
 	}
 	transactionDuration.WithLabelValues(result).Observe(time.Since(start).Seconds())
-	return results, stored, err
+	if err != nil {
+		return results, false, swaps, err
+	}
+	return results, stored, nil, nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +33,12 @@ type recorded struct {
 
 func newRecorded(t *testing.T, now time.Time, spaces map[string]map[string]string) *recorded {
 	t.Helper()
+	return newRecordedAt(t, func() time.Time { return now }, spaces)
+}
+
+// newRecordedAt is newRecorded on the clock now.
+func newRecordedAt(t *testing.T, now func() time.Time, spaces map[string]map[string]string) *recorded {
+	t.Helper()
 	r := &recorded{}
 	r.Recorder = &Recorder{
 		Space: func(name string) (*corev1.Namespace, bool) {
@@ -44,7 +52,7 @@ func newRecorded(t *testing.T, now time.Time, spaces map[string]map[string]strin
 			return nil
 		},
 		Self: func(user string) bool { return user == "system:serviceaccount:tenancy-system:tenancy-apiserver" },
-		Now:  func() time.Time { return now },
+		Now:  now,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -149,4 +157,52 @@ func TestAuditSink(t *testing.T) {
 	w = httptest.NewRecorder()
 	sink.ServeHTTP(w, httptest.NewRequest(http.MethodPost, AuditPath, bytes.NewReader([]byte(`{"kind":"Pod"}`))))
 	assert.Equal(t, http.StatusBadRequest, w.Code)
+}
+
+// What the recorder keeps of its writes goes once it no longer matters: Spaces that were
+// written more than an Interval ago, deleted ones among them, leave its memory.
+func TestRecorderForgetsOldWrites(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	spaces := map[string]map[string]string{}
+	for i := range 50 {
+		spaces[fmt.Sprintf("space-%d", i)] = map[string]string{sleep.SleepAfter: "3600"}
+	}
+	spaces["later"] = map[string]string{sleep.SleepAfter: "3600"}
+	var clock atomic.Int64
+	clock.Store(start.UnixNano())
+	r := newRecordedAt(t, func() time.Time { return time.Unix(0, clock.Load()) }, spaces)
+	var want []string
+	for i := range 50 {
+		name := fmt.Sprintf("space-%d", i)
+		require.True(t, r.Observe(sleep.Request{User: "alice", Verb: "create", Resource: "configmaps"}, name, "test"))
+		want = append(want, name+"@1800000000")
+	}
+	waitWrites(t, r, want)
+	assert.Len(t, waitKept(t, r, 50), 50, "writes within the interval are kept")
+
+	clock.Store(start.Add(2 * Interval).UnixNano())
+	require.True(t, r.Observe(sleep.Request{User: "alice", Verb: "create", Resource: "configmaps"}, "later", "test"))
+	waitWrites(t, r, append(want, "later@"+sleep.FormatUnix(start.Add(2*Interval))))
+	assert.Equal(t, []string{"later"}, waitKept(t, r, 1), "only the recent write is kept")
+}
+
+// waitKept waits until the recorder keeps n writes, and returns their Spaces.
+func waitKept(t *testing.T, r *recorded, n int) []string {
+	t.Helper()
+	var kept []string
+	_ = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		r.Recorder.mu.Lock()
+		defer r.Recorder.mu.Unlock()
+		kept = keys(r.Recorder.written)
+		return len(kept) == n, nil
+	})
+	return kept
+}
+
+func keys(m map[string]time.Time) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -39,7 +39,9 @@ type Recorder struct {
 	mu      sync.Mutex
 	latest  map[string]time.Time
 	written map[string]time.Time
-	queue   workqueue.TypedDelayingInterface[string]
+	// pruned is when written last lost the entries older than Interval.
+	pruned time.Time
+	queue  workqueue.TypedDelayingInterface[string]
 }
 
 func (r *Recorder) init() {
@@ -119,5 +121,22 @@ func (r *Recorder) write(ctx context.Context, name string) {
 	}
 	r.mu.Lock()
 	r.written[name] = at
+	r.prune()
 	r.mu.Unlock()
+}
+
+// prune drops, at most once an Interval, what written holds for longer than an Interval: a
+// write that old is due again whatever its time, and a Space that is gone must not stay in
+// the map. Callers hold r.mu.
+func (r *Recorder) prune() {
+	now := r.Now()
+	if now.Sub(r.pruned) < Interval {
+		return
+	}
+	r.pruned = now
+	for name, at := range r.written {
+		if now.Sub(at) > Interval {
+			delete(r.written, name)
+		}
+	}
 }
