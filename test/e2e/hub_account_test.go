@@ -361,3 +361,32 @@ spec:
 		assert.False(t, ok, "Account %s in the member", n)
 	}
 }
+
+// spec.clusters of an Account is explained by kubectl, in both API groups, and validated
+// field by field.
+func TestHubAccountClustersExplainedAndValidated(t *testing.T) {
+	for _, version := range []string{"config.kiosk.sh/v1alpha1", "tenancy.kiosk.sh/v1alpha1"} {
+		var explain framework.Result
+		pollUntil(t, time.Minute, "kubectl explain accounts.spec.clusters of "+version, func() bool {
+			explain = cluster.Admin().Run(t, "explain", "accounts.spec.clusters", "--api-version", version)
+			return explain.Err == nil
+		})
+		assert.Contains(t, explain.Stdout, "selector")
+		assert.Contains(t, explain.Stdout, "names")
+	}
+	bad := cluster.Admin().Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
+kind: Account
+metadata:
+  name: `+framework.UniqueName("hub-bad-clusters")+`
+spec:
+  clusters:
+    names: [Not_A_Label, eu, eu]
+    selector:
+      matchExpressions:
+      - key: region
+        operator: Near
+`).Failure(t)
+	for _, f := range []string{"spec.clusters.names[0]", "spec.clusters.names[2]", "spec.clusters.selector.matchExpressions[0].operator"} {
+		assert.Contains(t, bad.Stderr, f)
+	}
+}
