@@ -45,6 +45,12 @@ func field(obj map[string]any, path string) any {
 	return v
 }
 
+// label is the value of label key of obj, or nil.
+func label(obj map[string]any, key string) any {
+	labels, _ := field(obj, "metadata.labels").(map[string]any)
+	return labels[key]
+}
+
 // accountClusterStatus is the entry of member in the status.clusters of the hub's Account.
 func accountClusterStatus(t *testing.T, account, member string) (configv1alpha1.AccountClusterStatus, bool) {
 	t.Helper()
@@ -87,6 +93,7 @@ spec:
 
 	user := framework.UniqueName("hub-copy-user")
 	acct, quota, tmpl := framework.UniqueName("hub-copy"), framework.UniqueName("hub-copy-quota"), framework.UniqueName("hub-copy-tmpl")
+	kioskEdit(t, cluster.Admin(), user)
 	kioskEdit(t, m.Admin(), user)
 	cluster.Admin().Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
 kind: Template
@@ -154,9 +161,9 @@ spec:
 		copied = a
 		return okA && okQ && okT
 	})
-	assert.Equal(t, string(system.UID), field(copied, "metadata.labels."+configv1alpha1.HubLabel),
+	assert.Equal(t, string(system.UID), label(copied, configv1alpha1.HubLabel),
 		"the copy is marked as the hub's: the UID of the hub's kube-system namespace")
-	assert.Equal(t, "copies", field(copied, "metadata.labels.team"))
+	assert.Equal(t, "copies", label(copied, "team"))
 	assert.Nil(t, field(copied, "spec.clusters"), "a copy selects no clusters of its own")
 	assert.EqualValues(t, 2, field(copied, "spec.space.limit"))
 	q, _ := hubObject(t, m.Admin(), "accountquotas", quota)
@@ -283,7 +290,7 @@ spec:
 	assert.Contains(t, entry.Message, acct)
 	mine, ok := hubObject(t, m.Admin(), "accounts", acct)
 	require.True(t, ok)
-	assert.Nil(t, field(mine, "metadata.labels."+configv1alpha1.HubLabel))
+	assert.Nil(t, label(mine, configv1alpha1.HubLabel))
 	subjects, _ := json.Marshal(field(mine, "spec.subjects"))
 	assert.Contains(t, string(subjects), own)
 	assert.NotContains(t, string(subjects), hubs)
