@@ -250,7 +250,7 @@ spec:
 		r := m.Admin().Run(t, append([]string{"auth", "can-i"}, append(strings.Fields(allowed), "--as", sa)...)...)
 		assert.Equal(t, "yes", strings.TrimSpace(r.Stdout), allowed)
 	}
-	for _, refused := range []string{"get accounts.config.kiosk.sh", "patch accounts.config.kiosk.sh", "update accounts.config.kiosk.sh/status",
+	for _, refused := range []string{"get accounts.config.kiosk.sh", "patch accounts.config.kiosk.sh", "update accounts.config.kiosk.sh --subresource=status",
 		"create templateinstances.config.kiosk.sh", "get secrets", "create namespaces", "create clusters.config.kiosk.sh"} {
 		r := m.Admin().Run(t, append([]string{"auth", "can-i"}, append(strings.Fields(refused), "--as", sa)...)...)
 		assert.Equal(t, "no", strings.TrimSpace(r.Stdout), refused)
