@@ -86,6 +86,18 @@ func (m *Members) Has(name string) bool {
 	return err == nil
 }
 
+// Server is the URL of member name's kube-apiserver, or "" when it is no member.
+func (m *Members) Server(name string) string {
+	if m == nil {
+		return ""
+	}
+	c, err := m.clusters.Get(name)
+	if err != nil {
+		return ""
+	}
+	return c.Spec.Server
+}
+
 // Config is the hub's own client configuration for member name, with its credentials.
 func (m *Members) Config(ctx context.Context, name string) (*rest.Config, error) {
 	if m == nil {
