@@ -16,7 +16,8 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
 
-// revertDeadline is how soon a change of a hub's copy in the member is reverted.
+// revertDeadline is how soon a change of a hub's copy in the member is reverted (polled
+// with a client, not kubectl, whose start would be most of it).
 const revertDeadline = 3 * time.Second
 
 // hubObject reads a config.kiosk.sh object of k's cluster as JSON; ok is false when it
@@ -154,7 +155,7 @@ spec:
 	system, err := cluster.AdminClients(t).Kube.CoreV1().Namespaces().Get(context.Background(), metav1.NamespaceSystem, metav1.GetOptions{})
 	require.NoError(t, err)
 	var copied map[string]any
-	pollUntil(t, 15*time.Second, "the Account, its AccountQuota and its Template appear in the member", func() bool {
+	pollUntil(t, 30*time.Second, "the Account, its AccountQuota and its Template appear in the member", func() bool {
 		a, okA := hubObject(t, m.Admin(), "accounts", acct)
 		_, okQ := hubObject(t, m.Admin(), "accountquotas", quota)
 		_, okT := hubObject(t, m.Admin(), "templates", tmpl)
@@ -171,7 +172,7 @@ spec:
 	assert.Equal(t, "2", field(q, "spec.quota.hard.pods"))
 
 	// The hub's status says which members hold the copies: this one, not the dead one.
-	pollUntil(t, 15*time.Second, "status.clusters of the hub's Account", func() bool {
+	pollUntil(t, 30*time.Second, "status.clusters of the hub's Account", func() bool {
 		live, ok1 := accountClusterStatus(t, acct, name)
 		gone, ok2 := accountClusterStatus(t, acct, dead)
 		return ok1 && live.Synced && ok2 && !gone.Synced && gone.Message != ""
@@ -198,16 +199,17 @@ spec:
 	// Local edits in the member are reverted; a deleted copy comes back.
 	start := time.Now()
 	m.Admin().Run(t, "patch", "accounts.config.kiosk.sh", acct, "--type", "merge", "-p", `{"spec":{"space":{"limit":99}}}`).Success(t)
+	memberConfig := m.AdminClients(t).Kiosk.ConfigV1alpha1()
 	pollUntil(t, revertDeadline, "the member's edit of the copied Account is reverted", func() bool {
-		a, _ := hubObject(t, m.Admin(), "accounts", acct)
-		return fmt.Sprint(field(a, "spec.space.limit")) == "2"
+		a, err := memberConfig.Accounts().Get(context.Background(), acct, metav1.GetOptions{})
+		return err == nil && a.Spec.Space.Limit != nil && *a.Spec.Space.Limit == 2
 	})
 	t.Logf("a change of the copied Account in the member was reverted in %v", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
 	m.Admin().Run(t, "delete", "accountquotas.config.kiosk.sh", quota).Success(t)
 	pollUntil(t, revertDeadline, "the deleted AccountQuota copy comes back", func() bool {
-		q, ok := hubObject(t, m.Admin(), "accountquotas", quota)
-		return ok && field(q, "spec.quota.hard.pods") == "2"
+		q, err := memberConfig.AccountQuotas().Get(context.Background(), quota, metav1.GetOptions{})
+		return err == nil && q.Spec.Quota.Hard.Pods().String() == "2"
 	})
 	t.Logf("a deleted AccountQuota copy was back in %v", time.Since(start).Round(time.Millisecond))
 
@@ -220,7 +222,7 @@ spec:
 
 	// Deselecting the member (its Cluster loses the label) removes the copies and its status.
 	cluster.Admin().Run(t, "label", "clusters.config.kiosk.sh", name, "hub-e2e-region-").Success(t)
-	pollUntil(t, 15*time.Second, "the copies leave the deselected member", func() bool {
+	pollUntil(t, 30*time.Second, "the copies leave the deselected member", func() bool {
 		_, okA := hubObject(t, m.Admin(), "accounts", acct)
 		_, okQ := hubObject(t, m.Admin(), "accountquotas", quota)
 		_, okT := hubObject(t, m.Admin(), "templates", tmpl)
@@ -231,12 +233,12 @@ spec:
 	// Selected again by name, then the hub's Account deleted: the copies go with it.
 	cluster.Admin().Run(t, "patch", "accounts.config.kiosk.sh", acct, "--type", "merge", "-p",
 		`{"spec":{"clusters":{"names":["`+name+`"]}}}`).Success(t)
-	pollUntil(t, 15*time.Second, "the Account selected by name is back in the member", func() bool {
+	pollUntil(t, 30*time.Second, "the Account selected by name is back in the member", func() bool {
 		_, ok := hubObject(t, m.Admin(), "accounts", acct)
 		return ok
 	})
 	cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct).Success(t)
-	pollUntil(t, 15*time.Second, "the copies leave the member with the hub's Account", func() bool {
+	pollUntil(t, 30*time.Second, "the copies leave the member with the hub's Account", func() bool {
 		_, okA := hubObject(t, m.Admin(), "accounts", acct)
 		_, okQ := hubObject(t, m.Admin(), "accountquotas", quota)
 		return !okA && !okQ
@@ -281,7 +283,7 @@ spec:
 `).Success(t)
 	t.Cleanup(func() { cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", acct, "--ignore-not-found") })
 	var entry configv1alpha1.AccountClusterStatus
-	pollUntil(t, 15*time.Second, "the hub's Account reports the member's own Account", func() bool {
+	pollUntil(t, 30*time.Second, "the hub's Account reports the member's own Account", func() bool {
 		var ok bool
 		entry, ok = accountClusterStatus(t, acct, name)
 		return ok && !entry.Synced && entry.Message != ""
@@ -308,7 +310,7 @@ spec:
     names: [`+name+`]
 `).Success(t)
 	t.Cleanup(func() { cluster.Admin().Run(t, "delete", "accounts.config.kiosk.sh", later, "--ignore-not-found") })
-	pollUntil(t, 15*time.Second, "the later Account's copy in the member", func() bool {
+	pollUntil(t, 30*time.Second, "the later Account's copy in the member", func() bool {
 		_, ok := hubObject(t, m.Admin(), "accounts", later)
 		return ok
 	})
