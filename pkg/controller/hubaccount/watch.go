@@ -60,7 +60,8 @@ func (w *watches) ensure(name, hub string, cfg *rest.Config) {
 		}
 	}
 	factory.Start(ctx.Done())
-	w.byName[name] = &memberWatch{key: key, cancel: func() { cancel(); factory.Shutdown() }}
+	// Stopping never waits for the informers to return: it may be called with w.mu held.
+	w.byName[name] = &memberWatch{key: key, cancel: func() { cancel(); go factory.Shutdown() }}
 }
 
 // watchKey identifies what a watch was started with: the hub's label, the member's address
