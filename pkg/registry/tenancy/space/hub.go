@@ -56,7 +56,7 @@ func NewHubREST(local *REST, members *hub.Members) *HubREST {
 
 // memberSpaces is the Space client of cluster for the caller u.
 func (h *HubREST) memberSpaces(ctx context.Context, cluster string, u user.Info, watch bool) (tenancyclient.SpaceInterface, error) {
-	cfg, err := h.members.Config(ctx, cluster)
+	cfg, rt, err := h.members.Transport(ctx, cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,8 @@ func (h *HubREST) memberSpaces(ctx context.Context, cluster string, u user.Info,
 		cfg.Timeout = 0
 	}
 	cfg.WarningHandlerWithContext = memberWarnings{cluster: cluster}
-	c, err := versioned.NewForConfig(cfg)
+	// Over the member's shared transport: its connections outlive this request.
+	c, err := versioned.NewForConfigAndClient(cfg, hub.AsClient(rt, u, cfg.Timeout))
 	if err != nil {
 		return nil, err
 	}
