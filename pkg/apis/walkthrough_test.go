@@ -1,6 +1,7 @@
 package apis_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config"
+	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/validation"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
@@ -92,4 +94,16 @@ spec:
 `), nil, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown field "spec.acount"`)
+}
+
+// A kiosk Account, which selects no member clusters, is written back exactly as it was read:
+// the hub's spec.clusters and status.clusters are absent, not empty.
+func TestKioskAccountWithoutClustersIsUnchanged(t *testing.T) {
+	a := decodeInternal(t, "redis-account-templates.yml").(*config.Account)
+	assert.Nil(t, a.Spec.Clusters)
+	versioned, err := scheme.Scheme.ConvertToVersion(a, configv1alpha1.SchemeGroupVersion)
+	require.NoError(t, err)
+	out, err := json.Marshal(versioned)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), `"clusters"`)
 }

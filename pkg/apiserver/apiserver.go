@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -35,6 +36,7 @@ import (
 	accountcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/account"
 	accountquotacontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/accountquota"
 	clustercontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/cluster"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/hubaccount"
 	sleepcontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/sleep"
 	templateinstancecontroller "github.com/tenancy-apiserver/tenancy-apiserver/pkg/controller/templateinstance"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/clientset/versioned"
@@ -199,7 +201,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err := installActivity(generic, recorder, activityHook, auditHook); err != nil {
 		return nil, err
 	}
-	if err := c.installControllers(generic, configClient, configInformers, feed, shared); err != nil {
+	if err := c.installControllers(generic, configClient, configInformers, feed, shared, members); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -248,7 +250,8 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 
 // installControllers starts the controllers after the server serves, on the leader only.
 func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer,
-	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed, shared *Shared) error {
+	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed, shared *Shared,
+	members *hub.Members) error {
 	kube := c.ExtraConfig.KubeClient
 	kubeInformers := c.ExtraConfig.KubeInformers
 	accounts, err := accountcontroller.New(kube, configClient,
@@ -286,6 +289,12 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 	if err != nil {
 		return err
 	}
+	copies, err := hubaccount.New(configClient, configInformers.Config().V1alpha1().Accounts(),
+		configInformers.Config().V1alpha1().AccountQuotas(), configInformers.Config().V1alpha1().Templates(),
+		configInformers.Config().V1alpha1().Clusters(), members, c.hubID())
+	if err != nil {
+		return err
+	}
 	workers := c.ExtraConfig.ControllerWorkers
 	// The controllers stop, and the leader gives its Lease up, as soon as shutdown begins (a
 	// pre-shutdown hook), not once the HTTP server has drained: the next leader takes over at
@@ -307,6 +316,7 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 				func(ctx context.Context) { quotas.Run(ctx, workers) },
 				func(ctx context.Context) { sleeper.Run(ctx, workers) },
 				func(ctx context.Context) { clusters.Run(ctx, workers) },
+				func(ctx context.Context) { copies.Run(ctx, workers) },
 			)
 			if err != nil {
 				klog.ErrorS(err, "Controllers stopped")
@@ -350,6 +360,26 @@ func (c completedConfig) configStorage(shared *Shared) (map[string]rest.Storage,
 
 // clusterProbeInterval is how often the Cluster controller probes each member.
 const clusterProbeInterval = 10 * time.Second
+
+// hubID names this server's cluster on the copies it keeps in member clusters: the UID of
+// its kube-system namespace, the same for every replica and across restarts.
+func (c completedConfig) hubID() func(ctx context.Context) (string, error) {
+	var mu sync.Mutex
+	var id string
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if id != "" {
+			return id, nil
+		}
+		ns, err := c.ExtraConfig.KubeClient.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		id = string(ns.UID)
+		return id, nil
+	}
+}
 
 // secrets reads the credentials Secrets of Clusters with the server's own client.
 func (c completedConfig) secrets(ctx context.Context, namespace, name string) (*corev1.Secret, error) {

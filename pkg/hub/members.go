@@ -1,9 +1,11 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	configlisters "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/listers/config/v1alpha1"
@@ -52,6 +55,10 @@ type cachedConfig struct {
 	uid        string
 	read       time.Time
 	config     *rest.Config
+	// transport carries the hub's credentials to the member. Held here, it keeps its
+	// connections from one request to the next: a transport that no client holds is
+	// collected, and its TLS connections with it.
+	transport http.RoundTripper
 }
 
 // NewMembers returns the members named by the Cluster objects of lister, whose credentials
@@ -86,32 +93,72 @@ func (m *Members) Has(name string) bool {
 	return err == nil
 }
 
+// Server is the URL of member name's kube-apiserver, or "" when it is no member.
+func (m *Members) Server(name string) string {
+	if m == nil {
+		return ""
+	}
+	c, err := m.clusters.Get(name)
+	if err != nil {
+		return ""
+	}
+	return c.Spec.Server
+}
+
 // Config is the hub's own client configuration for member name, with its credentials.
 func (m *Members) Config(ctx context.Context, name string) (*rest.Config, error) {
+	cfg, _, err := m.Transport(ctx, name)
+	return cfg, err
+}
+
+// Transport is Config and a transport for it that every request to member name shares:
+// wrap it for the caller (As, AsClient) rather than building a client from the Config.
+func (m *Members) Transport(ctx context.Context, name string) (*rest.Config, http.RoundTripper, error) {
 	if m == nil {
-		return nil, ErrNoCluster
+		return nil, nil, ErrNoCluster
 	}
 	c, err := m.clusters.Get(name)
 	if apierrors.IsNotFound(err) {
-		return nil, ErrNoCluster
+		return nil, nil, ErrNoCluster
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.mu.Lock()
 	cached, ok := m.cache[name]
 	m.mu.Unlock()
 	if ok && cached.uid == string(c.UID) && cached.generation == c.Generation && m.now().Sub(cached.read) < credentialsTTL {
-		return rest.CopyConfig(cached.config), nil
+		return rest.CopyConfig(cached.config), cached.transport, nil
 	}
 	cfg, err := ConfigFor(ctx, c, m.secrets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rt := cached.transport
+	if !ok || !sameCredentials(cached.config, cfg) {
+		if rt, err = rest.TransportFor(cfg); err != nil {
+			return nil, nil, fmt.Errorf("the transport to cluster %q: %w", name, err)
+		}
 	}
 	m.mu.Lock()
-	m.cache[name] = cachedConfig{generation: c.Generation, uid: string(c.UID), read: m.now(), config: cfg}
+	m.cache[name] = cachedConfig{generation: c.Generation, uid: string(c.UID), read: m.now(), config: cfg, transport: rt}
 	m.mu.Unlock()
-	return rest.CopyConfig(cfg), nil
+	return rest.CopyConfig(cfg), rt, nil
+}
+
+// sameCredentials reports whether a and b reach the same server with the same credentials.
+func sameCredentials(a, b *rest.Config) bool {
+	return a.Host == b.Host && a.BearerToken == b.BearerToken && bytes.Equal(a.CAData, b.CAData) &&
+		bytes.Equal(a.CertData, b.CertData) && bytes.Equal(a.KeyData, b.KeyData)
+}
+
+// AsClient is an HTTP client for member requests of user u over the member's shared
+// transport rt, impersonating u as As does; timeout bounds each request (0: none, for
+// watches).
+func AsClient(rt http.RoundTripper, u user.Info, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: transport.NewImpersonatingRoundTripper(transport.ImpersonationConfig{
+		UserName: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra(),
+	}, rt)}
 }
 
 // ConfigFor builds the hub's client configuration for Cluster c from its Secret.

@@ -41,6 +41,28 @@ type AccountSpec struct {
 	// nodes its Pods run on, PriorityClasses, image pulls and NetworkPolicies.
 	// +optional
 	Isolation AccountIsolation `json:"isolation,omitempty"`
+
+	// Clusters selects the member clusters of a hub where the hub keeps a copy of this
+	// Account, of the AccountQuotas whose spec.account names it, and of the Templates its
+	// space.templateInstances name. A member is selected when it is listed in names or its
+	// Cluster matches selector. Unset means the Account lives in this cluster only. Copies
+	// never carry this field.
+	// +optional
+	Clusters *AccountClusters `json:"clusters,omitempty"`
+}
+
+// AccountClusters selects member clusters by name, by the labels of their Cluster objects,
+// or both.
+type AccountClusters struct {
+	// Names are names of Cluster objects.
+	// +optional
+	// +listType=set
+	Names []string `json:"names,omitempty"`
+
+	// Selector selects Cluster objects by their labels. An empty selector selects every
+	// member.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 }
 
 // AccountSpace says how the Spaces of an Account are created and limited.
@@ -98,6 +120,32 @@ type AccountStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Clusters are the member clusters spec.clusters selects, and whether the hub's copies
+	// there match this Account.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Clusters []AccountClusterStatus `json:"clusters,omitempty"`
+}
+
+// AccountClusterStatus says whether the copies of an Account in one member cluster match it.
+type AccountClusterStatus struct {
+	// Name of the Cluster.
+	Name string `json:"name"`
+
+	// Synced is true when the member holds the Account, its AccountQuotas and its Templates
+	// as they are in the hub.
+	Synced bool `json:"synced"`
+
+	// Message says why the copies do not match: the member does not answer, or an object of
+	// the same name there is not managed by this hub.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// LastSyncTime is when the copies last matched.
+	// +optional
+	LastSyncTime metav1.Time `json:"lastSyncTime,omitempty"`
 }
 
 // AccountNamespaceStatus names one Space of an Account.

@@ -36,6 +36,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=config.kiosk.sh, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("Account"):
 		return &configv1alpha1.AccountApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountClusters"):
+		return &configv1alpha1.AccountClustersApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AccountClusterStatus"):
+		return &configv1alpha1.AccountClusterStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AccountIsolation"):
 		return &configv1alpha1.AccountIsolationApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AccountNamespaceStatus"):

@@ -37,6 +37,8 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		v1alpha1.Account{}.OpenAPIModelName():                         schema_pkg_apis_config_v1alpha1_Account(ref),
+		v1alpha1.AccountClusterStatus{}.OpenAPIModelName():            schema_pkg_apis_config_v1alpha1_AccountClusterStatus(ref),
+		v1alpha1.AccountClusters{}.OpenAPIModelName():                 schema_pkg_apis_config_v1alpha1_AccountClusters(ref),
 		v1alpha1.AccountIsolation{}.OpenAPIModelName():                schema_pkg_apis_config_v1alpha1_AccountIsolation(ref),
 		v1alpha1.AccountList{}.OpenAPIModelName():                     schema_pkg_apis_config_v1alpha1_AccountList(ref),
 		v1alpha1.AccountNamespaceStatus{}.OpenAPIModelName():          schema_pkg_apis_config_v1alpha1_AccountNamespaceStatus(ref),
@@ -443,6 +445,91 @@ func schema_pkg_apis_config_v1alpha1_Account(ref common.ReferenceCallback) commo
 		},
 		Dependencies: []string{
 			v1alpha1.AccountSpec{}.OpenAPIModelName(), v1alpha1.AccountStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_AccountClusterStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountClusterStatus says whether the copies of an Account in one member cluster match it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the Cluster.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"synced": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Synced is true when the member holds the Account, its AccountQuotas and its Templates as they are in the hub.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says why the copies do not match: the member does not answer, or an object of the same name there is not managed by this hub.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"lastSyncTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastSyncTime is when the copies last matched.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"name", "synced"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_config_v1alpha1_AccountClusters(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountClusters selects member clusters by name, by the labels of their Cluster objects, or both.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"names": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Names are names of Cluster objects.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"selector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Selector selects Cluster objects by their labels. An empty selector selects every member.",
+							Ref:         ref(metav1.LabelSelector{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.LabelSelector{}.OpenAPIModelName()},
 	}
 }
 
@@ -1034,11 +1121,17 @@ func schema_pkg_apis_config_v1alpha1_AccountSpec(ref common.ReferenceCallback) c
 							Ref:         ref(v1alpha1.AccountIsolation{}.OpenAPIModelName()),
 						},
 					},
+					"clusters": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Clusters selects the member clusters of a hub where the hub keeps a copy of this Account, of the AccountQuotas whose spec.account names it, and of the Templates its space.templateInstances name. A member is selected when it is listed in names or its Cluster matches selector. Unset means the Account lives in this cluster only. Copies never carry this field.",
+							Ref:         ref(v1alpha1.AccountClusters{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.AccountIsolation{}.OpenAPIModelName(), v1alpha1.AccountSpace{}.OpenAPIModelName(), rbacv1.Subject{}.OpenAPIModelName()},
+			v1alpha1.AccountClusters{}.OpenAPIModelName(), v1alpha1.AccountIsolation{}.OpenAPIModelName(), v1alpha1.AccountSpace{}.OpenAPIModelName(), rbacv1.Subject{}.OpenAPIModelName()},
 	}
 }
 
@@ -1091,11 +1184,32 @@ func schema_pkg_apis_config_v1alpha1_AccountStatus(ref common.ReferenceCallback)
 							},
 						},
 					},
+					"clusters": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Clusters are the member clusters spec.clusters selects, and whether the hub's copies there match this Account.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AccountClusterStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.AccountNamespaceStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
+			v1alpha1.AccountClusterStatus{}.OpenAPIModelName(), v1alpha1.AccountNamespaceStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 

@@ -6,6 +6,17 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // Space lives in. Spaces of the hub's own cluster have none.
 const ClusterLabel = "kiosk.sh/cluster"
 
+// ClusterServerAnnotation gives, on a Space listed by a hub, the https URL of the
+// kube-apiserver of the member cluster the Space lives in (the Cluster's spec.server): where
+// the Space's users work in it, with their own credentials for that cluster.
+const ClusterServerAnnotation = "kiosk.sh/cluster-server"
+
+// HubLabel marks the copies a hub keeps in a member cluster of its Accounts, their
+// AccountQuotas and their Templates. Its value names the hub: the UID of the kube-system
+// namespace of the hub's cluster. The hub writes, reverts and deletes only the objects that
+// carry its value; removing the label from a copy releases it from the hub.
+const HubLabel = "tenancy.kiosk.sh/hub"
+
 // +genclient
 // +genclient:nonNamespaced
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -27,6 +27,16 @@ func (in Account) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountClusterStatus) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountClusterStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountClusters) OpenAPIModelName() string {
+	return "sh.kiosk.config.v1alpha1.AccountClusters"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AccountIsolation) OpenAPIModelName() string {
 	return "sh.kiosk.config.v1alpha1.AccountIsolation"
 }

@@ -111,7 +111,33 @@ func validateAccountSpec(spec *config.AccountSpec, p *field.Path) field.ErrorLis
 		allErrs = append(allErrs, apivalidation.ValidateAnnotations(ti.Annotations, tp.Child("metadata", "annotations"))...)
 		allErrs = append(allErrs, validateTemplateInstanceSpec(&ti.Spec, tp.Child("spec"))...)
 	}
+	allErrs = append(allErrs, validateAccountClusters(spec.Clusters, p.Child("clusters"))...)
 	return append(allErrs, validateIsolation(&spec.Isolation, spec.Space.SpaceTemplate.Labels, p.Child("isolation"))...)
+}
+
+// validateAccountClusters checks the member clusters an Account selects: names of Clusters
+// (DNS labels, each once) and a label selector.
+func validateAccountClusters(c *config.AccountClusters, p *field.Path) field.ErrorList {
+	if c == nil {
+		return nil
+	}
+	var allErrs field.ErrorList
+	seen := sets.New[string]()
+	for i, name := range c.Names {
+		np := p.Child("names").Index(i)
+		for _, msg := range apivalidation.NameIsDNSLabel(name, false) {
+			allErrs = append(allErrs, field.Invalid(np, name, msg))
+		}
+		if seen.Has(name) {
+			allErrs = append(allErrs, field.Duplicate(np, name))
+		}
+		seen.Insert(name)
+	}
+	if c.Selector != nil {
+		allErrs = append(allErrs, metav1validation.ValidateLabelSelector(c.Selector,
+			metav1validation.LabelSelectorValidationOptions{}, p.Child("selector"))...)
+	}
+	return allErrs
 }
 
 // ValidateSubject checks one Account subject as RBAC does for binding subjects.

@@ -59,6 +59,23 @@ func TestValidateAccount(t *testing.T) {
 		{"zero limit", func(a *config.Account) { a.Spec.Space.Limit = ptr.To[int32](0) }, nil},
 		{"empty clusterRole means none", func(a *config.Account) { a.Spec.Space.ClusterRole = ptr.To("") }, nil},
 		{"clusterRole with slash", func(a *config.Account) { a.Spec.Space.ClusterRole = ptr.To("a/b") }, []wantErr{{field.ErrorTypeInvalid, "spec.space.clusterRole"}}},
+		{"clusters by name and selector", func(a *config.Account) {
+			a.Spec.Clusters = &config.AccountClusters{Names: []string{"eu", "us"},
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"region": "eu"}}}
+		}, nil},
+		{"empty clusters selector selects all", func(a *config.Account) {
+			a.Spec.Clusters = &config.AccountClusters{Selector: &metav1.LabelSelector{}}
+		}, nil},
+		{"cluster name not a DNS label", func(a *config.Account) {
+			a.Spec.Clusters = &config.AccountClusters{Names: []string{"Bad_Name"}}
+		}, []wantErr{{field.ErrorTypeInvalid, "spec.clusters.names[0]"}}},
+		{"cluster named twice", func(a *config.Account) {
+			a.Spec.Clusters = &config.AccountClusters{Names: []string{"eu", "eu"}}
+		}, []wantErr{{field.ErrorTypeDuplicate, "spec.clusters.names[1]"}}},
+		{"clusters selector with a bad operator", func(a *config.Account) {
+			a.Spec.Clusters = &config.AccountClusters{Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: "region", Operator: "Near", Values: []string{"eu"}}}}}
+		}, []wantErr{{field.ErrorTypeInvalid, "spec.clusters.selector.matchExpressions[0].operator"}}},
 		{"account label in spaceTemplate", func(a *config.Account) {
 			a.Spec.Space.SpaceTemplate.Labels = map[string]string{AccountLabel: "other"}
 		}, []wantErr{{field.ErrorTypeForbidden, "spec.space.spaceTemplate.metadata.labels[kiosk.sh/account]"}}},

@@ -85,3 +85,47 @@ func TestUseString(t *testing.T) {
 	assert.Equal(t, `Context "dev" now uses Space "web".`, Use{Context: "dev", Space: "web"}.String())
 	assert.Equal(t, `Context "web" created for Space "web"; it is the current context.`, Use{Context: "web", Space: "web", Created: true}.String())
 }
+
+func TestUseMemberSpace(t *testing.T) {
+	member := Member{Cluster: "eu", Server: "https://eu.example:6443", CertificateAuthority: "/ca/eu.crt"}
+	t.Run("the user of the current context", func(t *testing.T) {
+		cfg := kubeconfig()
+		cfg.AuthInfos["dev"] = &clientcmdapi.AuthInfo{Token: "hub-token-of-dev"}
+		use, err := UseMemberSpace(cfg, "", "web-eu", "web", member)
+		require.NoError(t, err)
+		assert.Equal(t, Use{Context: "web-eu", Created: true, Space: "web", Cluster: "eu", Server: member.Server, User: "dev"}, use)
+		assert.Equal(t, "web-eu", cfg.CurrentContext)
+		assert.Equal(t, clientcmdapi.Context{Cluster: "web-eu", AuthInfo: "dev", Namespace: "web"}, *cfg.Contexts["web-eu"])
+		assert.Equal(t, clientcmdapi.Cluster{Server: member.Server, CertificateAuthority: "/ca/eu.crt"}, *cfg.Clusters["web-eu"])
+		assert.Equal(t, "default", cfg.Contexts["dev"].Namespace, "the context copied is unchanged")
+		assert.Contains(t, use.String(), `your own credentials, the kubeconfig's user "dev"`)
+		assert.Contains(t, use.String(), "no credentials of the hub")
+	})
+	t.Run("--user", func(t *testing.T) {
+		cfg := kubeconfig()
+		cfg.AuthInfos["eu-oidc"] = &clientcmdapi.AuthInfo{}
+		m := member
+		m.User = "eu-oidc"
+		_, err := UseMemberSpace(cfg, "other", "web-eu", "web", m)
+		require.NoError(t, err)
+		assert.Equal(t, "eu-oidc", cfg.Contexts["web-eu"].AuthInfo)
+	})
+	for _, tc := range []struct {
+		name, newContext, user, server, want string
+	}{
+		{"no --context-name", "", "", member.Server, `give --context-name`},
+		{"an unknown user", "web-eu", "nobody", member.Server, `user "nobody" is not in the kubeconfig`},
+		{"no address", "web-eu", "", "", `no address for cluster "eu"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := kubeconfig()
+			cfg.AuthInfos["dev"] = &clientcmdapi.AuthInfo{}
+			m := member
+			m.User, m.Server = tc.user, tc.server
+			_, err := UseMemberSpace(cfg, "", tc.newContext, "web", m)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, cfg.Contexts, "web-eu", "nothing written")
+		})
+	}
+}

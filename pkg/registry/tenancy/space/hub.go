@@ -56,7 +56,7 @@ func NewHubREST(local *REST, members *hub.Members) *HubREST {
 
 // memberSpaces is the Space client of cluster for the caller u.
 func (h *HubREST) memberSpaces(ctx context.Context, cluster string, u user.Info, watch bool) (tenancyclient.SpaceInterface, error) {
-	cfg, err := h.members.Config(ctx, cluster)
+	cfg, rt, err := h.members.Transport(ctx, cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,8 @@ func (h *HubREST) memberSpaces(ctx context.Context, cluster string, u user.Info,
 		cfg.Timeout = 0
 	}
 	cfg.WarningHandlerWithContext = memberWarnings{cluster: cluster}
-	c, err := versioned.NewForConfig(cfg)
+	// Over the member's shared transport: its connections outlive this request.
+	c, err := versioned.NewForConfigAndClient(cfg, hub.AsClient(rt, u, cfg.Timeout))
 	if err != nil {
 		return nil, err
 	}
@@ -103,14 +104,19 @@ func (h *HubREST) clusters(ctx context.Context, s clusterSelector) (names []stri
 	return names, true
 }
 
-// tag marks a Space as one of cluster's: spec.cluster and the kiosk.sh/cluster label; the
-// hub's own Spaces carry neither, whatever their namespace's labels say.
-func tag(cluster string, s *tenancy.Space) {
+// tag marks a Space as one of cluster's: spec.cluster, the kiosk.sh/cluster label, and the
+// member's kube-apiserver address in the kiosk.sh/cluster-server annotation, where its users
+// work in the Space; the hub's own Spaces carry none, whatever their namespace says.
+func (h *HubREST) tag(cluster string, s *tenancy.Space) {
 	s.Spec.Cluster = cluster
 	if cluster == hub.Local {
 		delete(s.Labels, configv1alpha1.ClusterLabel)
 		if len(s.Labels) == 0 {
 			s.Labels = nil
+		}
+		delete(s.Annotations, configv1alpha1.ClusterServerAnnotation)
+		if len(s.Annotations) == 0 {
+			s.Annotations = nil
 		}
 		return
 	}
@@ -118,14 +124,18 @@ func tag(cluster string, s *tenancy.Space) {
 		s.Labels = map[string]string{}
 	}
 	s.Labels[configv1alpha1.ClusterLabel] = cluster
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[configv1alpha1.ClusterServerAnnotation] = h.members.Server(cluster)
 }
 
-func fromMember(cluster string, in *tenancyv1alpha1.Space) (*tenancy.Space, error) {
+func (h *HubREST) fromMember(cluster string, in *tenancyv1alpha1.Space) (*tenancy.Space, error) {
 	out := &tenancy.Space{}
 	if err := tenancyv1alpha1.Convert_v1alpha1_Space_To_tenancy_Space(in, out, nil); err != nil {
 		return nil, err
 	}
-	tag(cluster, out)
+	h.tag(cluster, out)
 	return out, nil
 }
 
@@ -199,7 +209,7 @@ func (h *HubREST) List(ctx context.Context, options *metainternalversion.ListOpt
 			continue
 		}
 		for j := range a.items {
-			tag(c, &a.items[j])
+			h.tag(c, &a.items[j])
 			list.Items = append(list.Items, a.items[j])
 		}
 	}
@@ -261,7 +271,7 @@ func (h *HubREST) listMember(ctx context.Context, cluster string, u user.Info, o
 	}
 	items := make([]tenancy.Space, 0, len(l.Items))
 	for i := range l.Items {
-		s, err := fromMember(cluster, &l.Items[i])
+		s, err := h.fromMember(cluster, &l.Items[i])
 		if err != nil {
 			return nil, "", err
 		}
@@ -320,7 +330,7 @@ func (h *HubREST) getIn(ctx context.Context, cluster, name string, u user.Info) 
 			return nil, err
 		}
 		s := obj.(*tenancy.Space)
-		tag(hub.Local, s)
+		h.tag(hub.Local, s)
 		return s, nil
 	}
 	spaces, err := h.memberSpaces(ctx, cluster, u, false)
@@ -333,7 +343,7 @@ func (h *HubREST) getIn(ctx context.Context, cluster, name string, u user.Info) 
 	if err != nil {
 		return nil, err
 	}
-	return fromMember(cluster, s)
+	return h.fromMember(cluster, s)
 }
 
 // ConvertToTable prints Spaces with a Cluster column when the server has members.

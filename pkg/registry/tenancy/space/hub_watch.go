@@ -40,7 +40,7 @@ func (h *HubREST) Watch(ctx context.Context, options *metainternalversion.ListOp
 		Bookmarks:     options.AllowWatchBookmarks,
 		Retry:         memberRetry,
 		NewObject:     h.New,
-		Tag:           func(cluster string, obj runtime.Object) { tag(cluster, obj.(*tenancy.Space)) },
+		Tag:           func(cluster string, obj runtime.Object) { h.tag(cluster, obj.(*tenancy.Space)) },
 	}
 	sources := make([]hub.Source, 0, len(clusters))
 	for _, c := range clusters {

@@ -86,7 +86,7 @@ func (h *HubREST) Create(ctx context.Context, obj runtime.Object, createValidati
 	if err != nil {
 		return nil, memberError(cluster, err)
 	}
-	return fromMember(cluster, created)
+	return h.fromMember(cluster, created)
 }
 
 // Delete deletes the Space name, as the caller, in the one cluster where the caller sees

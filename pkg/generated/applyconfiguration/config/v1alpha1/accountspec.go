@@ -35,6 +35,12 @@ type AccountSpecApplyConfiguration struct {
 	// Isolation keeps the Account's Spaces apart from other tenants: Pod Security, the
 	// nodes its Pods run on, PriorityClasses, image pulls and NetworkPolicies.
 	Isolation *AccountIsolationApplyConfiguration `json:"isolation,omitempty"`
+	// Clusters selects the member clusters of a hub where the hub keeps a copy of this
+	// Account, of the AccountQuotas whose spec.account names it, and of the Templates its
+	// space.templateInstances name. A member is selected when it is listed in names or its
+	// Cluster matches selector. Unset means the Account lives in this cluster only. Copies
+	// never carry this field.
+	Clusters *AccountClustersApplyConfiguration `json:"clusters,omitempty"`
 }
 
 // AccountSpecApplyConfiguration constructs a declarative configuration of the AccountSpec type for use with
@@ -66,5 +72,13 @@ func (b *AccountSpecApplyConfiguration) WithSubjects(values ...v1.Subject) *Acco
 // If called multiple times, the Isolation field is set to the value of the last call.
 func (b *AccountSpecApplyConfiguration) WithIsolation(value *AccountIsolationApplyConfiguration) *AccountSpecApplyConfiguration {
 	b.Isolation = value
+	return b
+}
+
+// WithClusters sets the Clusters field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Clusters field is set to the value of the last call.
+func (b *AccountSpecApplyConfiguration) WithClusters(value *AccountClustersApplyConfiguration) *AccountSpecApplyConfiguration {
+	b.Clusters = value
 	return b
 }

@@ -33,6 +33,9 @@ type AccountStatusApplyConfiguration struct {
 	// while a Space lacks the RoleBinding of the Account's subjects, for instance because the
 	// server may not bind spec.space.clusterRole.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// Clusters are the member clusters spec.clusters selects, and whether the hub's copies
+	// there match this Account.
+	Clusters []AccountClusterStatusApplyConfiguration `json:"clusters,omitempty"`
 }
 
 // AccountStatusApplyConfiguration constructs a declarative configuration of the AccountStatus type for use with
@@ -63,6 +66,19 @@ func (b *AccountStatusApplyConfiguration) WithConditions(values ...*v1.Condition
 			panic("nil value passed to WithConditions")
 		}
 		b.Conditions = append(b.Conditions, *values[i])
+	}
+	return b
+}
+
+// WithClusters adds the given value to the Clusters field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Clusters field.
+func (b *AccountStatusApplyConfiguration) WithClusters(values ...*AccountClusterStatusApplyConfiguration) *AccountStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithClusters")
+		}
+		b.Clusters = append(b.Clusters, *values[i])
 	}
 	return b
 }
