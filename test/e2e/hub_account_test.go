@@ -96,24 +96,7 @@ spec:
 	acct, quota, tmpl := framework.UniqueName("hub-copy"), framework.UniqueName("hub-copy-quota"), framework.UniqueName("hub-copy-tmpl")
 	kioskEdit(t, cluster.Admin(), user)
 	kioskEdit(t, m.Admin(), user)
-	cluster.Admin().Apply(t, `apiVersion: config.kiosk.sh/v1alpha1
-kind: Template
-metadata:
-  name: `+tmpl+`
-resources:
-  manifests:
-  - apiVersion: v1
-    kind: LimitRange
-    metadata:
-      name: container-limit-range
-    spec:
-      limits:
-      - default:
-          cpu: 1
-        defaultRequest:
-          cpu: 0.5
-        type: Container
----
+	cluster.Admin().Apply(t, strings.ReplaceAll(templateDefinitionYAML, "space-template", tmpl)+`---
 apiVersion: config.kiosk.sh/v1alpha1
 kind: AccountQuota
 metadata:
