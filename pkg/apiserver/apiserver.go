@@ -148,6 +148,10 @@ func (c completedConfig) New() (*Server, error) {
 			return nil, err
 		}
 	}
+	// The ledger's storage is not one of the API's, whose storages the generic server
+	// closes on shutdown: closed with them, it leaves no watch open on etcd (an embedded
+	// etcd would otherwise wait for it before it stops).
+	generic.RegisterDestroyFunc(shared.Reservations.Destroy)
 	configStorage, err := c.configStorage(shared)
 	if err != nil {
 		return nil, err
@@ -184,6 +188,7 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	generic.RegisterDestroyFunc(charger.Destroy)
 	accountquotaadmission.RegisterMetrics()
 	quotaInformer := configInformers.Config().V1alpha1().AccountQuotas().Informer()
 	if err := quota.IndexByAccount(quotaInformer); err != nil {

@@ -4,6 +4,7 @@ package raw
 
 import (
 	"fmt"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -18,7 +19,7 @@ type Storage struct {
 	storage.Interface
 	// Prefix is the key prefix; an object's key is Prefix/<name>.
 	Prefix string
-	// Destroy closes the storage.
+	// Destroy closes the storage; calls after the first do nothing.
 	Destroy factory.DestroyFunc
 }
 
@@ -46,5 +47,5 @@ func OpenWithCodec(optsGetter generic.RESTOptionsGetter, resource string, codec 
 	if err != nil {
 		return nil, fmt.Errorf("%s storage: %w", resource, err)
 	}
-	return &Storage{Interface: s, Prefix: prefix, Destroy: destroy}, nil
+	return &Storage{Interface: s, Prefix: prefix, Destroy: sync.OnceFunc(destroy)}, nil
 }

@@ -27,6 +27,8 @@ type Charger struct {
 
 	mu     sync.Mutex
 	latest map[string]*raw.Stored
+
+	closeOnce sync.Once
 }
 
 // NewCharger opens the AccountQuotas' storage for charging, through etcd client when it is
@@ -39,8 +41,8 @@ func NewCharger(optsGetter generic.RESTOptionsGetter, manager string, client *cl
 	return &Charger{kv: kv, manager: manager, now: time.Now, latest: map[string]*raw.Stored{}}, nil
 }
 
-// Destroy closes the storage.
-func (c *Charger) Destroy() { _ = c.kv.Close() }
+// Destroy closes the storage; calls after the first do nothing.
+func (c *Charger) Destroy() { c.closeOnce.Do(func() { _ = c.kv.Close() }) }
 
 // Quota is the AccountQuota of a version; nil for the absent one. It must not be changed.
 func Quota(v *raw.Stored) *config.AccountQuota {
