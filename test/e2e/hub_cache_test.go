@@ -20,7 +20,7 @@ import (
 
 // hubCacheMetric is the hub's tenancy_hub_view_cache_<name>_total for cluster, from replica
 // 0's /metrics (0 before the first).
-func hubCacheMetric(t *testing.T, name, clusterName string) float64 {
+func hubCacheMetric(t testing.TB, name, clusterName string) float64 {
 	t.Helper()
 	client, err := rest.UnversionedRESTClientFor(withCodec(cluster.Replica(0).Config()))
 	require.NoError(t, err)
