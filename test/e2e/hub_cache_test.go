@@ -87,6 +87,25 @@ func TestHubListCacheKeepsEachIdentitysOwnView(t *testing.T) {
 		return hubCacheMetric(t, "hits", name) > before
 	})
 
+	// Selectors are applied to the view as the member applies them.
+	hits := hubCacheMetric(t, "hits", name)
+	for _, o := range []metav1.ListOptions{
+		{FieldSelector: "metadata.name=" + prefix + "-own"},
+		{LabelSelector: "kubernetes.io/metadata.name=" + prefix + "-own"},
+		{FieldSelector: "metadata.name!=" + prefix + "-grp", LabelSelector: "!missing-label"},
+	} {
+		l, err := withGroup.Kiosk.TenancyV1alpha1().Spaces().List(ctx, o)
+		require.NoError(t, err)
+		got := []string{}
+		for _, s := range l.Items {
+			if strings.HasPrefix(s.Name, prefix) {
+				got = append(got, s.Spec.Cluster+"/"+s.Name)
+			}
+		}
+		assert.Equal(t, []string{name + "/" + prefix + "-own"}, got, "selected by %+v", o)
+	}
+	assert.Equal(t, hits+3, hubCacheMetric(t, "hits", name), "the selected lists were answered from the view")
+
 	// The same user without the group: a view of their own, never the group holder's.
 	misses := hubCacheMetric(t, "misses", name)
 	for range 3 {
