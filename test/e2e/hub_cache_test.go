@@ -138,3 +138,28 @@ func groupViewBinding(name, group string) *rbacv1.RoleBinding {
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 		Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: group}}}
 }
+
+// A view whose member has nothing to tell stays in sync through the member's bookmarks (every
+// 10 s): lists every 5 s for longer than the 30 s after which a silent view would be dropped
+// are all answered from it.
+func TestHubListCacheOutlivesAQuietMember(t *testing.T) {
+	m := member(t)
+	name := framework.UniqueName("member")
+	joinMember(t, m, name)
+	user, prefix := framework.UniqueName("hub-quiet"), framework.UniqueName("hubq")
+	visibleTo(t, m.AdminClients(t), user, "acct", prefix+"-a")
+	tenant := cluster.ClientsAs(t, user)
+	want := []string{name + "/" + prefix + "-a"}
+	pollUntil(t, 10*time.Second, "a list answered from the tenant's view", func() bool {
+		before := hubCacheMetric(t, "hits", name)
+		require.Equal(t, want, hubList(t, tenant, prefix))
+		return hubCacheMetric(t, "hits", name) > before
+	})
+	misses := hubCacheMetric(t, "misses", name)
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for end := time.Now().Add(40 * time.Second); time.Now().Before(end); <-tick.C {
+		require.Equal(t, want, hubList(t, tenant, prefix))
+	}
+	assert.Equal(t, misses, hubCacheMetric(t, "misses", name), "a list of the quiet member missed the view")
+}
