@@ -106,8 +106,18 @@ func TestHubListCacheKeepsEachIdentitysOwnView(t *testing.T) {
 	}
 	assert.Equal(t, hits+3, hubCacheMetric(t, "hits", name), "the selected lists were answered from the view")
 
+	// A list at a resourceVersion of its own goes to the member: neither a hit nor a miss.
+	at, err := withGroup.Kiosk.TenancyV1alpha1().Spaces().List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	hits, misses := hubCacheMetric(t, "hits", name), hubCacheMetric(t, "misses", name)
+	l, err := withGroup.Kiosk.TenancyV1alpha1().Spaces().List(ctx, metav1.ListOptions{ResourceVersion: at.ResourceVersion})
+	require.NoError(t, err)
+	assert.Len(t, l.Items, len(at.Items), "the list at the resourceVersion of the one before")
+	assert.Equal(t, hits, hubCacheMetric(t, "hits", name), "a list at a resourceVersion was answered from the view")
+	assert.Equal(t, misses, hubCacheMetric(t, "misses", name), "a list at a resourceVersion looked for a view")
+
 	// The same user without the group: a view of their own, never the group holder's.
-	misses := hubCacheMetric(t, "misses", name)
+	misses = hubCacheMetric(t, "misses", name)
 	for range 3 {
 		require.Equal(t, []string{name + "/" + prefix + "-own"}, hubList(t, alone, prefix), "the user without the group")
 	}
