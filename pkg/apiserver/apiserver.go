@@ -83,6 +83,8 @@ type ExtraConfig struct {
 	// LocalEtcd, when the server runs its own etcd, makes clients that call it inside the
 	// process. The AccountQuota webhook charges through one.
 	LocalEtcd func() *clientv3.Client
+	// HubCache bounds the hub's views of its members per caller; its zero value keeps none.
+	HubCache hub.CacheOptions
 }
 
 // Config is the configuration of tenancy-apiserver.
@@ -233,8 +235,16 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 		recorder.Observe(sleep.Request{User: u.GetName(), Groups: u.GetGroups(), Verb: "get", Group: tenancy.GroupName, Resource: "spaces"},
 			name, activity.SourceSpaceGet)
 	}
+	hubSpaces, views := space.NewHubREST(spaces, members, c.ExtraConfig.HubCache)
+	hub.RegisterMetrics()
+	if err := generic.AddPostStartHook("tenancy-hub-view-cache", func(ctx genericapiserver.PostStartHookContext) error {
+		go views.Run(ctx)
+		return nil
+	}); err != nil {
+		return err
+	}
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
-		"spaces":   space.NewHubREST(spaces, members),
+		"spaces":   hubSpaces,
 		"accounts": tenancyaccount.NewREST(feed.index, accountStorage, scheme.Scheme, visibility),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {

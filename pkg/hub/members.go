@@ -105,6 +105,19 @@ func (m *Members) Server(name string) string {
 	return c.Spec.Server
 }
 
+// Version identifies member name's Cluster object as it is now, its UID and generation, or
+// is "" when it is no member: a view made for one version is not used for another.
+func (m *Members) Version(name string) string {
+	if m == nil {
+		return ""
+	}
+	c, err := m.clusters.Get(name)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d", c.UID, c.Generation)
+}
+
 // Config is the hub's own client configuration for member name, with its credentials.
 func (m *Members) Config(ctx context.Context, name string) (*rest.Config, error) {
 	cfg, _, err := m.Transport(ctx, name)

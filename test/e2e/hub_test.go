@@ -225,6 +225,13 @@ func TestHubCreateAndDeleteInMember(t *testing.T) {
 	account(t, m.Admin(), acct, user)
 
 	remote, local := framework.UniqueName("hub-remote"), framework.UniqueName("hub-local")
+	// The tenant's lists of the member come from their view of it once it is in sync.
+	tenant := cluster.ClientsAs(t, user)
+	pollUntil(t, 10*time.Second, "a list answered from the tenant's view of the member", func() bool {
+		before := hubCacheMetric(t, "hits", name)
+		hubList(t, tenant, remote)
+		return hubCacheMetric(t, "hits", name) > before
+	})
 	created := cluster.As(user).Apply(t, `apiVersion: tenancy.kiosk.sh/v1alpha1
 kind: Space
 metadata:
@@ -234,6 +241,8 @@ spec:
   cluster: `+name+`
 `).Success(t)
 	assert.Contains(t, created.Stdout, "created")
+	// Read your writes: the list right after the create shows the Space.
+	assert.Equal(t, []string{name + "/" + remote}, hubList(t, tenant, remote), "the tenant's list right after the create")
 	t.Cleanup(func() { m.Admin().Run(t, "delete", "namespace", remote, "--ignore-not-found", "--wait=false") })
 	cluster.As(user).Apply(t, `apiVersion: tenancy.kiosk.sh/v1alpha1
 kind: Space
@@ -256,6 +265,14 @@ spec:
 	assert.Equal(t, name, got.Stdout)
 
 	cluster.As(user).Run(t, "delete", "space", remote, "--wait=false").Success(t)
+	// and the list right after the delete shows it going, or gone.
+	l, err := tenant.Kiosk.TenancyV1alpha1().Spaces().List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	for _, s := range l.Items {
+		if s.Name == remote {
+			assert.Equal(t, "Terminating", string(s.Status.Phase), "the tenant's list right after the delete")
+		}
+	}
 	pollUntil(t, 30*time.Second, "the member's namespace goes", func() bool {
 		r := m.Admin().Run(t, "get", "namespace", remote, "-o", "jsonpath={.status.phase}")
 		return r.Err != nil || r.Stdout == "Terminating"

@@ -43,6 +43,7 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/hub"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/template/helm"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/version"
@@ -80,6 +81,9 @@ type Options struct {
 	// ShutdownWatchTerminationGracePeriod bounds how long a stopping server lets its open
 	// watches drain; it closes them when it starts to shut down.
 	ShutdownWatchTerminationGracePeriod time.Duration
+
+	// HubCache bounds the views of member clusters the hub keeps per caller.
+	HubCache hub.CacheOptions
 
 	// PrintVersion prints the version and exits.
 	PrintVersion bool
@@ -125,6 +129,7 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 		KubeAPIBurst:                        200,
 		EmbeddedEtcd:                        EmbeddedEtcdOptions{Dir: "tenancy-apiserver.etcd"},
 		Helm:                                HelmOptions{ChartCacheSize: "64Mi", DownloadTimeout: time.Minute},
+		HubCache:                            hub.DefaultCacheOptions,
 		Stdout:                              stdout,
 		Stderr:                              stderr,
 	}
@@ -187,6 +192,11 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 		"Memory for the Helm chart archives of Templates, kept by repository, chart, version and credentials; the least recently used go first. 0 keeps none, so every render downloads its chart.")
 	hfs.DurationVar(&o.Helm.DownloadTimeout, "helm-download-timeout", o.Helm.DownloadTimeout,
 		"How long one download from a chart repository or OCI registry may take before the TemplateInstance fails with ChartDownloadFailed and is retried.")
+	mfs := fss.FlagSet("multi-cluster hub")
+	mfs.DurationVar(&o.HubCache.IdleTimeout, "hub-cache-idle-timeout", o.HubCache.IdleTimeout,
+		"How long the hub keeps a caller's views of the member clusters (a watch of each member as the caller) after the caller's last list of Spaces.")
+	mfs.IntVar(&o.HubCache.MaxCallers, "hub-cache-max-callers", o.HubCache.MaxCallers,
+		"How many callers the hub keeps views of the member clusters for; the least recently used makes room for a new one. 0 keeps none: every list of Spaces asks every member.")
 	r.Admission.AddFlags(fss.FlagSet("admission"))
 	r.Audit.AddFlags(fss.FlagSet("audit"))
 	r.Features.AddFlags(fss.FlagSet("features"))
@@ -257,6 +267,12 @@ func (o *Options) Validate() error {
 	if o.ShutdownWatchTerminationGracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must not be negative, not %s", o.ShutdownWatchTerminationGracePeriod))
 	}
+	if o.HubCache.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--hub-cache-idle-timeout must be positive, not %s", o.HubCache.IdleTimeout))
+	}
+	if o.HubCache.MaxCallers < 0 {
+		errs = append(errs, fmt.Errorf("--hub-cache-max-callers must not be negative, not %d", o.HubCache.MaxCallers))
+	}
 	for _, p := range []int{o.EmbeddedEtcd.ClientPort, o.EmbeddedEtcd.PeerPort} {
 		if p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("embedded etcd port %d is not between 0 and 65535", p))
@@ -326,6 +342,7 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		LocalEtcd:         localEtcd,
 		Charts:            helm.NewRenderer(helm.Options{CacheSize: cacheSize, Timeout: o.Helm.DownloadTimeout}),
 		SleepAuditSink:    o.SleepAuditSink,
+		HubCache:          o.HubCache,
 	}
 	if o.WebhookClientCAFile != "" {
 		caller, err := webhook.LoadCaller(o.WebhookClientCAFile, o.WebhookClientName)

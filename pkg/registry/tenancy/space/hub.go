@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -37,6 +39,8 @@ type HubREST struct {
 	*REST
 	members *hub.Members
 	hubCols *table.Convertor
+	// views answers lists of a member from the caller's view of it, when it has one in sync.
+	views *hub.ViewCache
 }
 
 var (
@@ -49,9 +53,15 @@ var (
 	_ rest.TableConvertor  = &HubREST{}
 )
 
-// NewHubREST serves local's Spaces and those of members.
-func NewHubREST(local *REST, members *hub.Members) *HubREST {
-	return &HubREST{REST: local, members: members, hubCols: table.New(hubColumns, hubCells)}
+// NewHubREST serves local's Spaces and those of members, keeping views of the members per
+// caller within cache's bounds; run the returned cache (ViewCache.Run) for the life of the
+// server.
+func NewHubREST(local *REST, members *hub.Members, cache hub.CacheOptions) (*HubREST, *hub.ViewCache) {
+	h := &HubREST{REST: local, members: members, hubCols: table.New(hubColumns, hubCells)}
+	h.views = hub.NewViewCache(cache, func(cluster string, u user.Info) hub.Source {
+		return h.memberSource(cluster, u, memberSelectors{label: labels.Everything(), field: fields.Everything()})
+	})
+	return h, h.views
 }
 
 // memberSpaces is the Space client of cluster for the caller u.
@@ -188,7 +198,7 @@ func (h *HubREST) List(ctx context.Context, options *metainternalversion.ListOpt
 				a.items, a.rv = l.Items, l.ResourceVersion
 				return
 			}
-			a.items, a.rv, a.err = h.listMember(ctx, c, u, memberOpts.list(start[c]))
+			a.items, a.rv, a.err = h.listCached(ctx, c, u, options, start[c], memberOpts)
 		}()
 	}
 	wg.Wait()
@@ -256,6 +266,42 @@ func rvOf(options *metainternalversion.ListOptions) string {
 		return ""
 	}
 	return options.ResourceVersion
+}
+
+// listCached answers a list of cluster from u's view of it when the view is in sync and the
+// request is one a view answers exactly: no resourceVersion of its own in the member, no
+// continue. Otherwise the member is asked, and its answer starts u's view.
+func (h *HubREST) listCached(ctx context.Context, cluster string, u user.Info, options *metainternalversion.ListOptions,
+	rv string, m memberSelectors) ([]tenancy.Space, string, error) {
+	cacheable := rv == "" && (options == nil || options.Continue == "" && options.ResourceVersionMatch == "")
+	version := h.members.Version(cluster)
+	if cacheable {
+		objs, at, ok := h.views.List(ctx, u, cluster, version, func(o runtime.Object) bool {
+			s := o.(*tenancy.Space)
+			return m.label.Matches(labels.Set(s.Labels)) && m.field.Matches(Fields(s))
+		})
+		if ok {
+			items := make([]tenancy.Space, len(objs))
+			for i, o := range objs {
+				items[i] = *o.(*tenancy.Space)
+			}
+			return items, at, nil
+		}
+	}
+	items, at, err := h.listMember(ctx, cluster, u, m.list(rv))
+	if err != nil || !cacheable {
+		return items, at, err
+	}
+	var seed *hub.Seed
+	if m.label.Empty() && m.field.Empty() {
+		// The member's whole answer: the view starts from it and watches from at.
+		seed = &hub.Seed{RV: at, Objects: make([]runtime.Object, len(items))}
+		for i := range items {
+			seed.Objects[i] = items[i].DeepCopy()
+		}
+	}
+	h.views.Start(u, cluster, version, seed)
+	return items, at, nil
 }
 
 func (h *HubREST) listMember(ctx context.Context, cluster string, u user.Info, opts metav1.ListOptions) ([]tenancy.Space, string, error) {

@@ -86,6 +86,10 @@ func (h *HubREST) Create(ctx context.Context, obj runtime.Object, createValidati
 	if err != nil {
 		return nil, memberError(cluster, err)
 	}
+	if len(opts.DryRun) == 0 {
+		// The caller's next list shows what they created, or asks the member.
+		h.views.Expect(u, cluster, created.Name, hub.HasUID(created.UID))
+	}
 	return h.fromMember(cluster, created)
 }
 
@@ -132,6 +136,9 @@ func (h *HubREST) Delete(ctx context.Context, name string, deleteValidation rest
 	defer cancel()
 	if err := spaces.Delete(ctx, name, opts); err != nil {
 		return nil, false, memberError(s.Spec.Cluster, err)
+	}
+	if len(opts.DryRun) == 0 {
+		h.views.Expect(u, s.Spec.Cluster, name, hub.GoneOrDeleting(s.UID))
 	}
 	s.Status.Phase = "Terminating"
 	return s, false, nil
