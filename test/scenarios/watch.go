@@ -26,6 +26,13 @@ type WatchResult struct {
 	// Space is the time from a RoleBinding's create or delete to the ADDED or DELETED at
 	// the watcher of the user it grants to.
 	Space Sample
+	// RoleBinding is the floor of the Space's chain: the time from the same RoleBinding
+	// write to its ADDED or DELETED at a plain watch of every RoleBinding through
+	// kube-apiserver, which is what the server's RBAC informer is sent.
+	RoleBinding Sample
+	// Added is, write by write, the Space event's time less the RoleBinding event's: what
+	// the server and the aggregation hop add to what its informer is sent.
+	Added Sample
 	// Namespace is the baseline: the time from a label change of a namespace to the
 	// MODIFIED at kube-apiserver's own watch of that namespace (fieldSelector=metadata.name).
 	Namespace Sample
@@ -43,6 +50,20 @@ type WatchResult struct {
 	// replica 0's API priority and fairness counted as executing once every watch was open
 	// and nothing else was asked of it: an open watch must hold none.
 	TenantSeats int
+}
+
+// WatchSettings are the sizes of the watch scenario, and what runs beside it.
+type WatchSettings struct {
+	// Watchers is how many Space watches are opened, one per user (and as many namespace
+	// watches).
+	Watchers int
+	// Rounds is how many rounds of grant, label change, revoke, label change are timed.
+	Rounds int
+	// Seed seeds the random choice of users and namespaces.
+	Seed uint64
+	// During, when set, is called once every watch is open and before the rounds; the
+	// function it returns is called when the rounds are over (a profile of the server, say).
+	During func(ctx context.Context) (done func())
 }
 
 // event is one event at one watcher.
@@ -63,7 +84,12 @@ func (ev event) String() string { return fmt.Sprintf("watcher %d: %s %s", ev.wat
 // cause. Every other event is unexpected. A last RoleBinding naming every watcher's user
 // ends the run: each watch delivers in order, so what is unexpected has arrived by the time
 // that binding's ADDED has.
-func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed uint64) (*WatchResult, error) {
+//
+// Beside them, one plain watch of every RoleBinding through kube-apiserver gets what the
+// server's RBAC informer gets: its ADDED or DELETED of each timed RoleBinding is the floor of
+// the Space event's chain, timed from the same write.
+func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchResult, error) {
+	watchers, rounds := s.Watchers, s.Rounds
 	if watchers > p.Users {
 		return nil, fmt.Errorf("%d watchers need as many users, the population has %d", watchers, p.Users)
 	}
@@ -178,15 +204,21 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 	if err := run(ctx, 16, jobs); err != nil {
 		return nil, fmt.Errorf("opening the watches: %w", err)
 	}
+	bindings, err := watchRoleBindings(watchCtx, e, &readers)
+	if err != nil {
+		return nil, err
+	}
 	if len(wrong) > 0 {
 		sort.Strings(wrong)
 		return nil, fmt.Errorf("%d users list the wrong Spaces: %v", len(wrong), wrong[:min(len(wrong), 5)])
 	}
 
 	res := &WatchResult{
-		Space:     Sample{Name: "RoleBinding write → ADDED/DELETED at the user's Space watch"},
-		Namespace: Sample{Name: "namespace label write → MODIFIED at its watch (baseline)"},
-		Barrier:   Sample{Name: fmt.Sprintf("one RoleBinding for all %d users → ADDED at each", watchers)},
+		Space:       Sample{Name: "RoleBinding write → ADDED/DELETED at the user's Space watch"},
+		RoleBinding: Sample{Name: "same write → ADDED/DELETED at a RoleBinding watch (floor)"},
+		Added:       Sample{Name: "Space event − RoleBinding event, write by write"},
+		Namespace:   Sample{Name: "namespace label write → MODIFIED at its watch (baseline)"},
+		Barrier:     Sample{Name: fmt.Sprintf("one RoleBinding for all %d users → ADDED at each", watchers)},
 	}
 	seats, err := executingSeats(ctx, e, "global-default")
 	if err != nil {
@@ -211,7 +243,27 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			}
 		}
 	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	// timeRBAC times one RoleBinding write, at the Space watch and at the RoleBinding watch.
+	timeRBAC := func(start time.Time, want event, namespace, name string) {
+		d, ok := expect(start, want)
+		if ok {
+			res.Space.Add(d)
+		}
+		floor, floorOK := bindings.expect(start, want.typ, namespace+"/"+name)
+		if !floorOK {
+			res.Missing = append(res.Missing, fmt.Sprintf("RoleBinding watch: %s %s/%s", want.typ, namespace, name))
+			return
+		}
+		res.RoleBinding.Add(floor)
+		if ok {
+			res.Added.Add(d - floor)
+		}
+	}
+	if s.During != nil {
+		done := s.During(ctx)
+		defer done()
+	}
+	rng := rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))
 	serverPID, kubePID := e.PID("tenancy-apiserver-0"), e.PID("kube-apiserver")
 	cpu0, _ := CPUTime(serverPID)
 	kcpu0, _ := CPUTime(kubePID)
@@ -229,9 +281,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			return nil, err
 		}
 		res.RBACChanges++
-		if d, ok := expect(start, event{watcher: u, typ: watch.Added, name: space}); ok {
-			res.Space.Add(d)
-		}
+		timeRBAC(start, event{watcher: u, typ: watch.Added, name: space}, space, name)
 		if err := relabel(ctx, e, plain(u), "a", res, expect, watchers+u); err != nil {
 			return nil, err
 		}
@@ -240,9 +290,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			return nil, err
 		}
 		res.RBACChanges++
-		if d, ok := expect(start, event{watcher: u, typ: watch.Deleted, name: space}); ok {
-			res.Space.Add(d)
-		}
+		timeRBAC(start, event{watcher: u, typ: watch.Deleted, name: space}, space, name)
 		if err := relabel(ctx, e, plain(u), "b", res, expect, watchers+u); err != nil {
 			return nil, err
 		}
@@ -292,6 +340,66 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			res.Unexpected = append(res.Unexpected, ev.String())
 		default:
 			return res, nil
+		}
+	}
+}
+
+// bindingWatch is a plain watch of every RoleBinding through kube-apiserver, as the
+// server's informer has: its events, keyed namespace/name, with when they came.
+type bindingWatch struct{ events chan event }
+
+// watchRoleBindings opens the RoleBinding watch from the current resourceVersion.
+func watchRoleBindings(ctx context.Context, e *Env, readers *sync.WaitGroup) (*bindingWatch, error) {
+	rbac := e.Kube().RbacV1().RoleBindings(metav1.NamespaceAll)
+	list, err := rbac.List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("listing RoleBindings: %w", err)
+	}
+	timeout := int64(3 * 3600)
+	w, err := rbac.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, TimeoutSeconds: &timeout})
+	if err != nil {
+		return nil, fmt.Errorf("watching RoleBindings: %w", err)
+	}
+	b := &bindingWatch{events: make(chan event, 4096)}
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					return
+				}
+				o, isObject := ev.Object.(metav1.Object)
+				if !isObject {
+					continue
+				}
+				select {
+				case b.events <- event{typ: ev.Type, name: o.GetNamespace() + "/" + o.GetName(), at: time.Now()}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return b, nil
+}
+
+// expect waits for the event typ of the RoleBinding key and returns its time since start.
+// Events of other RoleBindings (the cluster's own, other tests') are passed over.
+func (b *bindingWatch) expect(start time.Time, typ watch.EventType, key string) (time.Duration, bool) {
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-b.events:
+			if ev.typ == typ && ev.name == key {
+				return ev.at.Sub(start), true
+			}
+		case <-deadline:
+			return 0, false
 		}
 	}
 }
