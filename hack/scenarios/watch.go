@@ -18,6 +18,7 @@ type watchScenario struct {
 	watchers, rounds int
 	seed             uint64
 	profile          bool
+	idle             time.Duration
 }
 
 func newWatch(fs *flag.FlagSet) *watchScenario {
@@ -25,7 +26,8 @@ func newWatch(fs *flag.FlagSet) *watchScenario {
 	fs.IntVar(&w.watchers, "watchers", 1000, "concurrent Space watches, one per user (and as many namespace watches)")
 	fs.IntVar(&w.rounds, "rounds", 100, "rounds of grant, label change, revoke, label change")
 	fs.Uint64Var(&w.seed, "seed", uint64(time.Now().UnixNano()), "seed of the random choice of users and namespaces")
-	fs.BoolVar(&w.profile, "profile", true, "profile the server's CPU during the rounds (saved as watch-cpu.pb.gz)")
+	fs.DurationVar(&w.idle, "idle", 20*time.Second, "how long the open watches are left alone before the rounds, the server's CPU measured meanwhile")
+	fs.BoolVar(&w.profile, "profile", true, "profile the server's CPU while idle and during the rounds (saved as watch-cpu.pb.gz)")
 	return w
 }
 
@@ -33,7 +35,7 @@ func (w *watchScenario) run(ctx context.Context, env *scenarios.Env, p scenarios
 	if err := scenarios.Populate(ctx, env, p, workers); err != nil {
 		return nil, err
 	}
-	settings := scenarios.WatchSettings{Watchers: w.watchers, Rounds: w.rounds, Seed: w.seed}
+	settings := scenarios.WatchSettings{Watchers: w.watchers, Rounds: w.rounds, Seed: w.seed, Idle: w.idle}
 	var cpu cpuProfile
 	if w.profile {
 		settings.During = cpu.start(env)
@@ -53,6 +55,10 @@ func (w *watchScenario) run(ctx context.Context, env *scenarios.Env, p scenarios
 	r.Timing(&res.Barrier)
 	r.Linef("  tenancy-apiserver CPU: %s over %d RoleBinding changes: %.2f ms per change (label changes included, which it ignores)",
 		res.ServerCPU, res.RBACChanges, float64(res.ServerCPU.Microseconds())/1000/float64(max(res.RBACChanges, 1)))
+	if w.idle > 0 {
+		r.Linef("  tenancy-apiserver CPU with every watch open and nothing changing: %s over %s (%.1f ms/s)",
+			res.IdleCPU, w.idle, float64(res.IdleCPU.Microseconds())/1000/w.idle.Seconds())
+	}
 	r.Linef("  kube-apiserver CPU meanwhile: %s (%d RoleBinding and %d label writes)", res.KubeAPIServerCPU, res.RBACChanges, len(res.Namespace.D))
 	r.Linef("  missing events: %d; unexpected events: %d", len(res.Missing), len(res.Unexpected))
 	r.Linef("  tenants' API priority and fairness seats executing in the server with every watch open: %d", res.TenantSeats)

@@ -13,8 +13,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -43,6 +45,9 @@ type WatchResult struct {
 	RBACChanges int
 	// ServerCPU and KubeAPIServerCPU are the CPU time the two processes used meanwhile.
 	ServerCPU, KubeAPIServerCPU time.Duration
+	// IdleCPU is the server's CPU time over WatchSettings.Idle, every watch open and
+	// nothing changing: what the open watches cost by themselves.
+	IdleCPU time.Duration
 	// Missing are expected events that did not come in time; Unexpected the events no
 	// change explains. Both must be empty.
 	Missing, Unexpected []string
@@ -61,6 +66,9 @@ type WatchSettings struct {
 	Rounds int
 	// Seed seeds the random choice of users and namespaces.
 	Seed uint64
+	// Idle, when set, is how long the open watches are left alone before the rounds, with
+	// the server's CPU time over that while measured (WatchResult.IdleCPU).
+	Idle time.Duration
 	// During, when set, is called once every watch is open and before the rounds; the
 	// function it returns is called when the rounds are over (a profile of the server, say).
 	During func(ctx context.Context) (done func())
@@ -120,6 +128,33 @@ func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchRe
 	if err := run(ctx, 16, jobs); err != nil {
 		return nil, fmt.Errorf("creating the watched namespaces: %w", err)
 	}
+	// The barrier binding of an earlier run on the same population would show in every
+	// watcher's first list.
+	// One that is left is deleted, and the run waits until the server no longer shows the
+	// barrier to the first watcher's user (one change takes it from every user at once).
+	dropBarrier := func(ctx context.Context) (bool, error) {
+		err := kube.RbacV1().RoleBindings(barrier).Delete(ctx, "barrier", metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("deleting the barrier RoleBinding: %w", err)
+		}
+		return true, nil
+	}
+	if left, err := dropBarrier(ctx); err != nil {
+		return nil, err
+	} else if left {
+		spaces := versioned.NewForConfigOrDie(e.As(p.User(0))).TenancyV1alpha1().Spaces()
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := spaces.Get(ctx, barrier, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the server to drop an earlier run's barrier: %w", err)
+		}
+	}
+	defer func() { _, _ = dropBarrier(context.WithoutCancel(ctx)) }()
 
 	events := make(chan event, 16*watchers+1024)
 	var readers sync.WaitGroup
@@ -263,8 +298,19 @@ func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchRe
 		done := s.During(ctx)
 		defer done()
 	}
-	rng := rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))
 	serverPID, kubePID := e.PID("tenancy-apiserver-0"), e.PID("kube-apiserver")
+	if s.Idle > 0 {
+		e.Logf("every watch open, nothing changing for %s", s.Idle)
+		idle0, _ := CPUTime(serverPID)
+		select {
+		case <-time.After(s.Idle):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		idle1, _ := CPUTime(serverPID)
+		res.IdleCPU = idle1 - idle0
+	}
+	rng := rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))
 	cpu0, _ := CPUTime(serverPID)
 	kcpu0, _ := CPUTime(kubePID)
 	e.Logf("%d rounds of grant, label change, revoke, label change", rounds)
