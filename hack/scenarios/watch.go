@@ -53,6 +53,7 @@ func (w *watchScenario) run(ctx context.Context, env *scenarios.Env, p scenarios
 	r.Timing(&res.Namespace)
 	r.Ratio("Space event / namespace event", &res.Space, &res.Namespace)
 	r.Timing(&res.Barrier)
+	r.Linef("  tenancy-apiserver CPU from that binding's write to its last ADDED: %s", res.BarrierCPU)
 	r.Linef("  tenancy-apiserver CPU: %s over %d RoleBinding changes: %.2f ms per change (label changes included, which it ignores)",
 		res.ServerCPU, res.RBACChanges, float64(res.ServerCPU.Microseconds())/1000/float64(max(res.RBACChanges, 1)))
 	if w.idle > 0 {
