@@ -164,31 +164,18 @@ func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchRe
 	defer readers.Wait()
 	defer cancel()
 	read := func(i int, w watch.Interface) {
-		defer readers.Done()
-		defer w.Stop()
-		for {
-			select {
-			case <-ctx.Done():
+		follow(ctx, &readers, w, func(ev watch.Event) {
+			if ev.Type == watch.Bookmark {
 				return
-			case ev, ok := <-w.ResultChan():
-				if !ok {
-					if ctx.Err() == nil {
-						events <- event{watcher: i, typ: "CLOSED", at: time.Now()}
-					}
-					return
-				}
-				if ev.Type == watch.Bookmark {
-					continue
-				}
-				name := ""
-				if o, ok := ev.Object.(metav1.Object); ok {
-					name = o.GetName()
-				} else if st, ok := ev.Object.(*metav1.Status); ok {
-					name = st.Message
-				}
-				events <- event{watcher: i, typ: ev.Type, name: name, at: time.Now()}
 			}
-		}
+			name := ""
+			if o, ok := ev.Object.(metav1.Object); ok {
+				name = o.GetName()
+			} else if st, ok := ev.Object.(*metav1.Status); ok {
+				name = st.Message
+			}
+			events <- event{watcher: i, typ: ev.Type, name: name, at: time.Now()}
+		})
 	}
 	timeout := int64(3 * 3600)
 	e.Logf("opening %d Space watches and %d namespace watches", watchers, watchers)
@@ -221,8 +208,7 @@ func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchRe
 			if err != nil {
 				return err
 			}
-			readers.Add(1)
-			go read(i, w)
+			read(i, w)
 			return nil
 		}, func(ctx context.Context) error {
 			sel := "metadata.name=" + plain(i)
@@ -234,8 +220,7 @@ func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchRe
 			if err != nil {
 				return err
 			}
-			readers.Add(1)
-			go read(watchers+i, w)
+			read(watchers+i, w)
 			return nil
 		})
 	}
@@ -396,6 +381,31 @@ func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchRe
 	}
 }
 
+// follow reads w on a goroutine that readers waits for, until ctx ends or w closes, and
+// hands each event to handle; a watch that closes while ctx lasts is handed as an event of
+// type CLOSED.
+func follow(ctx context.Context, readers *sync.WaitGroup, w watch.Interface, handle func(watch.Event)) {
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					if ctx.Err() == nil {
+						handle(watch.Event{Type: "CLOSED"})
+					}
+					return
+				}
+				handle(ev)
+			}
+		}
+	}()
+}
+
 // bindingWatch is a plain watch of every RoleBinding through kube-apiserver, as the
 // server's informer has: its events, keyed namespace/name, with when they came.
 type bindingWatch struct{ events chan event }
@@ -413,30 +423,14 @@ func watchRoleBindings(ctx context.Context, e *Env, readers *sync.WaitGroup) (*b
 		return nil, fmt.Errorf("watching RoleBindings: %w", err)
 	}
 	b := &bindingWatch{events: make(chan event, 4096)}
-	readers.Add(1)
-	go func() {
-		defer readers.Done()
-		defer w.Stop()
-		for {
+	follow(ctx, readers, w, func(ev watch.Event) {
+		if o, isObject := ev.Object.(metav1.Object); isObject {
 			select {
+			case b.events <- event{typ: ev.Type, name: o.GetNamespace() + "/" + o.GetName(), at: time.Now()}:
 			case <-ctx.Done():
-				return
-			case ev, ok := <-w.ResultChan():
-				if !ok {
-					return
-				}
-				o, isObject := ev.Object.(metav1.Object)
-				if !isObject {
-					continue
-				}
-				select {
-				case b.events <- event{typ: ev.Type, name: o.GetNamespace() + "/" + o.GetName(), at: time.Now()}:
-				case <-ctx.Done():
-					return
-				}
 			}
 		}
-	}()
+	})
 	return b, nil
 }
 
