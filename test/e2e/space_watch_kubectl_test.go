@@ -3,9 +3,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,9 +31,14 @@ func TestKubectlWatchesOfOneSpace(t *testing.T) {
 	shared, own := framework.UniqueName("kw-shared"), framework.UniqueName("kw-own")
 	labelledNamespaces(t, admin, "nobody", shared, own)
 
-	aliceOut := kubectlWatch(t, alice, "get", "spaces", "-w")
-	bobOut := kubectlWatch(t, bob, "get", "spaces", "-w", "-o", "wide")
-	eveOut := kubectlWatch(t, eve, "get", "spaces", "-w", "-o", "name")
+	aliceOut, aliceErr := kubectlWatch(t, alice, "get", "spaces", "-w")
+	bobOut, bobErr := kubectlWatch(t, bob, "get", "spaces", "-w", "-o", "wide")
+	eveOut, eveErr := kubectlWatch(t, eve, "get", "spaces", "-w", "-o", "name")
+	// Each has listed nothing, and watches from that list's resourceVersion: what follows
+	// reaches it as watch events.
+	for _, stderr := range []<-chan string{aliceErr, bobErr, eveErr} {
+		linesUntil(t, stderr, "No resources found")
+	}
 
 	binding := viewBinding("kw-both", alice)
 	binding.Subjects = append(binding.Subjects, rbacv1.Subject{Kind: "User", APIGroup: rbacv1.GroupName, Name: bob})
@@ -55,32 +62,43 @@ func TestKubectlWatchesOfOneSpace(t *testing.T) {
 }
 
 // kubectlWatch runs kubectl as user with args until the test ends, and sends each line it
-// prints.
-func kubectlWatch(t *testing.T, user string, args ...string) <-chan string {
+// prints, on its standard output and its standard error.
+func kubectlWatch(t *testing.T, user string, args ...string) (stdout, stderr <-chan string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	full := append([]string{"--kubeconfig", cluster.Kubeconfig, "--as=" + user}, args...)
 	cmd := exec.CommandContext(ctx, cluster.KubectlPath, full...)
 	cmd.Env = append(os.Environ(), "KUBECTL_COMMAND_HEADERS=false")
-	stdout, err := cmd.StdoutPipe()
+	outPipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	errPipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	lines := make(chan string, 64)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s := bufio.NewScanner(stdout)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		close(lines)
-	}()
+	var readers sync.WaitGroup
+	scan := func(r io.Reader) <-chan string {
+		lines := make(chan string, 64)
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			defer close(lines)
+			s := bufio.NewScanner(r)
+			for s.Scan() {
+				select {
+				case lines <- s.Text():
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		return lines
+	}
+	stdout, stderr = scan(outPipe), scan(errPipe)
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		readers.Wait()
 		_ = cmd.Wait()
 	})
-	return lines
+	return stdout, stderr
 }
 
 // linesUntil returns the lines up to the first that starts with name or names it, that one
@@ -94,7 +112,7 @@ func linesUntil(t *testing.T, lines <-chan string, name string) []string {
 		case line, ok := <-lines:
 			require.True(t, ok, "kubectl ended before printing %s; it printed %q", name, got)
 			got = append(got, line)
-			if strings.HasPrefix(line, name+" ") || strings.HasSuffix(line, "/"+name) {
+			if strings.HasPrefix(line, name+" ") || strings.HasSuffix(line, "/"+name) || strings.HasPrefix(line, name) && strings.Contains(name, " ") {
 				return got
 			}
 		case <-deadline:
