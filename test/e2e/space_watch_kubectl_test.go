@@ -97,7 +97,11 @@ func kubectlWatch(t *testing.T, user string, args ...string) (stdout <-chan stri
 		return lines
 	}
 	stdout = scan(outPipe)
-	go func() { _, _ = io.Copy(io.Discard, errPipe) }()
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		_, _ = io.Copy(io.Discard, errPipe)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		readers.Wait()
