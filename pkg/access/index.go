@@ -33,7 +33,7 @@ type Options struct {
 	// HistoryAge is how long each view keeps a change for watches that resume (default 5
 	// minutes): a watch that resumes from an older revision is told it is gone and lists
 	// again, as a watch of kube-apiserver is once its watch cache has moved on. Watches
-	// that asked for bookmarks get a fresh revision every 10 seconds.
+	// that asked for bookmarks get a fresh revision every minute (DefaultWatchConfig).
 	HistoryAge time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time

@@ -33,11 +33,12 @@ func TestScenarioSmoke(t *testing.T) {
 	require.Len(t, list.Spaces.D, 5)
 
 	const watchers, rounds = 50, 10
-	w, err := scenarios.Watch(ctx, env, p, watchers, rounds, uint64(time.Now().UnixNano()))
+	w, err := scenarios.Watch(ctx, env, p, scenarios.WatchSettings{Watchers: watchers, Rounds: rounds, Seed: uint64(time.Now().UnixNano())})
 	require.NoError(t, err)
 	require.Empty(t, w.Missing, "expected events that never came")
 	require.Empty(t, w.Unexpected, "events no change explains")
 	require.Len(t, w.Space.D, 2*rounds, "one event per grant and per revocation")
+	require.Len(t, w.RoleBinding.D, 2*rounds, "the plain RoleBinding watch saw every grant and revocation")
 	require.Len(t, w.Namespace.D, 2*rounds, "kube-apiserver's own watches saw every label change")
 	require.Len(t, w.Barrier.D, watchers, "the last RoleBinding reached every watcher")
 }
@@ -60,7 +61,7 @@ func TestWatchFanOut(t *testing.T) {
 	})
 	require.NoError(t, scenarios.Populate(ctx, env, p, 8))
 
-	w, err := scenarios.Watch(ctx, env, p, watchers, rounds, uint64(time.Now().UnixNano()))
+	w, err := scenarios.Watch(ctx, env, p, scenarios.WatchSettings{Watchers: watchers, Rounds: rounds, Seed: uint64(time.Now().UnixNano())})
 	require.NoError(t, err)
 	// An open watch that held its seat would hold one of the level's few dozen each; the few
 	// left are other requests of the level in flight, such as the aggregator's OpenAPI fetches.

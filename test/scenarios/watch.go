@@ -13,8 +13,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
@@ -26,6 +28,13 @@ type WatchResult struct {
 	// Space is the time from a RoleBinding's create or delete to the ADDED or DELETED at
 	// the watcher of the user it grants to.
 	Space Sample
+	// RoleBinding is the floor of the Space's chain: the time from the same RoleBinding
+	// write to its ADDED or DELETED at a plain watch of every RoleBinding through
+	// kube-apiserver, which is what the server's RBAC informer is sent.
+	RoleBinding Sample
+	// Added is, write by write, the Space event's time less the RoleBinding event's: what
+	// the server and the aggregation hop add to what its informer is sent.
+	Added Sample
 	// Namespace is the baseline: the time from a label change of a namespace to the
 	// MODIFIED at kube-apiserver's own watch of that namespace (fieldSelector=metadata.name).
 	Namespace Sample
@@ -36,6 +45,12 @@ type WatchResult struct {
 	RBACChanges int
 	// ServerCPU and KubeAPIServerCPU are the CPU time the two processes used meanwhile.
 	ServerCPU, KubeAPIServerCPU time.Duration
+	// BarrierCPU is the server's CPU time from the barrier binding's write to its last
+	// ADDED: one change sent to every watcher.
+	BarrierCPU time.Duration
+	// IdleCPU is the server's CPU time over WatchSettings.Idle, every watch open and
+	// nothing changing: what the open watches cost by themselves.
+	IdleCPU time.Duration
 	// Missing are expected events that did not come in time; Unexpected the events no
 	// change explains. Both must be empty.
 	Missing, Unexpected []string
@@ -43,6 +58,23 @@ type WatchResult struct {
 	// replica 0's API priority and fairness counted as executing once every watch was open
 	// and nothing else was asked of it: an open watch must hold none.
 	TenantSeats int
+}
+
+// WatchSettings are the sizes of the watch scenario, and what runs beside it.
+type WatchSettings struct {
+	// Watchers is how many Space watches are opened, one per user (and as many namespace
+	// watches).
+	Watchers int
+	// Rounds is how many rounds of grant, label change, revoke, label change are timed.
+	Rounds int
+	// Seed seeds the random choice of users and namespaces.
+	Seed uint64
+	// Idle, when set, is how long the open watches are left alone before the rounds, with
+	// the server's CPU time over that while measured (WatchResult.IdleCPU).
+	Idle time.Duration
+	// During, when set, is called once every watch is open and before the rounds; the
+	// function it returns is called when the rounds are over (a profile of the server, say).
+	During func(ctx context.Context) (done func())
 }
 
 // event is one event at one watcher.
@@ -63,7 +95,12 @@ func (ev event) String() string { return fmt.Sprintf("watcher %d: %s %s", ev.wat
 // cause. Every other event is unexpected. A last RoleBinding naming every watcher's user
 // ends the run: each watch delivers in order, so what is unexpected has arrived by the time
 // that binding's ADDED has.
-func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed uint64) (*WatchResult, error) {
+//
+// Beside them, one plain watch of every RoleBinding through kube-apiserver gets what the
+// server's RBAC informer gets: its ADDED or DELETED of each timed RoleBinding is the floor of
+// the Space event's chain, timed from the same write.
+func Watch(ctx context.Context, e *Env, p Population, s WatchSettings) (*WatchResult, error) {
+	watchers, rounds := s.Watchers, s.Rounds
 	if watchers > p.Users {
 		return nil, fmt.Errorf("%d watchers need as many users, the population has %d", watchers, p.Users)
 	}
@@ -94,37 +131,51 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 	if err := run(ctx, 16, jobs); err != nil {
 		return nil, fmt.Errorf("creating the watched namespaces: %w", err)
 	}
+	// The barrier binding of an earlier run on the same population would show in every
+	// watcher's first list.
+	// One that is left is deleted, and the run waits until the server no longer shows the
+	// barrier to the first watcher's user (one change takes it from every user at once).
+	dropBarrier := func(ctx context.Context) (bool, error) {
+		err := kube.RbacV1().RoleBindings(barrier).Delete(ctx, "barrier", metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("deleting the barrier RoleBinding: %w", err)
+		}
+		return true, nil
+	}
+	if left, err := dropBarrier(ctx); err != nil {
+		return nil, err
+	} else if left {
+		spaces := versioned.NewForConfigOrDie(e.As(p.User(0))).TenancyV1alpha1().Spaces()
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := spaces.Get(ctx, barrier, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the server to drop an earlier run's barrier: %w", err)
+		}
+	}
+	defer func() { _, _ = dropBarrier(context.WithoutCancel(ctx)) }()
 
 	events := make(chan event, 16*watchers+1024)
 	var readers sync.WaitGroup
 	defer readers.Wait()
 	defer cancel()
 	read := func(i int, w watch.Interface) {
-		defer readers.Done()
-		defer w.Stop()
-		for {
-			select {
-			case <-ctx.Done():
+		follow(ctx, &readers, w, func(ev watch.Event) {
+			if ev.Type == watch.Bookmark {
 				return
-			case ev, ok := <-w.ResultChan():
-				if !ok {
-					if ctx.Err() == nil {
-						events <- event{watcher: i, typ: "CLOSED", at: time.Now()}
-					}
-					return
-				}
-				if ev.Type == watch.Bookmark {
-					continue
-				}
-				name := ""
-				if o, ok := ev.Object.(metav1.Object); ok {
-					name = o.GetName()
-				} else if st, ok := ev.Object.(*metav1.Status); ok {
-					name = st.Message
-				}
-				events <- event{watcher: i, typ: ev.Type, name: name, at: time.Now()}
 			}
-		}
+			name := ""
+			if o, ok := ev.Object.(metav1.Object); ok {
+				name = o.GetName()
+			} else if st, ok := ev.Object.(*metav1.Status); ok {
+				name = st.Message
+			}
+			events <- event{watcher: i, typ: ev.Type, name: name, at: time.Now()}
+		})
 	}
 	timeout := int64(3 * 3600)
 	e.Logf("opening %d Space watches and %d namespace watches", watchers, watchers)
@@ -157,8 +208,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			if err != nil {
 				return err
 			}
-			readers.Add(1)
-			go read(i, w)
+			read(i, w)
 			return nil
 		}, func(ctx context.Context) error {
 			sel := "metadata.name=" + plain(i)
@@ -170,13 +220,16 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			if err != nil {
 				return err
 			}
-			readers.Add(1)
-			go read(watchers+i, w)
+			read(watchers+i, w)
 			return nil
 		})
 	}
 	if err := run(ctx, 16, jobs); err != nil {
 		return nil, fmt.Errorf("opening the watches: %w", err)
+	}
+	bindings, err := watchRoleBindings(watchCtx, e, &readers)
+	if err != nil {
+		return nil, err
 	}
 	if len(wrong) > 0 {
 		sort.Strings(wrong)
@@ -184,9 +237,11 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 	}
 
 	res := &WatchResult{
-		Space:     Sample{Name: "RoleBinding write → ADDED/DELETED at the user's Space watch"},
-		Namespace: Sample{Name: "namespace label write → MODIFIED at its watch (baseline)"},
-		Barrier:   Sample{Name: fmt.Sprintf("one RoleBinding for all %d users → ADDED at each", watchers)},
+		Space:       Sample{Name: "RoleBinding write → ADDED/DELETED at the user's Space watch"},
+		RoleBinding: Sample{Name: "same write → ADDED/DELETED at a RoleBinding watch (floor)"},
+		Added:       Sample{Name: "Space event − RoleBinding event, write by write"},
+		Namespace:   Sample{Name: "namespace label write → MODIFIED at its watch (baseline)"},
+		Barrier:     Sample{Name: fmt.Sprintf("one RoleBinding for all %d users → ADDED at each", watchers)},
 	}
 	seats, err := executingSeats(ctx, e, "global-default")
 	if err != nil {
@@ -211,8 +266,39 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			}
 		}
 	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	// timeRBAC times one RoleBinding write, at the Space watch and at the RoleBinding watch.
+	timeRBAC := func(start time.Time, want event, namespace, name string) {
+		d, ok := expect(start, want)
+		if ok {
+			res.Space.Add(d)
+		}
+		floor, floorOK := bindings.expect(start, want.typ, namespace+"/"+name)
+		if !floorOK {
+			res.Missing = append(res.Missing, fmt.Sprintf("RoleBinding watch: %s %s/%s", want.typ, namespace, name))
+			return
+		}
+		res.RoleBinding.Add(floor)
+		if ok {
+			res.Added.Add(d - floor)
+		}
+	}
+	if s.During != nil {
+		done := s.During(ctx)
+		defer done()
+	}
 	serverPID, kubePID := e.PID("tenancy-apiserver-0"), e.PID("kube-apiserver")
+	if s.Idle > 0 {
+		e.Logf("every watch open, nothing changing for %s", s.Idle)
+		idle0, _ := CPUTime(serverPID)
+		select {
+		case <-time.After(s.Idle):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		idle1, _ := CPUTime(serverPID)
+		res.IdleCPU = idle1 - idle0
+	}
+	rng := rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))
 	cpu0, _ := CPUTime(serverPID)
 	kcpu0, _ := CPUTime(kubePID)
 	e.Logf("%d rounds of grant, label change, revoke, label change", rounds)
@@ -229,9 +315,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			return nil, err
 		}
 		res.RBACChanges++
-		if d, ok := expect(start, event{watcher: u, typ: watch.Added, name: space}); ok {
-			res.Space.Add(d)
-		}
+		timeRBAC(start, event{watcher: u, typ: watch.Added, name: space}, space, name)
 		if err := relabel(ctx, e, plain(u), "a", res, expect, watchers+u); err != nil {
 			return nil, err
 		}
@@ -240,9 +324,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			return nil, err
 		}
 		res.RBACChanges++
-		if d, ok := expect(start, event{watcher: u, typ: watch.Deleted, name: space}); ok {
-			res.Space.Add(d)
-		}
+		timeRBAC(start, event{watcher: u, typ: watch.Deleted, name: space}, space, name)
 		if err := relabel(ctx, e, plain(u), "b", res, expect, watchers+u); err != nil {
 			return nil, err
 		}
@@ -256,6 +338,7 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 	for i := range subjects {
 		subjects[i] = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: p.User(i)}
 	}
+	bcpu0, _ := CPUTime(serverPID)
 	start := time.Now()
 	_, err = kube.RbacV1().RoleBindings(barrier).Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "barrier", Labels: labels}, Subjects: subjects,
@@ -285,6 +368,8 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			pending = nil
 		}
 	}
+	bcpu1, _ := CPUTime(serverPID)
+	res.BarrierCPU = bcpu1 - bcpu0
 	// Whatever else is queued already is unexpected too.
 	for {
 		select {
@@ -292,6 +377,75 @@ func Watch(ctx context.Context, e *Env, p Population, watchers, rounds int, seed
 			res.Unexpected = append(res.Unexpected, ev.String())
 		default:
 			return res, nil
+		}
+	}
+}
+
+// follow reads w on a goroutine that readers waits for, until ctx ends or w closes, and
+// hands each event to handle; a watch that closes while ctx lasts is handed as an event of
+// type CLOSED.
+func follow(ctx context.Context, readers *sync.WaitGroup, w watch.Interface, handle func(watch.Event)) {
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					if ctx.Err() == nil {
+						handle(watch.Event{Type: "CLOSED"})
+					}
+					return
+				}
+				handle(ev)
+			}
+		}
+	}()
+}
+
+// bindingWatch is a plain watch of every RoleBinding through kube-apiserver, as the
+// server's informer has: its events, keyed namespace/name, with when they came.
+type bindingWatch struct{ events chan event }
+
+// watchRoleBindings opens the RoleBinding watch from the current resourceVersion.
+func watchRoleBindings(ctx context.Context, e *Env, readers *sync.WaitGroup) (*bindingWatch, error) {
+	rbac := e.Kube().RbacV1().RoleBindings(metav1.NamespaceAll)
+	list, err := rbac.List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("listing RoleBindings: %w", err)
+	}
+	timeout := int64(3 * 3600)
+	w, err := rbac.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion, TimeoutSeconds: &timeout})
+	if err != nil {
+		return nil, fmt.Errorf("watching RoleBindings: %w", err)
+	}
+	b := &bindingWatch{events: make(chan event, 4096)}
+	follow(ctx, readers, w, func(ev watch.Event) {
+		if o, isObject := ev.Object.(metav1.Object); isObject {
+			select {
+			case b.events <- event{typ: ev.Type, name: o.GetNamespace() + "/" + o.GetName(), at: time.Now()}:
+			case <-ctx.Done():
+			}
+		}
+	})
+	return b, nil
+}
+
+// expect waits for the event typ of the RoleBinding key and returns its time since start.
+// Events of other RoleBindings (the cluster's own, other tests') are passed over.
+func (b *bindingWatch) expect(start time.Time, typ watch.EventType, key string) (time.Duration, bool) {
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-b.events:
+			if ev.typ == typ && ev.name == key {
+				return ev.at.Sub(start), true
+			}
+		case <-deadline:
+			return 0, false
 		}
 	}
 }

@@ -69,7 +69,8 @@ func (h *HubREST) localSource(options *metainternalversion.ListOptions, m member
 				o.SendInitialEvents = &initial
 				o.ResourceVersionMatch = metav1.ResourceVersionMatchNotOlderThan
 			}
-			return h.REST.Watch(ctx, o)
+			// Tag changes the objects: they must be this watch's own.
+			return h.REST.watch(ctx, o, false)
 		},
 	}
 }

@@ -37,6 +37,8 @@ type REST struct {
 	// mode, a get is activity in that Space. A list is not, or a UI polling the Spaces
 	// would keep them all awake.
 	OnGet func(u user.Info, name string)
+	// events are the objects of the watches' events, made once for all their watchers.
+	events tenancyregistry.SharedEvents[*corev1.Namespace]
 }
 
 var (
@@ -148,6 +150,14 @@ func matches(s tenancyregistry.Selectors, space *tenancy.Space) bool {
 // Watch reports the Spaces the caller may see as they change: ADDED when a Space appears or
 // access is granted, DELETED when it goes or access is revoked.
 func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
+	return r.watch(ctx, options, true)
+}
+
+// watch starts a watch. With shared, its events carry objects shared with every other
+// watch that sends the same Space at the same revision (tenancyregistry.SharedEvents), for
+// the generic server to encode once; without, objects of its own, for a reader that
+// changes them.
+func (r *REST) watch(ctx context.Context, options *metainternalversion.ListOptions, shared bool) (watch.Interface, error) {
 	u, err := userFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -166,10 +176,11 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	selectors := tenancyregistry.SelectorsOf(options)
 	opts.Subject = tenancyregistry.SubjectOf(u)
 	opts.Filter = func(ns *corev1.Namespace) bool { return matches(selectors, FromNamespace(ns)) }
-	opts.Convert = func(ns *corev1.Namespace, rev uint64) runtime.Object {
-		s := FromNamespace(ns)
-		s.ResourceVersion = strconv.FormatUint(rev, 10)
-		return s
+	opts.Convert = convertNamespace
+	if shared {
+		opts.Convert = func(ns *corev1.Namespace, rev uint64) runtime.Object {
+			return r.events.Object(ns, rev, convertNamespace)
+		}
 	}
 	opts.Bookmark = tenancyregistry.Bookmark(r.New)
 	w, err := view.Watch(ctx, opts, access.DefaultWatchConfig)
@@ -178,6 +189,13 @@ func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptio
 	}
 	tenancyregistry.WatchStarted(ctx)
 	return w, nil
+}
+
+// convertNamespace is the Space a watch sends for ns at revision rev.
+func convertNamespace(ns *corev1.Namespace, rev uint64) runtime.Object {
+	s := FromNamespace(ns)
+	s.ResourceVersion = strconv.FormatUint(rev, 10)
+	return s
 }
 
 // Fields are the fields a Space can be selected by: metadata.name and tenancy.SpaceFields.

@@ -1,7 +1,9 @@
 package space
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"slices"
 	"strconv"
 	"testing"
@@ -14,10 +16,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/access/accesstest"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/tenancy"
+	tenancyregistry "github.com/tenancy-apiserver/tenancy-apiserver/pkg/registry/tenancy"
 )
 
 var everySpace = []string{"team-a-dev", "team-a-prod", "team-b-dev"}
@@ -114,6 +118,44 @@ func TestWatchFollowsGrants(t *testing.T) {
 	next(t, eveWatch, watch.Added, "eve-only")
 }
 
+// One event sent to several watchers is one object, encoded once per encoding for all of
+// them; the hub's own reader of the local watch gets objects of its own, which it changes.
+func TestWatchersShareEachEvent(t *testing.T) {
+	c := newCluster(t, seesAllSpaces)
+	rv := formatRV(c.index.Spaces().Snapshot().Revision())
+	start := func(ctx context.Context, shared bool) watch.Interface {
+		w, err := c.rest.watch(ctx, &metainternalversion.ListOptions{ResourceVersion: rv}, shared)
+		require.NoError(t, err)
+		t.Cleanup(w.Stop)
+		return w
+	}
+	first, second, own := start(alice, true), start(eve, true), start(alice, false)
+	c.addSpace(t, "team-a-test", teamA, nil, "admin", accesstest.User("alice"), accesstest.User("eve"))
+	objects := map[string]runtime.Object{}
+	for name, w := range map[string]watch.Interface{"first": first, "second": second, "own": own} {
+		e := receive(t, w)
+		require.Equal(t, watch.Added, e.Type, name)
+		objects[name] = e.Object
+	}
+	require.IsType(t, &tenancyregistry.SharedObject{}, objects["first"])
+	assert.Same(t, objects["first"], objects["second"], "both watchers send the same object")
+	assert.IsType(t, &tenancy.Space{}, objects["own"], "a watch that is not shared sends its own object")
+
+	encodes := 0
+	encode := func(obj runtime.Object, w io.Writer) error {
+		encodes++
+		_, err := io.WriteString(w, obj.(*tenancy.Space).Name+"@"+obj.(*tenancy.Space).ResourceVersion)
+		return err
+	}
+	var out [2]bytes.Buffer
+	for i, name := range []string{"first", "second"} {
+		require.NoError(t, objects[name].(runtime.CacheableObject).CacheEncode("json", encode, &out[i]))
+	}
+	assert.Equal(t, 1, encodes, "encoded once for both watchers")
+	assert.Equal(t, out[0].String(), out[1].String())
+	assert.Contains(t, out[0].String(), "team-a-test@")
+}
+
 // initialWatch returns the Spaces a watch from now shows before its initial-events bookmark.
 func initialWatch(t *testing.T, c *cluster, ctx context.Context, options *metainternalversion.ListOptions) []string {
 	t.Helper()
@@ -136,7 +178,7 @@ func initialWatch(t *testing.T, c *cluster, ctx context.Context, options *metain
 			continue
 		}
 		require.Equal(t, watch.Added, e.Type, "initial events are ADDED")
-		got = append(got, e.Object.(*tenancy.Space).Name)
+		got = append(got, tenancyregistry.Unshared(e.Object).(*tenancy.Space).Name)
 	}
 }
 
@@ -148,7 +190,7 @@ func next(t *testing.T, w watch.Interface, typ watch.EventType, name string) {
 			continue
 		}
 		assert.Equal(t, typ, e.Type)
-		assert.Equal(t, name, e.Object.(*tenancy.Space).Name)
+		assert.Equal(t, name, tenancyregistry.Unshared(e.Object).(*tenancy.Space).Name)
 		return
 	}
 }
