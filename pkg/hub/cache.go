@@ -26,12 +26,13 @@ type CacheOptions struct {
 	// through the hub; past it the view is dropped and the member is asked.
 	WriteWait time.Duration
 	// Quiet is how long a view may hear nothing from its member (no event, no bookmark)
-	// before it counts as out of sync. Members send a bookmark every 10 s.
+	// before it counts as out of sync. Members send a bookmark every minute, so Quiet is
+	// longer than that by a margin for a loaded member's late one.
 	Quiet time.Duration
 }
 
 // DefaultCacheOptions are the cache's bounds when no flag changes them.
-var DefaultCacheOptions = CacheOptions{IdleTimeout: 5 * time.Minute, MaxCallers: 1000, WriteWait: 2 * time.Second, Quiet: 30 * time.Second}
+var DefaultCacheOptions = CacheOptions{IdleTimeout: 5 * time.Minute, MaxCallers: 1000, WriteWait: 2 * time.Second, Quiet: 90 * time.Second}
 
 // ViewCache keeps, per caller and member cluster, the objects the member shows the caller,
 // from a watch of the member opened while impersonating the caller. The member decides what

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/hub"
 	"github.com/tenancy-apiserver/tenancy-apiserver/test/e2e/framework"
 )
 
@@ -150,7 +151,7 @@ func groupViewBinding(name, group string) *rbacv1.RoleBinding {
 }
 
 // A view whose member has nothing to tell stays in sync through the member's bookmarks (every
-// 10 s): lists every 5 s for longer than the 30 s after which a silent view would be dropped
+// minute): lists every 5 s for longer than the 90 s after which a silent view would be dropped
 // are all answered from it.
 func TestHubListCacheOutlivesAQuietMember(t *testing.T) {
 	m := member(t)
@@ -168,7 +169,7 @@ func TestHubListCacheOutlivesAQuietMember(t *testing.T) {
 	misses := hubCacheMetric(t, "misses", name)
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	for end := time.Now().Add(40 * time.Second); time.Now().Before(end); <-tick.C {
+	for end := time.Now().Add(hub.DefaultCacheOptions.Quiet + 15*time.Second); time.Now().Before(end); <-tick.C {
 		require.Equal(t, want, hubList(t, tenant, prefix))
 	}
 	assert.Equal(t, misses, hubCacheMetric(t, "misses", name), "a list of the quiet member missed the view")
