@@ -24,6 +24,8 @@ import (
 type accessFeed struct {
 	index  *access.Index
 	synced []cache.InformerSynced
+	// ready is closed once the index is ready.
+	ready chan struct{}
 }
 
 // handler turns informer events on one kind into index changes. upsert gets the new
@@ -63,7 +65,7 @@ var clusterRecheckAfter = []time.Duration{50 * time.Millisecond, clusterSettle}
 const clusterSettle = 500 * time.Millisecond
 
 func newAccessFeed(x *access.Index, kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
-	f := &accessFeed{index: x}
+	f := &accessFeed{index: x, ready: make(chan struct{})}
 	add := func(informer cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
 		reg, err := informer.AddEventHandler(h)
 		if err != nil {
@@ -114,6 +116,7 @@ func (f *accessFeed) run(ctx context.Context) {
 		return
 	}
 	f.index.MarkReady()
+	close(f.ready)
 	klog.InfoS("Access index ready",
 		"spaces", f.index.Spaces().Snapshot().Len(), "accounts", f.index.Accounts().Snapshot().Len())
 }
