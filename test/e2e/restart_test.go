@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -59,4 +61,74 @@ func TestRestartKeepsObjects(t *testing.T) {
 	// kubectl sees them too, through the aggregator.
 	out := cluster.Admin().Run(t, "get", "accountquotas.config.kiosk.sh", name, "-o", "jsonpath={.metadata.uid}").Success(t).Stdout
 	assert.Equal(t, types.UID(out), createdQuota.UID)
+}
+
+// What changes in kube-apiserver while tenancy-apiserver is stopped is what it serves once it
+// is ready again, with no wait beyond /readyz: a Space created meanwhile is seen by the user
+// a RoleBinding made meanwhile lets in, and a Space whose RoleBinding was deleted meanwhile is
+// seen no more (a revocation is not lost across a restart). The controllers, which start
+// after the access index is ready, still adopt the new Space for its Account.
+func TestRestartServesWhatChangedWhileStopped(t *testing.T) {
+	ctx := context.Background()
+	account := framework.UniqueName("e2e-restart-seen")
+	before, during := account+"-before", account+"-during"
+	owner, revoked, granted := framework.UniqueName("owner"), framework.UniqueName("revoked"), framework.UniqueName("granted")
+	admin := cluster.Admin()
+	kube := cluster.AdminClients(t).Kube
+	t.Cleanup(func() {
+		admin.Run(t, "delete", "namespace", before, during, "--ignore-not-found", "--wait=false").Deleted(t)
+		admin.Run(t, "delete", "accounts.config.kiosk.sh", account, "--ignore-not-found").Deleted(t)
+	})
+	admin.Apply(t, accountYAML(account, owner, "")).Success(t)
+	viewer := func(ns, user string) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "view-" + user},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+		}
+	}
+	space := func(name string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{configv1alpha1.AccountLabel: account}}}
+	}
+	_, err := kube.CoreV1().Namespaces().Create(ctx, space(before), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = kube.RbacV1().RoleBindings(before).Create(ctx, viewer(before, revoked), metav1.CreateOptions{})
+	require.NoError(t, err)
+	eventually(t, "the revoked user sees the first Space", func(context.Context) bool {
+		return cluster.As(revoked).Run(t, "get", "space", before).Err == nil
+	})
+
+	replica := cluster.Replica(0)
+	replica.Stop(t)
+	stopped := true
+	t.Cleanup(func() {
+		if stopped {
+			replica.Start(t)
+		}
+	})
+	require.NoError(t, kube.RbacV1().RoleBindings(before).Delete(ctx, "view-"+revoked, metav1.DeleteOptions{}))
+	_, err = kube.CoreV1().Namespaces().Create(ctx, space(during), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = kube.RbacV1().RoleBindings(during).Create(ctx, viewer(during, granted), metav1.CreateOptions{})
+	require.NoError(t, err)
+	replica.Start(t)
+	stopped = false
+	require.NoError(t, cluster.WaitAPIServicesAvailable(ctx, 2*time.Minute))
+
+	// Ready means the index holds all of it: no polling here.
+	got := cluster.As(granted).Run(t, "get", "spaces", "-o", "jsonpath={.items[*].metadata.name}").Success(t).Stdout
+	assert.Equal(t, during, got, "the Spaces of the user granted while the server was stopped")
+	assert.Contains(t, cluster.As(revoked).Run(t, "get", "space", before).Failure(t).Stderr, "NotFound",
+		"the user whose RoleBinding was deleted while the server was stopped")
+	assert.Empty(t, cluster.As(revoked).Run(t, "get", "spaces", "-o", "jsonpath={.items[*].metadata.name}").Success(t).Stdout)
+
+	// The Account controller adopts the Space created while the server was stopped.
+	eventually(t, "the Account's user sees the Space created while the server was stopped", func(context.Context) bool {
+		return cluster.As(owner).Run(t, "get", "space", during).Err == nil
+	})
+	kiosk := cluster.AdminClients(t).Kiosk.ConfigV1alpha1().Accounts()
+	eventually(t, "the Account lists both Spaces", func(ctx context.Context) bool {
+		a, err := kiosk.Get(ctx, account, metav1.GetOptions{})
+		return err == nil && len(a.Status.Namespaces) == 2
+	})
 }
