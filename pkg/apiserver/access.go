@@ -23,7 +23,7 @@ import (
 // objects and with this server's Accounts.
 type accessFeed struct {
 	index  *access.Index
-	synced []cache.InformerSynced
+	synced []cache.DoneChecker
 	// ready is closed once the index is ready.
 	ready chan struct{}
 }
@@ -71,7 +71,7 @@ func newAccessFeed(x *access.Index, kube informers.SharedInformerFactory, cfg co
 		if err != nil {
 			return err
 		}
-		f.synced = append(f.synced, reg.HasSynced)
+		f.synced = append(f.synced, reg.HasSyncedChecker())
 		return nil
 	}
 	rbac := kube.Rbac().V1()
@@ -110,9 +110,10 @@ func newAccessFeed(x *access.Index, kube informers.SharedInformerFactory, cfg co
 	return f, nil
 }
 
-// run marks the index ready once every informer has delivered what existed at start.
+// run marks the index ready as soon as every informer has delivered what existed at start
+// (without polling, which would add up to its period to every start).
 func (f *accessFeed) run(ctx context.Context) {
-	if !cache.WaitForCacheSync(ctx.Done(), f.synced...) {
+	if !cache.WaitFor(ctx, "", f.synced...) {
 		return
 	}
 	f.index.MarkReady()
