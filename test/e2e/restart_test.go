@@ -65,8 +65,8 @@ func TestRestartKeepsObjects(t *testing.T) {
 }
 
 // What changes in kube-apiserver while tenancy-apiserver is stopped is what it serves once it
-// is ready again, with no wait beyond /readyz: a Space created meanwhile is seen by the user
-// a RoleBinding made meanwhile lets in, and a Space whose RoleBinding was deleted meanwhile is
+// is ready again, with no wait beyond /readyz: a namespace labelled as a Space meanwhile is
+// seen by the user a RoleBinding made meanwhile lets in, and a Space whose RoleBinding was deleted meanwhile is
 // seen no more (a revocation is not lost across a restart). The controllers, which start
 // after the access index is ready, still adopt the new Space for its Account.
 func TestRestartServesWhatChangedWhileStopped(t *testing.T) {
@@ -88,10 +88,8 @@ func TestRestartServesWhatChangedWhileStopped(t *testing.T) {
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
 		}
 	}
-	space := func(name string) *corev1.Namespace {
-		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{configv1alpha1.AccountLabel: account}}}
-	}
-	_, err := kube.CoreV1().Namespaces().Create(ctx, space(before), metav1.CreateOptions{})
+	_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: before,
+		Labels: map[string]string{configv1alpha1.AccountLabel: account}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = kube.RbacV1().RoleBindings(before).Create(ctx, viewer(before, revoked), metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -108,9 +106,15 @@ func TestRestartServesWhatChangedWhileStopped(t *testing.T) {
 		}
 	})
 	require.NoError(t, kube.RbacV1().RoleBindings(before).Delete(ctx, "view-"+revoked, metav1.DeleteOptions{}))
-	_, err = kube.CoreV1().Namespaces().Create(ctx, space(during), metav1.CreateOptions{})
+	// The AccountQuota webhook, which fails closed, refuses writes in Spaces while the server
+	// is down: the RoleBinding is made first and the namespace labelled afterwards, as GitOps
+	// tools may do.
+	_, err = kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: during}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = kube.RbacV1().RoleBindings(during).Create(ctx, viewer(during, granted), metav1.CreateOptions{})
+	require.NoError(t, err)
+	label := `{"metadata":{"labels":{"` + configv1alpha1.AccountLabel + `":"` + account + `"}}}`
+	_, err = kube.CoreV1().Namespaces().Patch(ctx, during, types.MergePatchType, []byte(label), metav1.PatchOptions{})
 	require.NoError(t, err)
 	replica.Start(t)
 	stopped = false
