@@ -164,7 +164,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	cfs := fss.FlagSet("controllers")
 	componentbaseconfigoptions.BindLeaderElectionFlags(&o.LeaderElection, cfs)
 	cfs.IntVar(&o.ControllerWorkers, "controller-workers", o.ControllerWorkers, "How many objects each controller reconciles at once.")
-	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers).")
+	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers); its informers have a limit of their own with the same figures.")
 	cfs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests this server may send to kube-apiserver in a burst above --kube-api-qps.")
 	wfs := fss.FlagSet("accountquota webhook")
 	wfs.StringVar(&o.WebhookClientCAFile, "accountquota-webhook-client-ca-file", "",
