@@ -81,7 +81,7 @@ func kubeClients(cfg *genericapiserver.RecommendedConfig) (kubernetes.Interface,
 // authorization, audit and the features (priority and fairness among them).
 func (o *Options) applyWithoutStorage(cfg *genericapiserver.RecommendedConfig, kube kubernetes.Interface) error {
 	r := o.Recommended
-	if err := r.SecureServing.ApplyToConfig(&cfg.Config); err != nil {
+	if err := o.applySecureServing(&cfg.Config); err != nil {
 		return err
 	}
 	if err := r.Authentication.ApplyTo(&cfg.Authentication, cfg.SecureServing, cfg.OpenAPIConfig); err != nil {
