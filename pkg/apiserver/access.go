@@ -23,7 +23,9 @@ import (
 // objects and with this server's Accounts.
 type accessFeed struct {
 	index  *access.Index
-	synced []cache.InformerSynced
+	synced []cache.DoneChecker
+	// ready is closed once the index is ready.
+	ready chan struct{}
 }
 
 // handler turns informer events on one kind into index changes. upsert gets the new
@@ -63,13 +65,13 @@ var clusterRecheckAfter = []time.Duration{50 * time.Millisecond, clusterSettle}
 const clusterSettle = 500 * time.Millisecond
 
 func newAccessFeed(x *access.Index, kube informers.SharedInformerFactory, cfg configinformers.SharedInformerFactory) (*accessFeed, error) {
-	f := &accessFeed{index: x}
+	f := &accessFeed{index: x, ready: make(chan struct{})}
 	add := func(informer cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
 		reg, err := informer.AddEventHandler(h)
 		if err != nil {
 			return err
 		}
-		f.synced = append(f.synced, reg.HasSynced)
+		f.synced = append(f.synced, reg.HasSyncedChecker())
 		return nil
 	}
 	rbac := kube.Rbac().V1()
@@ -108,12 +110,14 @@ func newAccessFeed(x *access.Index, kube informers.SharedInformerFactory, cfg co
 	return f, nil
 }
 
-// run marks the index ready once every informer has delivered what existed at start.
+// run marks the index ready as soon as every informer has delivered what existed at start
+// (without polling, which would add up to its period to every start).
 func (f *accessFeed) run(ctx context.Context) {
-	if !cache.WaitForCacheSync(ctx.Done(), f.synced...) {
+	if !cache.WaitFor(ctx, "", f.synced...) {
 		return
 	}
 	f.index.MarkReady()
+	close(f.ready)
 	klog.InfoS("Access index ready",
 		"spaces", f.index.Spaces().Snapshot().Len(), "accounts", f.index.Accounts().Snapshot().Len())
 }

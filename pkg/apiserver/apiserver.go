@@ -109,10 +109,10 @@ type Server struct {
 	kubeInformers    informers.SharedInformerFactory
 }
 
-// StartKubeInformers starts the informers of kube-apiserver's objects, which need nothing
-// of this server. Started before the server prepares to serve (its OpenAPI spec, its
-// listeners), they fill the access index meanwhile; the post-start hooks start them
-// anyway.
+// StartKubeInformers starts the informers of kube-apiserver's objects that New asked for
+// and that were not started yet (a factory starts each informer once), so that they run
+// while the server prepares to serve (its OpenAPI spec, its listeners); the post-start hooks
+// start them anyway.
 func (s *Server) StartKubeInformers(ctx context.Context) {
 	if s.kubeInformers != nil {
 		s.kubeInformers.Start(ctx.Done())
@@ -263,7 +263,8 @@ func (c completedConfig) installTenancy(generic *genericapiserver.GenericAPIServ
 	}))
 }
 
-// installControllers starts the controllers after the server serves, on the leader only.
+// installControllers starts the controllers after the server serves and the access index is
+// ready, on the leader only.
 func (c completedConfig) installControllers(generic *genericapiserver.GenericAPIServer,
 	configClient versioned.Interface, configInformers configinformers.SharedInformerFactory, feed *accessFeed, shared *Shared,
 	members *hub.Members) error {
@@ -325,6 +326,14 @@ func (c completedConfig) installControllers(generic *genericapiserver.GenericAPI
 		electCtx, done := elected.start(ctx)
 		go func() {
 			defer done()
+			// The controllers' first reconciles would compete for the cores with what the
+			// index loads at start, and they read the same informers: they start once the
+			// index is ready.
+			select {
+			case <-feed.ready:
+			case <-electCtx.Done():
+				return
+			}
 			err := controller.RunElected(electCtx, kube, c.ExtraConfig.LeaderElection,
 				func(ctx context.Context) { accounts.Run(ctx, workers) },
 				func(ctx context.Context) { instances.Run(ctx, workers) },

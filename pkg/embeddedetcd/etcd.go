@@ -60,6 +60,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	cfg.AdvertisePeerUrls = []url.URL{peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = zapcore.WarnLevel.String()
+	// A single member has no peer to hear from: its ticks only time its own first election,
+	// which a restart waits for (between one and ten ticks). Ticks of 10 ms instead of 100 ms
+	// elect it within 100 ms instead of a second.
+	cfg.TickMs, cfg.ElectionMs = 10, 100
 	cfg.ListenMetricsUrls = nil
 	// Bound the on-disk size and keep history short: the API server only needs recent revisions.
 	cfg.AutoCompactionMode = "periodic"

@@ -16,14 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	cliflag "k8s.io/component-base/cli/flag"
 	basecompatibility "k8s.io/component-base/compatibility"
@@ -41,7 +38,6 @@ import (
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/admission/webhook"
 	configv1alpha1 "github.com/tenancy-apiserver/tenancy-apiserver/pkg/apis/config/v1alpha1"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/apiserver"
-	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/embeddedetcd"
 	generatedopenapi "github.com/tenancy-apiserver/tenancy-apiserver/pkg/generated/openapi"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/hub"
 	"github.com/tenancy-apiserver/tenancy-apiserver/pkg/scheme"
@@ -173,7 +169,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	cfs := fss.FlagSet("controllers")
 	componentbaseconfigoptions.BindLeaderElectionFlags(&o.LeaderElection, cfs)
 	cfs.IntVar(&o.ControllerWorkers, "controller-workers", o.ControllerWorkers, "How many objects each controller reconciles at once.")
-	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers).")
+	cfs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second this server may send to kube-apiserver (SubjectAccessReviews, Space writes, controllers); its informers have a limit of their own with the same figures.")
 	cfs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests this server may send to kube-apiserver in a burst above --kube-api-qps.")
 	wfs := fss.FlagSet("accountquota webhook")
 	wfs.StringVar(&o.WebhookClientCAFile, "accountquota-webhook-client-ca-file", "",
@@ -281,41 +277,42 @@ func (o *Options) Validate() error {
 	return utilerrors.NewAggregate(errs)
 }
 
-// Config builds the server configuration. When the server runs its own etcd, Config starts
-// it; the returned stop function stops it and must be called once the server has stopped.
+// Config builds the server configuration. It starts, in this order and without waiting for
+// one another, the informers of kube-apiserver's objects (they need only the kube client) and,
+// when the server runs its own etcd, that etcd; then it applies every option that needs
+// neither, and waits for the etcd only for the storage and the admission chain. The returned
+// stop function stops the informers and the etcd and must be called once the server has
+// stopped.
 func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(), err error) {
 	stop = func() {}
 	defer undoOnError(&stop, &err)
-	var localEtcd func() *clientv3.Client
 	r := o.Recommended
+	cfg := genericapiserver.NewRecommendedConfig(scheme.Codecs)
+	cfg.FeatureGate = utilfeature.DefaultFeatureGate
+	cfg.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(baseversion.DefaultKubeBinaryVersion, "", "")
+
+	// The trace provider wraps the kube client, so it comes first; both are cheap.
+	if err := r.EgressSelector.ApplyTo(&cfg.Config); err != nil {
+		return nil, stop, err
+	}
+	if err := r.Traces.ApplyTo(cfg.Config.EgressSelector, &cfg.Config); err != nil {
+		return nil, stop, err
+	}
+	informersCtx, stopInformers := context.WithCancel(ctx)
+	stop = stopInformers
+	if err := o.startKubeInformers(informersCtx, cfg); err != nil {
+		return nil, stop, err
+	}
+	embedded := o.embedded()
+	etcd := startEmbeddedEtcd(ctx, embedded, o.EmbeddedEtcd)
+	stop = func() {
+		etcd.stop()
+		stopInformers()
+	}
+
 	if err := r.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
 		return nil, stop, fmt.Errorf("creating self-signed certificates: %w", err)
 	}
-	if o.embedded() {
-		etcd, err := embeddedetcd.Start(ctx, embeddedetcd.Options{
-			Dir: o.EmbeddedEtcd.Dir, ClientPort: o.EmbeddedEtcd.ClientPort, PeerPort: o.EmbeddedEtcd.PeerPort,
-		})
-		if err != nil {
-			return nil, stop, err
-		}
-		stop = etcd.Stop
-		r.Etcd.StorageConfig.Transport.ServerList = etcd.Endpoints()
-		localEtcd = etcd.Client
-	}
-
-	// The admission chain is built inside ApplyTo, after the storage and authorization
-	// config: the parts the plugins share with the storages are made then, and handed to
-	// the plugins by their initializer.
-	var shared *apiserver.Shared
-	r.ExtraAdmissionInitializers = func(c *genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
-		var err error
-		if shared, err = apiserver.NewShared(c.RESTOptionsGetter, c.Authorization.Authorizer); err != nil {
-			return nil, fmt.Errorf("building what the admission plugins decide with: %w", err)
-		}
-		return shared.AdmissionInitializers(), nil
-	}
-
-	cfg := genericapiserver.NewRecommendedConfig(scheme.Codecs)
 	namer := openapi.NewDefinitionNamer(scheme.Scheme)
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
 	cfg.OpenAPIConfig.Info.Title = "tenancy-apiserver"
@@ -323,13 +320,30 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
 	cfg.OpenAPIV3Config.Info.Title = "tenancy-apiserver"
 	cfg.OpenAPIV3Config.Info.Version = version.Get().GitVersion
-	cfg.FeatureGate = utilfeature.DefaultFeatureGate
-	cfg.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(baseversion.DefaultKubeBinaryVersion, "", "")
-
 	cfg.ShutdownWatchTerminationGracePeriod = o.ShutdownWatchTerminationGracePeriod
-	if err := r.ApplyTo(cfg); err != nil {
+	kube, dyn, err := kubeClients(cfg)
+	if err != nil {
 		return nil, stop, err
 	}
+	if err := o.applyWithoutStorage(cfg, kube); err != nil {
+		return nil, stop, err
+	}
+	startNewInformers(informersCtx, cfg) // priority and fairness's
+
+	var localEtcd func() *clientv3.Client
+	if embedded {
+		server, err := etcd.wait()
+		if err != nil {
+			return nil, stop, err
+		}
+		r.Etcd.StorageConfig.Transport.ServerList = server.Endpoints()
+		localEtcd = server.Client
+	}
+	shared, err := o.applyStorage(cfg, kube, dyn)
+	if err != nil {
+		return nil, stop, err
+	}
+	startNewInformers(informersCtx, cfg) // the admission plugins'
 	cfg.LivezChecks = withoutLivezEtcd(cfg.LivezChecks)
 	cacheSize, err := o.Helm.cacheSize()
 	if err != nil {
@@ -352,19 +366,7 @@ func (o *Options) Config(ctx context.Context) (_ *apiserver.Config, stop func(),
 		extra.WebhookCaller = caller
 	}
 	if cfg.ClientConfig != nil {
-		cfg.ClientConfig.QPS, cfg.ClientConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
-		kube, err := kubernetes.NewForConfig(cfg.ClientConfig)
-		if err != nil {
-			return nil, stop, err
-		}
-		extra.KubeClient = kube
-		if extra.KubeDynamic, err = dynamic.NewForConfig(cfg.ClientConfig); err != nil {
-			return nil, stop, err
-		}
-		if err := apiserver.TrimInformers(cfg.SharedInformerFactory); err != nil {
-			return nil, stop, err
-		}
-		extra.KubeInformers = cfg.SharedInformerFactory
+		extra.KubeClient, extra.KubeDynamic, extra.KubeInformers = kube, dyn, cfg.SharedInformerFactory
 	}
 	return &apiserver.Config{GenericConfig: cfg, ExtraConfig: extra}, stop, nil
 }
@@ -395,12 +397,13 @@ func undoOnError(stop *func(), err *error) {
 
 // Run starts the server and blocks until ctx is cancelled and the server has shut down.
 func (o *Options) Run(ctx context.Context) error {
+	embedded := o.embedded()
 	server, stop, err := o.NewServer(ctx)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	klog.InfoS("Starting tenancy-apiserver", "version", version.Get().GitVersion, "embeddedEtcd", o.embedded())
+	klog.InfoS("Starting tenancy-apiserver", "version", version.Get().GitVersion, "embeddedEtcd", embedded)
 	server.StartKubeInformers(ctx)
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }
