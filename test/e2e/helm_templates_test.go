@@ -149,8 +149,11 @@ func TestHelmChartAsMandatoryTemplate(t *testing.T) {
 	assert.Equal(t, 1, repository.Downloads(), "the pinned chart is downloaded once, then cached")
 
 	// The chart's objects go with the instance; the Account's controller then creates the
-	// mandatory instance again, which makes new ones.
-	admin.Run(t, "delete", "templateinstance", tmpl, "-n", ns).Success(t)
+	// mandatory instance again, which makes new ones. kubectl does not wait for the deletion:
+	// the instance comes back under its name within milliseconds, and kubectl (1.32) waits
+	// for a name to be gone, not for the UID it deleted, when the new one is already there
+	// at its list.
+	admin.Run(t, "delete", "templateinstance", tmpl, "-n", ns, "--wait=false").Success(t)
 	eventually(t, "the chart's objects go with the instance, and come back with it", func(ctx context.Context) bool {
 		cm, err := clients.Kube.CoreV1().ConfigMaps(ns).Get(ctx, tmpl+"-settings", metav1.GetOptions{})
 		return apierrors.IsNotFound(err) || (err == nil && cm.UID != settings.UID)

@@ -379,6 +379,27 @@ type timedEvent struct {
 	at   time.Time
 }
 
+// expectEvents waits up to within for every event of wants, in any order, skipping others.
+func expectEvents(t *testing.T, events chan timedEvent, within time.Duration, wants ...string) {
+	t.Helper()
+	pending := map[string]bool{}
+	for _, w := range wants {
+		pending[w] = true
+	}
+	timeout := time.After(within)
+	for len(pending) > 0 {
+		select {
+		case e := <-events:
+			if !pending[e.what] {
+				t.Logf("informer event %s (waiting for %v)", e.what, pending)
+			}
+			delete(pending, e.what)
+		case <-timeout:
+			t.Fatalf("no %v within %v", pending, within)
+		}
+	}
+}
+
 // expectEvent waits up to within for the event want, skipping others, and returns when it
 // came.
 func expectEvent(t *testing.T, events chan timedEvent, want string, within time.Duration) time.Time {
@@ -417,8 +438,8 @@ func TestHubInformerAcrossClusters(t *testing.T) {
 	labelledNamespaces(t, memberAdmin, "acct", prefix+"-mem-b")
 
 	events, informer := spaceEvents(t, ctx, user)
-	expectEvent(t, events, "ADDED /"+prefix+"-hub-a", 5*time.Second)
-	expectEvent(t, events, "ADDED "+name+"/"+prefix+"-mem-a", 5*time.Second)
+	// The merged initial list comes in no particular order of the clusters.
+	expectEvents(t, events, 5*time.Second, "ADDED /"+prefix+"-hub-a", "ADDED "+name+"/"+prefix+"-mem-a")
 
 	for _, c := range []struct {
 		cluster string
